@@ -1,0 +1,11 @@
+r"""axfusion: information-theoretic multi-model fusion for materials design.
+
+The four stages of the method live in their own subpackages:
+
+- :mod:`axfusion.capacity` -- Stage 0, intrinsic dimension and capacity caps;
+- :mod:`axfusion.models` -- Stage 1, the surrogate reservoir as a BoTorch model;
+- :mod:`axfusion.candidates` and :mod:`axfusion.structure` -- Stage 2;
+- :mod:`axfusion.acquisition` -- Stage 3, the fusion acquisition functions.
+"""
+
+__version__ = "0.1.0"
