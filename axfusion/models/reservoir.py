@@ -1,0 +1,650 @@
+r"""The heterogeneous surrogate reservoir as a BoTorch ensemble model (Stage 1).
+
+:class:`ReservoirModel` fits, for every target and every surrogate family, ``B``
+bootstrap members on the (target-biased, cluster-aware) resamples of the
+evaluated designs, with hyper-parameters chosen inside the Stage-0 capacity
+caps, and scores each member out of bag. Its :meth:`~ReservoirModel.posterior`
+is an ensemble posterior with one member per (family, bootstrap) pair, so any
+BoTorch acquisition runs on it; the family-level moments and reliability
+scores the fusion acquisition needs are exposed by
+:meth:`~ReservoirModel.member_predictions`, :meth:`~ReservoirModel.family_moments`
+and :attr:`~ReservoirModel.family_scores`.
+
+Shapes: ``n`` training rows, ``d`` inputs, ``m`` targets (outputs), ``M``
+families, ``B`` members per family, ``s = M * B`` ensemble members.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.acquisition.objective import PosteriorTransform, ScalarizedPosteriorTransform
+from botorch.exceptions.errors import UnsupportedError
+from botorch.models.ensemble import EnsembleModel
+from botorch.models.transforms.input import InputTransform
+from botorch.models.transforms.outcome import OutcomeTransform
+from torch import Tensor
+
+from axfusion.capacity import CapacityReport, estimate_capacity
+from axfusion.models.bootstrap import plan_bootstrap, target_biased_probabilities
+from axfusion.models.families import (
+    SurrogateFamily,
+    fit_quietly,
+    limit_threads,
+    resolve_families,
+)
+from axfusion.models.sampler import ReservoirPosterior
+from axfusion.models.scores import (
+    FamilyScore,
+    MemberScore,
+    family_score,
+    member_score,
+    structural_trend,
+)
+from axfusion.models.tuning import TuningRecord, TuningState, choose_params
+
+__all__ = ["FamilyMoments", "ReservoirModel", "SurrogateFitWarning"]
+
+Clusterer = Callable[[np.ndarray, int], np.ndarray]
+
+
+class SurrogateFitWarning(RuntimeWarning):
+    r"""A surrogate family failed to fit and was dropped for this iteration."""
+
+
+@dataclass(frozen=True)
+class FamilyMoments:
+    r"""Family-level predictive moments on a set of points.
+
+    Attributes:
+        names: The ``M`` family names.
+        mean: ``M x k x m`` mean over each family's members.
+        std: ``M x k x m`` standard deviation: the spread of the members plus,
+            for families that report one, their own predictive variance.
+    """
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    std: np.ndarray
+
+
+@dataclass
+class _FittedFamily:
+    family: SurrogateFamily
+    params: list[dict[str, Any]]  # per target
+    estimators: list[list[Any]]  # [target][member]
+    member_scores: list[list[MemberScore]]  # [target][member]
+    scores: list[FamilyScore]  # per target (set by _score_trends)
+    oob_pred: np.ndarray  # B x n x m, NaN where in-bag
+
+
+def _default_clusterer(X: np.ndarray, seed: int) -> np.ndarray:
+    from axfusion.structure import cluster_points
+
+    return np.asarray(cluster_points(X, seed=seed).labels)
+
+
+def _as_2d_tensor(X: Tensor, name: str) -> Tensor:
+    if not isinstance(X, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(X).__name__}.")
+    if X.ndim == 1 and name == "train_Y":
+        X = X.unsqueeze(-1)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-dimensional (n x {'d' if name == 'train_X' else 'm'}); "
+            f"got shape {tuple(X.shape)}. Batched training data is not supported."
+        )
+    if not torch.isfinite(X).all():
+        bad = (~torch.isfinite(X)).any(dim=-1).nonzero().flatten()[:5].tolist()
+        raise ValueError(f"{name} contains NaN or inf values (first rows: {bad}).")
+    return X.to(torch.float64)
+
+
+def _fit_family_task(
+    family: SurrogateFamily,
+    f_idx: int,
+    known: dict[int, TuningRecord | None],
+    *,
+    Xs: np.ndarray,
+    Ys: np.ndarray,
+    capacity: CapacityReport,
+    plans: Sequence[Any],
+    n_members: int,
+    seed: int,
+    max_settings: int,
+) -> tuple[_FittedFamily | str, dict[int, TuningRecord], float]:
+    r"""Tune and fit one family's members for every target.
+
+    Returns ``(fitted family or error message, new tuning records, seconds)``;
+    it never raises, so one broken family cannot stop the others.
+    """
+    t0 = time.perf_counter()
+    n, m, B = Xs.shape[0], Ys.shape[1], n_members
+    records: dict[int, TuningRecord] = {}
+    try:
+        with limit_threads(1):
+            params_per_target: list[dict[str, Any]] = []
+            estimators: list[list[Any]] = []
+            all_scores: list[list[MemberScore]] = []
+            oob_pred = np.full((B, n, m), np.nan)
+            for t in range(m):
+                plan = plans[t]
+                base_seed = seed * 1_000_003 + 7919 * f_idx + 104_729 * t
+                rec = known.get(t)
+                if rec is None:
+                    params, err, n_settings = choose_params(
+                        family,
+                        Xs,
+                        Ys[:, t],
+                        plan.indices[0],
+                        capacity.caps,
+                        seed=base_seed,
+                        max_settings=max_settings,
+                    )
+                    rec = TuningRecord(
+                        params=params,
+                        oob_rmse=err,
+                        d_eff=capacity.d_eff,
+                        capacity=capacity.capacity,
+                        n_settings=n_settings,
+                    )
+                    records[t] = rec
+                params_per_target.append(rec.params)
+                members, scores = [], []
+                for b in range(B):
+                    idx = plan.indices[b]
+                    est = fit_quietly(family.build(rec.params, base_seed + b), Xs[idx], Ys[idx, t])
+                    members.append(est)
+                    oob = plan.oob_mask(b, n)
+                    if oob.any():
+                        mu, sd = family.predict(est, Xs[oob])
+                        if not np.all(np.isfinite(mu)):
+                            raise FloatingPointError("non-finite out-of-bag predictions")
+                        oob_pred[b, oob, t] = mu
+                        scores.append(member_score(Ys[oob, t], mu, sd))
+                if not scores:
+                    raise ValueError("no member had out-of-bag rows to be scored on")
+                estimators.append(members)
+                all_scores.append(scores)
+    except Exception as err:  # reported by the caller as a dropped family
+        return f"{type(err).__name__}: {err}", {}, time.perf_counter() - t0
+    provisional = [family_score(ms) for ms in all_scores]
+    fitted = _FittedFamily(family, params_per_target, estimators, all_scores, provisional, oob_pred)
+    return fitted, records, time.perf_counter() - t0
+
+
+class ReservoirModel(EnsembleModel):
+    r"""Heterogeneous bootstrap reservoir of surrogates (METHOD.md, Stages 0-1).
+
+    Example:
+        >>> model = ReservoirModel(train_X, train_Y, seed=0)
+        >>> post = model.posterior(X)            # ReservoirPosterior
+        >>> post.values.shape                    # batch x (M*B) x q x m
+        >>> model.family_moments(X_cand).mean    # M x k x m
+
+    Args:
+        train_X: ``n x d`` training inputs (raw scale; ``input_transform`` is
+            applied as in every BoTorch model).
+        train_Y: ``n x m`` training targets (larger is better is *not*
+            assumed: the model only regresses).
+        families: Family names or :class:`SurrogateFamily` objects; default
+            :data:`~axfusion.models.families.DEFAULT_FAMILIES`.
+        n_members: Bootstrap members ``B`` per family.
+        capacity: A precomputed Stage-0 report; estimated from the data when
+            ``None``.
+        remaining_budget: Evaluations left in the campaign (the ``cap`` of
+            ``N_budget``); ``None`` means uncapped.
+        target_bias: Use the target-biased cluster bootstrap (the paper);
+            ``False`` draws every member uniformly.
+        bias_off_below_n_per_d2: The authors' code switches the bias off when
+            ``n < bias_off_below_n_per_d2 * d**2`` (their value: 10). ``None``
+            (default) never switches it off, following the paper.
+        clusterer: ``(X_standardised, seed) -> labels`` used by the biased
+            bootstrap; default: :func:`axfusion.structure.cluster_points`.
+        tuning_state: Warm-start memory shared across campaign iterations
+            (updated in place).
+        max_settings: Hyper-parameter settings tried per family.
+        member_weighting: ``"reliability"`` weights each member by its
+            family's normalised reliability (averaged over targets);
+            ``"uniform"`` weights all members equally.
+        trend_points: Points on which the structural trend ``S_m`` is scored
+            (e.g. the candidate set); default: the training inputs.
+        n_jobs: Processes fitting families in parallel (joblib/loky); the
+            result does not depend on it.
+        seed: Seed for the bootstrap and every estimator.
+        input_transform: A BoTorch input transform.
+        outcome_transform: A BoTorch outcome transform; predictions are
+            untransformed back to the scale of ``train_Y``.
+        fit: Fit immediately (default). With ``False`` call :meth:`fit` later.
+    """
+
+    def __init__(
+        self,
+        train_X: Tensor,
+        train_Y: Tensor,
+        *,
+        families: Iterable[str | SurrogateFamily] | None = None,
+        n_members: int = 8,
+        capacity: CapacityReport | None = None,
+        remaining_budget: int | None = None,
+        target_bias: bool = True,
+        bias_off_below_n_per_d2: float | None = None,
+        clusterer: Clusterer | None = None,
+        tuning_state: TuningState | None = None,
+        max_settings: int = 4,
+        member_weighting: str = "reliability",
+        trend_points: Tensor | np.ndarray | None = None,
+        n_jobs: int = 1,
+        seed: int = 0,
+        input_transform: InputTransform | None = None,
+        outcome_transform: OutcomeTransform | None = None,
+        fit: bool = True,
+    ) -> None:
+        super().__init__()
+        train_X = _as_2d_tensor(train_X, "train_X")
+        train_Y = _as_2d_tensor(train_Y, "train_Y")
+        if train_X.shape[0] != train_Y.shape[0]:
+            raise ValueError(
+                f"train_X has {train_X.shape[0]} rows but train_Y has {train_Y.shape[0]}."
+            )
+        if train_X.shape[0] < 4:
+            raise ValueError(
+                f"ReservoirModel needs at least 4 training rows to bootstrap; got {train_X.shape[0]}."
+            )
+        if n_members < 2:
+            raise ValueError("n_members must be >= 2 (the members' spread is the uncertainty).")
+        if member_weighting not in ("reliability", "uniform"):
+            raise ValueError("member_weighting must be 'reliability' or 'uniform'.")
+        self.train_inputs = (train_X,)
+        self.train_targets_raw = train_Y
+        with torch.no_grad():
+            X_tf = self.transform_inputs(X=train_X, input_transform=input_transform)
+        if outcome_transform is not None:
+            outcome_transform.train()
+            Y_tf, _ = outcome_transform(train_Y, X=X_tf)
+            outcome_transform.eval()
+        else:
+            Y_tf = train_Y
+        if input_transform is not None:
+            self.input_transform = input_transform
+        if outcome_transform is not None:
+            self.outcome_transform = outcome_transform
+        self._X = X_tf.detach().cpu().numpy().astype(np.float64)
+        self._Y = Y_tf.detach().cpu().numpy().astype(np.float64)
+        self._num_outputs = self._Y.shape[1]
+        self.families = resolve_families(families)
+        self.n_members = int(n_members)
+        self.capacity = capacity
+        self.remaining_budget = remaining_budget
+        self.target_bias = target_bias
+        self.bias_off_below_n_per_d2 = bias_off_below_n_per_d2
+        self.clusterer = clusterer or _default_clusterer
+        self.tuning_state = tuning_state if tuning_state is not None else TuningState()
+        self.max_settings = max_settings
+        self.member_weighting = member_weighting
+        self.seed = int(seed)
+        self.n_jobs = int(n_jobs)
+        self.dedupe_fraction = 0.9
+        self._trend_points = trend_points
+        self._fitted: list[_FittedFamily] = []
+        self.dropped_families: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        if fit:
+            self.fit()
+
+    # ------------------------------------------------------------------ fit
+    def fit(self) -> ReservoirModel:
+        r"""Fit every family's members (Stage 0 capacity, bootstrap, OOB scores)."""
+        t0 = time.perf_counter()
+        X, Y = self._X, self._Y
+        n, d = X.shape
+        self._x_mean = X.mean(axis=0)
+        x_std = X.std(axis=0)
+        self._x_std = np.where(x_std > 1e-12, x_std, 1.0)
+        self._y_mean = Y.mean(axis=0)
+        y_std = Y.std(axis=0)
+        self._y_std = np.where(y_std > 1e-12, y_std, 1.0)
+        Xs = (X - self._x_mean) / self._x_std
+        Ys = (Y - self._y_mean) / self._y_std
+        self._Xs, self._Ys = Xs, Ys
+
+        if self.capacity is None:
+            self.capacity = estimate_capacity(
+                Xs, Ys, remaining_budget=self.remaining_budget, seed=self.seed
+            )
+        caps = self.capacity.caps
+        t1 = time.perf_counter()
+
+        use_bias = self.target_bias and not (
+            self.bias_off_below_n_per_d2 is not None and n < self.bias_off_below_n_per_d2 * d**2
+        )
+        labels = self.clusterer(Xs, self.seed) if use_bias else np.full(n, -1)
+        self.bootstrap_biased = bool(use_bias)
+        self.cluster_labels = np.asarray(labels)
+        rng = np.random.default_rng(self.seed)
+        plans = []
+        for t in range(self._num_outputs):
+            probs = target_biased_probabilities(Ys[:, t], labels) if use_bias else None
+            plans.append(plan_bootstrap(n, self.n_members, rng, biased_probs=probs))
+        self.bootstrap_plans = plans
+        t2 = time.perf_counter()
+
+        tasks = []
+        for f_idx, family in enumerate(self.families):
+            known = {
+                t: self.tuning_state.lookup(family.name, t, self.capacity.d_eff, self.capacity.capacity)
+                for t in range(self._num_outputs)
+            }
+            tasks.append((family, f_idx, known))
+        runner = _fit_family_task
+        args = dict(
+            Xs=Xs,
+            Ys=Ys,
+            capacity=self.capacity,
+            plans=plans,
+            n_members=self.n_members,
+            seed=self.seed,
+            max_settings=self.max_settings,
+        )
+        if self.n_jobs == 1 or len(tasks) == 1:
+            results = [runner(fam, i, known, **args) for fam, i, known in tasks]
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=self.n_jobs, backend="loky")(
+                delayed(runner)(fam, i, known, **args) for fam, i, known in tasks
+            )
+        fitted: list[_FittedFamily] = []
+        self.dropped_families = {}
+        family_times: dict[str, float] = {}
+        for (family, _, _), (result, records, elapsed) in zip(tasks, results):
+            family_times[family.name] = elapsed
+            if isinstance(result, str):
+                self.dropped_families[family.name] = result
+                warnings.warn(
+                    f"Surrogate family {family.name!r} failed to fit and is dropped "
+                    f"for this iteration ({result}).",
+                    SurrogateFitWarning,
+                    stacklevel=2,
+                )
+                continue
+            # Estimators fitted in worker processes come back as copies; keep
+            # the caller's family object so registry identity is preserved.
+            result.family = family
+            fitted.append(result)
+            for t, rec in records.items():
+                self.tuning_state.records[(family.name, t)] = rec
+        if not fitted:
+            raise RuntimeError(
+                "Every surrogate family failed to fit: "
+                + "; ".join(f"{k}: {v}" for k, v in self.dropped_families.items())
+            )
+        self._fitted = fitted
+        t3 = time.perf_counter()
+        self._score_trends(self._trend_points)
+        self._set_weights()
+        self.timings = {
+            "capacity": t1 - t0,
+            "bootstrap": t2 - t1,
+            "families": t3 - t2,
+            "total": time.perf_counter() - t0,
+            **{f"family/{k}": v for k, v in family_times.items()},
+        }
+        return self
+
+    def _score_trends(self, points: Tensor | np.ndarray | None) -> None:
+        r"""Score each family's structural trend ``S_m`` and finalise its scores."""
+        Z = self._Xs if points is None else self._standardise(self._to_numpy(points))
+        means = self._member_values(Z).mean(axis=1)  # M x k x m
+        for t in range(self._num_outputs):
+            S, flat = structural_trend(Z, means[:, :, t])
+            for i, ff in enumerate(self._fitted):
+                ff.scores[t] = family_score(
+                    ff.member_scores[t], trend=float(S[i]), flat=bool(flat[i])
+                )
+
+    def _set_weights(self) -> None:
+        B = self.n_members
+        if self.member_weighting == "uniform":
+            w = np.ones(len(self._fitted) * B)
+        else:
+            rel = np.array(
+                [[s.reliability for s in ff.scores] for ff in self._fitted]
+            )  # M x m
+            rel = rel / np.maximum(rel.sum(axis=0, keepdims=True), 1e-12)
+            fam_w = rel.mean(axis=1)
+            fam_w = np.maximum(fam_w, 1e-6)
+            w = np.repeat(fam_w / B, B)
+        self.ensemble_weights = torch.as_tensor(w / w.sum(), dtype=torch.float64)
+
+    # ----------------------------------------------------------- prediction
+    @property
+    def family_names(self) -> tuple[str, ...]:
+        r"""Names of the fitted (not dropped) families, in ensemble order."""
+        return tuple(ff.family.name for ff in self._fitted)
+
+    @property
+    def num_members(self) -> int:
+        r"""Ensemble size ``s = M * B``."""
+        return len(self._fitted) * self.n_members
+
+    @property
+    def family_scores(self) -> dict[str, list[FamilyScore]]:
+        r"""Per family, one :class:`FamilyScore` per target."""
+        return {ff.family.name: list(ff.scores) for ff in self._fitted}
+
+    @property
+    def family_params(self) -> dict[str, list[dict[str, Any]]]:
+        r"""Per family, the chosen hyper-parameters per target."""
+        return {ff.family.name: list(ff.params) for ff in self._fitted}
+
+    @property
+    def provides_std(self) -> np.ndarray:
+        r"""``M`` flags: which families add their own predictive variance."""
+        return np.array([ff.family.provides_std for ff in self._fitted])
+
+    def _to_numpy(self, X: Tensor | np.ndarray) -> np.ndarray:
+        if isinstance(X, Tensor):
+            X = X.detach().cpu().numpy()
+        return np.asarray(X, dtype=np.float64)
+
+    def _standardise(self, X: np.ndarray) -> np.ndarray:
+        if X.shape[-1] != self._x_mean.size:
+            raise ValueError(
+                f"Inputs have {X.shape[-1]} features but the model was trained on {self._x_mean.size}."
+            )
+        return (X - self._x_mean) / self._x_std
+
+    def _member_values(
+        self, Xs: np.ndarray, *, with_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        r"""Member predictions in standardised target units: ``M x B x k x m``."""
+        M, B, m, k = len(self._fitted), self.n_members, self._num_outputs, Xs.shape[0]
+        vals = np.empty((M, B, k, m))
+        stds = np.zeros((M, B, k, m)) if with_std else None
+        with limit_threads(1):
+            for i, ff in enumerate(self._fitted):
+                for t in range(m):
+                    for b, est in enumerate(ff.estimators[t]):
+                        mu, sd = ff.family.predict(est, Xs)
+                        vals[i, b, :, t] = mu
+                        if with_std and sd is not None:
+                            stds[i, b, :, t] = sd
+        return (vals, stds) if with_std else vals
+
+    def member_predictions(
+        self,
+        X: Tensor | np.ndarray,
+        *,
+        transformed: bool = False,
+        return_std: bool = False,
+        chunk_size: int = 50_000,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        r"""Every member's prediction, in the units of ``train_Y``.
+
+        Args:
+            X: ``k x d`` raw inputs (or already input-transformed when
+                ``transformed=True``).
+            transformed: Whether ``X`` has been passed through the input
+                transform already.
+            return_std: Also return the members' own predictive std (zero for
+                families without one).
+            chunk_size: Rows predicted at once (bounds memory).
+
+        Returns:
+            ``M x B x k x m`` predictions (and the same-shaped stds).
+        """
+        Xn = self._to_numpy(X)
+        if Xn.ndim != 2:
+            raise ValueError(f"member_predictions expects a k x d array, got shape {Xn.shape}.")
+        if not transformed and hasattr(self, "input_transform"):
+            self.eval()
+            with torch.no_grad():
+                Xn = self._to_numpy(self.input_transform(torch.as_tensor(Xn)))
+        outs, sds = [], []
+        for start in range(0, max(Xn.shape[0], 1), chunk_size):
+            Xs = self._standardise(Xn[start : start + chunk_size])
+            v, s = self._member_values(Xs, with_std=True)
+            outs.append(v)
+            sds.append(s)
+        vals = np.concatenate(outs, axis=2) * self._y_std + self._y_mean
+        stds = np.concatenate(sds, axis=2) * self._y_std
+        if hasattr(self, "outcome_transform"):
+            vals, stds = self._untransform_numpy(vals, stds)
+        return (vals, stds) if return_std else vals
+
+    def _untransform_numpy(self, vals: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        M, B, k, m = vals.shape
+        v = torch.as_tensor(vals.reshape(M * B, k, m))
+        s = torch.as_tensor(stds.reshape(M * B, k, m))
+        with torch.no_grad():
+            v_u, var_u = self.outcome_transform.untransform(v, s**2)
+        v_out = v_u.numpy().reshape(M, B, k, m)
+        s_out = np.sqrt(np.maximum(var_u.numpy(), 0.0)).reshape(M, B, k, m) if var_u is not None else stds
+        return v_out, s_out
+
+    def family_moments(self, X: Tensor | np.ndarray, *, transformed: bool = False) -> FamilyMoments:
+        r"""Family-level means and stds at ``k`` points (units of ``train_Y``).
+
+        ``std`` combines the spread of the family's members and (for families
+        that report one) the mean of their own predictive variances.
+        """
+        vals, stds = self.member_predictions(X, transformed=transformed, return_std=True)
+        mean = vals.mean(axis=1)
+        var = vals.var(axis=1, ddof=1) + (stds**2).mean(axis=1)
+        return FamilyMoments(names=self.family_names, mean=mean, std=np.sqrt(var))
+
+    def forward(self, X: Tensor) -> Tensor:
+        r"""Ensemble values at ``X``.
+
+        Args:
+            X: ``batch x q x d`` input-transformed inputs.
+
+        Returns:
+            ``batch x s x q x m`` member predictions in the (outcome-transformed)
+            training units, ``s = M * B`` ordered family-major.
+        """
+        batch_shape, q, d = X.shape[:-2], X.shape[-2], X.shape[-1]
+        flat = self._to_numpy(X.reshape(-1, d))
+        # MC acquisitions evaluate t-batches that repeat the same rows (the
+        # baseline of qLogNEI, pending points of a sequential greedy batch):
+        # predict each distinct row once.
+        inverse = None
+        if flat.shape[0] > 1:
+            uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+            if uniq.shape[0] < self.dedupe_fraction * flat.shape[0]:
+                flat = uniq
+            else:
+                inverse = None
+        Xs = self._standardise(flat)
+        vals = self._member_values(Xs) * self._y_std + self._y_mean  # M x B x k x m
+        if inverse is not None:
+            vals = vals[:, :, inverse.reshape(-1), :]
+        M, B, k, m = vals.shape
+        vals = vals.reshape(M * B, -1, q, m)  # s x prod(batch) x q x m
+        out = torch.as_tensor(vals, dtype=X.dtype, device=X.device).transpose(0, 1)
+        return out.reshape(*batch_shape, M * B, q, m)
+
+    def posterior(
+        self,
+        X: Tensor,
+        output_indices: list[int] | None = None,
+        posterior_transform: PosteriorTransform | None = None,
+        **kwargs: Any,
+    ) -> ReservoirPosterior:
+        r"""The ensemble posterior at ``X`` (``batch x q x d``).
+
+        A :class:`~botorch.acquisition.objective.ScalarizedPosteriorTransform`
+        (which Ax passes for single-objective problems) is applied to the
+        member values directly: ``values @ weights + offset``.
+        """
+        self.eval()
+        X = self.transform_inputs(X)
+        if isinstance(kwargs.get("observation_noise"), Tensor):
+            raise UnsupportedError("ReservoirModel does not support observation noise.")
+        with torch.no_grad():
+            values = self.forward(X)
+            if hasattr(self, "outcome_transform"):
+                values, _ = self.outcome_transform.untransform(values, X=X)
+        if output_indices is not None:
+            values = values[..., output_indices]
+        weights = self.ensemble_weights
+        if posterior_transform is None:
+            return ReservoirPosterior(values=values, weights=weights)
+        if isinstance(posterior_transform, ScalarizedPosteriorTransform):
+            w = posterior_transform.weights.to(values)
+            scalar = (values @ w + posterior_transform.offset).unsqueeze(-1)
+            return ReservoirPosterior(values=scalar, weights=weights)
+        return posterior_transform(ReservoirPosterior(values=values, weights=weights), X=X)
+
+    # --------------------------------------------------------- diagnostics
+    def oob_residuals(self) -> np.ndarray:
+        r"""Per training row, the mean out-of-bag residual over all members.
+
+        Returns:
+            ``n x m`` residuals (standardised units; NaN where a row was in
+            every member's bag).
+        """
+        preds = np.concatenate([ff.oob_pred for ff in self._fitted], axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean_pred = np.nanmean(preds, axis=0)
+        return self._Ys - mean_pred
+
+    def residual_correlation(self) -> np.ndarray:
+        r"""``m x m`` correlation of the out-of-bag residuals between targets."""
+        R = self.oob_residuals()
+        keep = np.all(np.isfinite(R), axis=1)
+        m = R.shape[1]
+        if m == 1 or keep.sum() < 3:
+            return np.eye(m)
+        C = np.corrcoef(R[keep].T)
+        C = np.where(np.isfinite(C), C, 0.0)
+        np.fill_diagonal(C, 1.0)
+        return C
+
+    def diagnostics(self) -> dict[str, Any]:
+        r"""A JSON-serialisable summary: capacity, family scores and timings."""
+        return {
+            "capacity": self.capacity.as_dict(),
+            "families": {
+                name: [s.as_dict() for s in scores] for name, scores in self.family_scores.items()
+            },
+            "dropped_families": dict(self.dropped_families),
+            "bootstrap_biased": self.bootstrap_biased,
+            "n_members": self.n_members,
+            "timings": dict(self.timings),
+        }
+
+    # Ax / BoTorch plumbing: the training data are plain arrays, not GP inputs.
+    def _set_transformed_inputs(self) -> None:
+        return None
+
+    def _revert_to_original_inputs(self) -> None:
+        return None

@@ -1,0 +1,125 @@
+r"""An ensemble posterior whose MC samples enumerate the members.
+
+BoTorch's :class:`~botorch.sampling.index_sampler.IndexSampler` draws member
+indices independently per t-batch: the same ``x`` then gets different members
+in two slots and 512 draws of a 56-member ensemble waste work.
+:class:`EnumeratingSampler` instead lets sample ``i`` be member ``i mod s``
+(or, for weighted members, a deterministic largest-remainder allocation of the
+samples to members), the same member for every t-batch: Monte-Carlo
+acquisitions see the exact ensemble average with common random numbers.
+
+:class:`ReservoirPosterior` is an :class:`EnsemblePosterior` for which
+:func:`botorch.sampling.get_sampler` returns an :class:`EnumeratingSampler`,
+so stock MC acquisitions (qLogNEI, qUCB, qLogEHVI, ...) pick it up without
+being told.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from botorch.posteriors.ensemble import EnsemblePosterior
+from botorch.sampling.base import MCSampler
+from botorch.sampling.get_sampler import GetSampler
+from torch import Tensor
+
+__all__ = ["EnumeratingSampler", "ReservoirPosterior", "allocate_members"]
+
+
+class ReservoirPosterior(EnsemblePosterior):
+    r"""Ensemble posterior of a :class:`~axfusion.models.ReservoirModel`.
+
+    Identical to :class:`EnsemblePosterior` (``values`` is
+    ``batch x s x q x m``); it exists so that ``get_sampler`` dispatches to
+    :class:`EnumeratingSampler`.
+    """
+
+
+def allocate_members(n_samples: int, weights: Tensor) -> Tensor:
+    r"""Deterministically assign ``n_samples`` MC samples to members.
+
+    Member ``j`` receives ``floor(n w_j)`` samples plus one of the remaining
+    samples in order of the largest remainders (ties to the lower index).
+
+    Args:
+        n_samples: Number of samples ``S``.
+        weights: ``s`` non-negative member weights.
+
+    Returns:
+        ``S`` member indices (long), sorted.
+    """
+    w = weights.detach().double().clamp_min(0)
+    if w.sum() <= 0:
+        raise ValueError("Member weights must have a positive sum.")
+    w = w / w.sum()
+    exact = n_samples * w
+    counts = exact.floor().long()
+    short = n_samples - int(counts.sum())
+    if short > 0:
+        remainder = exact - counts
+        order = torch.argsort(-remainder, stable=True)
+        counts[order[:short]] += 1
+    return torch.repeat_interleave(torch.arange(w.numel()), counts)
+
+
+class EnumeratingSampler(MCSampler):
+    r"""MC sampler that enumerates the members of an ensemble posterior.
+
+    With uniform member weights and ``S`` a multiple of the ensemble size ``s``
+    the MC average is the exact ensemble average. Every t-batch sees the same
+    member in a given sample slot (common random numbers).
+
+    Args:
+        sample_shape: The sample shape; ``S = sample_shape.numel()``.
+        seed: Unused (the sampler is deterministic); kept for API symmetry.
+    """
+
+    def forward(self, posterior: EnsemblePosterior) -> Tensor:
+        r"""Draw the samples: ``sample_shape x batch x q x m``."""
+        self._construct_base_samples(posterior=posterior)
+        return posterior.rsample_from_base_samples(
+            sample_shape=self.sample_shape, base_samples=self.base_samples
+        )
+
+    def _construct_base_samples(self, posterior: EnsemblePosterior) -> None:
+        target_shape = self.sample_shape + posterior.batch_shape
+        if self.base_samples is not None and self.base_samples.shape == target_shape:
+            return
+        n = self.sample_shape.numel()
+        s = posterior.ensemble_size
+        w = posterior.weights
+        if w.ndim > 1:
+            w = w.reshape(-1, s)[0]
+        uniform = bool(torch.allclose(w, torch.full_like(w, 1.0 / s)))
+        if uniform:
+            idx = torch.arange(n) % s
+        else:
+            idx = allocate_members(n, w)
+        idx = idx.reshape(self.sample_shape + torch.Size([1] * len(posterior.batch_shape)))
+        self.register_buffer("base_samples", idx.expand(target_shape).to(posterior.device))
+
+    def _update_base_samples(self, posterior: EnsemblePosterior, base_sampler: MCSampler) -> None:
+        r"""No-op, needed for compatibility with cached-Cholesky acquisitions."""
+
+
+@GetSampler.register(ReservoirPosterior)
+def _get_enumerating_sampler(
+    posterior: ReservoirPosterior,
+    sample_shape: torch.Size,
+    *,
+    seed: int | None = None,
+) -> MCSampler:
+    r"""Dispatch: an :class:`EnumeratingSampler` that covers every member.
+
+    With uniform weights the sampler uses exactly one sample per member; with
+    reliability weights it rounds the requested number of samples up to a
+    multiple of the ensemble size and allocates them by weight.
+    """
+    s = posterior.ensemble_size
+    w = posterior.weights.reshape(-1, s)[0]
+    if bool(torch.allclose(w, torch.full_like(w, 1.0 / s))):
+        n = s
+    else:
+        n = s * math.ceil(max(sample_shape.numel(), s) / s)
+    return EnumeratingSampler(sample_shape=torch.Size([n]), seed=seed)

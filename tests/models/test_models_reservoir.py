@@ -1,0 +1,257 @@
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from botorch.acquisition import qLogNoisyExpectedImprovement, qUpperConfidenceBound
+from botorch.acquisition.multi_objective import qLogExpectedHypervolumeImprovement
+from botorch.acquisition.objective import ScalarizedPosteriorTransform
+from botorch.models.transforms.input import Normalize
+from botorch.models.transforms.outcome import Standardize
+from botorch.optim import optimize_acqf_discrete
+from botorch.utils.multi_objective.box_decompositions import FastNondominatedPartitioning
+
+from axfusion.models import (
+    EnumeratingSampler,
+    ReservoirModel,
+    ReservoirPosterior,
+    SklearnFamily,
+    SurrogateFitWarning,
+)
+from .conftest import FAST_FAMILIES, kmeans_clusterer, toy_data
+
+
+def test_posterior_shapes_for_batch_and_q(fitted_single):
+    model = fitted_single
+    s = model.num_members
+    assert s == len(FAST_FAMILIES) * 4
+    X = torch.rand(7, 3, 5, dtype=torch.float64)
+    post = model.posterior(X)
+    assert isinstance(post, ReservoirPosterior)
+    assert post.values.shape == (7, s, 3, 1)
+    assert post.mean.shape == (7, 3, 1)
+    assert post.variance.shape == (7, 3, 1)
+    assert model.posterior(torch.rand(4, 5, dtype=torch.float64)).values.shape == (s, 4, 1)
+    assert model.posterior(torch.rand(2, 6, 4, 5, dtype=torch.float64)).values.shape == (2, 6, s, 4, 1)
+
+
+def test_member_predictions_match_forward_and_family_moments(fitted_single):
+    model = fitted_single
+    X = torch.rand(10, 5, dtype=torch.float64)
+    vals = model.member_predictions(X)
+    M, B = len(model.family_names), model.n_members
+    assert vals.shape == (M, B, 10, 1)
+    post = model.posterior(X)
+    np.testing.assert_allclose(post.values.numpy(), vals.reshape(M * B, 10, 1), rtol=1e-10)
+    mom = model.family_moments(X)
+    assert mom.mean.shape == (M, 10, 1) and mom.std.shape == (M, 10, 1)
+    np.testing.assert_allclose(mom.mean, vals.mean(axis=1))
+    assert np.all(mom.std >= 0)
+
+
+def test_predictions_track_the_truth(fitted_single):
+    X, Y = toy_data(n=200, seed=5)
+    mu = fitted_single.posterior(X).mean.squeeze(-1).numpy()
+    rho = np.corrcoef(mu, Y[:, 0].numpy())[0, 1]
+    assert rho > 0.7
+
+
+def test_reliability_weights_and_scores(fitted_single):
+    w = fitted_single.ensemble_weights
+    assert w.shape == (fitted_single.num_members,)
+    assert float(w.sum()) == pytest.approx(1.0)
+    scores = fitted_single.family_scores
+    assert set(scores) == set(FAST_FAMILIES)
+    for name, per_target in scores.items():
+        (sc,) = per_target
+        assert 0 <= sc.accuracy <= 1 and 0 <= sc.calibration <= 1 and 0 <= sc.trend <= 1
+        assert sc.n_members == 4
+    # the weights follow reliability: the best family weighs more than the worst
+    rel = {k: v[0].reliability for k, v in scores.items()}
+    names = list(fitted_single.family_names)
+    fam_w = w.reshape(len(names), -1).sum(-1).numpy()
+    assert fam_w[names.index(max(rel, key=rel.get))] > fam_w[names.index(min(rel, key=rel.get))]
+    json.dumps(fitted_single.diagnostics())
+
+
+def test_same_seed_same_posterior_and_different_seed_differs():
+    X, Y = toy_data(n=30)
+    kw = dict(families=("ridge", "knn", "lightgbm", "mlp"), n_members=3, clusterer=kmeans_clusterer)
+    a = ReservoirModel(X, Y, seed=3, **kw)
+    b = ReservoirModel(X, Y, seed=3, **kw)
+    c = ReservoirModel(X, Y, seed=4, **kw)
+    Xt = torch.rand(20, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    va, vb, vc = (m.posterior(Xt).values for m in (a, b, c))
+    assert torch.equal(va, vb)
+    assert not torch.equal(va, vc)
+
+
+def test_parallel_fit_matches_serial():
+    X, Y = toy_data(n=30)
+    kw = dict(families=("ridge", "knn", "lightgbm"), n_members=3, clusterer=kmeans_clusterer, seed=2)
+    serial = ReservoirModel(X, Y, n_jobs=1, **kw)
+    parallel = ReservoirModel(X, Y, n_jobs=2, **kw)
+    Xt = torch.rand(10, 5, dtype=torch.float64)
+    assert torch.allclose(serial.posterior(Xt).values, parallel.posterior(Xt).values)
+
+
+class _Broken:
+    def fit(self, X, y):
+        raise RuntimeError("this family is broken on purpose")
+
+    def predict(self, X):  # pragma: no cover - never fitted
+        return np.zeros(len(X))
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **p):
+        return self
+
+
+def test_broken_family_is_dropped_with_a_warning():
+    X, Y = toy_data(n=30)
+    broken = SklearnFamily("broken", lambda params, seed: _Broken())
+    with pytest.warns(SurrogateFitWarning, match="broken.*dropped"):
+        model = ReservoirModel(
+            X, Y, families=("ridge", broken, "knn"), n_members=3, clusterer=kmeans_clusterer
+        )
+    assert model.family_names == ("ridge", "knn")
+    assert "broken on purpose" in model.dropped_families["broken"]
+    assert model.posterior(X[:4]).values.shape == (6, 4, 1)
+
+
+def test_all_families_broken_is_an_error():
+    X, Y = toy_data(n=30)
+    broken = SklearnFamily("broken", lambda params, seed: _Broken())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurrogateFitWarning)
+        with pytest.raises(RuntimeError, match="Every surrogate family failed"):
+            ReservoirModel(X, Y, families=(broken,), n_members=2, clusterer=kmeans_clusterer)
+
+
+def test_user_registered_family_with_own_std_is_used():
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    fam = SklearnFamily(
+        "my_gp",
+        GaussianProcessRegressor(),
+        predict_std=lambda est, X: est.predict(X, return_std=True)[1],
+    )
+    X, Y = toy_data(n=25)
+    model = ReservoirModel(X, Y, families=(fam, "ridge"), n_members=3, clusterer=kmeans_clusterer)
+    vals, stds = model.member_predictions(X[:5], return_std=True)
+    assert np.all(stds[0] > 0) and np.all(stds[1] == 0)
+    assert model.provides_std.tolist() == [True, False]
+
+
+def test_input_and_outcome_transforms():
+    X, Y = toy_data(n=30)
+    Xs = X * 100 + 50
+    Ys = Y * 1000 - 3
+    kw = dict(families=("ridge", "knn"), n_members=3, clusterer=kmeans_clusterer, seed=0)
+    plain = ReservoirModel(X, Y, **kw)
+    tf = ReservoirModel(
+        Xs,
+        Ys,
+        input_transform=Normalize(d=5, bounds=torch.tensor([[50.0] * 5, [150.0] * 5], dtype=torch.float64)),
+        outcome_transform=Standardize(m=1),
+        **kw,
+    )
+    Xt = torch.rand(8, 5, dtype=torch.float64)
+    mu_plain = plain.posterior(Xt).mean
+    mu_tf = tf.posterior(Xt * 100 + 50).mean
+    torch.testing.assert_close(mu_tf, mu_plain * 1000 - 3, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1)), mu_tf.numpy() * 0 + tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1))
+    )
+
+
+def test_scalarized_posterior_transform(fitted_two):
+    X = torch.rand(5, 5, dtype=torch.float64)
+    pt = ScalarizedPosteriorTransform(weights=torch.tensor([2.0, -1.0], dtype=torch.float64), offset=0.5)
+    post = fitted_two.posterior(X, posterior_transform=pt)
+    raw = fitted_two.posterior(X).values
+    torch.testing.assert_close(post.values.squeeze(-1), raw @ pt.weights + 0.5)
+
+
+def test_residual_correlation(fitted_two):
+    C = fitted_two.residual_correlation()
+    assert C.shape == (2, 2)
+    np.testing.assert_allclose(np.diag(C), 1.0)
+    assert np.all(np.abs(C) <= 1 + 1e-12)
+
+
+def test_bad_inputs_are_named():
+    X, Y = toy_data(n=30)
+    with pytest.raises(ValueError, match="rows"):
+        ReservoirModel(X, Y[:20], clusterer=kmeans_clusterer)
+    bad = Y.clone()
+    bad[3, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        ReservoirModel(X, bad, clusterer=kmeans_clusterer)
+    with pytest.raises(ValueError, match="at least 4"):
+        ReservoirModel(X[:3], Y[:3], clusterer=kmeans_clusterer)
+    with pytest.raises(ValueError, match="Unknown surrogate family"):
+        ReservoirModel(X, Y, families=("nope",), clusterer=kmeans_clusterer)
+    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer)
+    with pytest.raises(ValueError, match="features"):
+        model.posterior(torch.rand(3, 4, dtype=torch.float64))
+
+
+@pytest.fixture(scope="module")
+def pool():
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(10_000, 5, dtype=torch.float64, generator=g)
+
+
+def test_qlognei_on_a_pool_of_ten_thousand(fitted_single, pool):
+    X_base = fitted_single.train_inputs[0]
+    acqf = qLogNoisyExpectedImprovement(model=fitted_single, X_baseline=X_base, prune_baseline=False)
+    cand, val = optimize_acqf_discrete(acqf, q=3, choices=pool, max_batch_size=2048)
+    assert cand.shape == (3, 5)
+    assert torch.isfinite(val).all()
+    assert isinstance(acqf.sampler, EnumeratingSampler)
+    # the chosen point has a high predicted mean relative to the pool
+    mu = fitted_single.posterior(pool).mean.squeeze(-1)
+    chosen_mu = fitted_single.posterior(cand).mean.squeeze(-1)
+    assert (mu < chosen_mu.max()).float().mean() > 0.9
+
+
+def test_qucb_on_a_pool(fitted_single, pool):
+    acqf = qUpperConfidenceBound(model=fitted_single, beta=0.5)
+    cand, _ = optimize_acqf_discrete(acqf, q=2, choices=pool, max_batch_size=4096)
+    assert cand.shape == (2, 5)
+    # q=1 UCB with the enumerating sampler equals mean + sqrt(beta*pi/2) * E|f - mean|
+    x = pool[:50].unsqueeze(1)
+    vals = fitted_single.posterior(x).values  # 50 x s x 1 x 1
+    w = fitted_single.ensemble_weights
+    mean = (vals.squeeze(-1).squeeze(-1) * w).sum(-1)
+    expected = mean + (0.5 * torch.pi / 2) ** 0.5 * ((vals.squeeze(-1).squeeze(-1) - mean[:, None]).abs() * w).sum(-1)
+    torch.testing.assert_close(acqf(x), expected, rtol=0.05, atol=1e-6)
+
+
+def test_qlogehvi_two_targets_on_a_pool(fitted_two, pool):
+    Y = fitted_two.train_targets_raw
+    ref = Y.min(dim=0).values - 0.1
+    part = FastNondominatedPartitioning(ref_point=ref, Y=Y)
+    acqf = qLogExpectedHypervolumeImprovement(model=fitted_two, ref_point=ref, partitioning=part)
+    cand, val = optimize_acqf_discrete(acqf, q=2, choices=pool, max_batch_size=1024)
+    assert cand.shape == (2, 5)
+    assert torch.isfinite(val).all()
+
+
+def test_tuning_state_warm_starts():
+    from axfusion.models import TuningState
+
+    X, Y = toy_data(n=30)
+    state = TuningState()
+    kw = dict(families=("lasso", "knn"), n_members=2, clusterer=kmeans_clusterer, tuning_state=state)
+    ReservoirModel(X, Y, **kw)
+    first = dict(state.records)
+    assert set(k[0] for k in first) == {"lasso", "knn"}
+    model = ReservoirModel(X, Y, capacity=None, **kw)
+    # same data -> same d_eff and C -> records reused, not re-tuned
+    assert state.records == first
+    assert model.family_params["lasso"][0] == first[("lasso", 0)].params
