@@ -219,13 +219,15 @@ def _ridge_grid(caps: CapacityCaps, n: int, d: int, max_settings: int = 4) -> Pa
 
 
 def _mlp_grid(caps: CapacityCaps, n: int, d: int, max_depth: int = 2) -> ParamGrid:
+    # Width and depth come from the caps; strong weight decay matters more
+    # than size on tens-to-hundreds of rows (alpha is sklearn's L2 penalty).
     width = max(4, caps.mlp_width)
     depth = max(1, min(caps.mlp_depth, max_depth))
-    half = max(4, width // 2)
+    narrow = max(4, width // 4)
     return [
-        {"hidden_layer_sizes": (width,) * depth, "alpha": 1e-2},
-        {"hidden_layer_sizes": (half,) * depth, "alpha": 1e-1},
-        {"hidden_layer_sizes": (width,), "alpha": 1.0},
+        {"hidden_layer_sizes": (narrow,), "alpha": 10.0},
+        {"hidden_layer_sizes": (width,), "alpha": 10.0},
+        {"hidden_layer_sizes": (narrow,) * depth, "alpha": 1.0},
     ]
 
 
@@ -282,7 +284,7 @@ def _mlp(params: Mapping[str, Any], seed: int) -> Any:
 
     # L-BFGS converges fast and deterministically on the small data sets of a
     # campaign (tens to hundreds of rows), where Adam's mini-batches are noise.
-    return MLPRegressor(solver="lbfgs", max_iter=200, random_state=seed, **params)
+    return MLPRegressor(solver="lbfgs", max_iter=150, random_state=seed, **params)
 
 
 def _lightgbm(params: Mapping[str, Any], seed: int) -> Any:
