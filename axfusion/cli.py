@@ -3,8 +3,12 @@ r"""Command-line interface: ``axfusion <command>``.
 Commands:
 
 - ``axfusion datasets`` -- list the built-in datasets;
-- ``axfusion run`` -- fit the surrogate reservoir (Stages 0-1) on a built-in
-  dataset and print the capacity report and the per-family reliability table.
+- ``axfusion run`` -- the main job: closed-pool campaigns (the paper's
+  protocol) on a built-in dataset, a few seeds, printing iterations to a
+  top-10 material and the best materials found;
+- ``axfusion reservoir`` -- fit the surrogate reservoir (Stages 0-1) on a
+  built-in dataset and print the capacity report and the per-family
+  reliability table.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def _family_table(model) -> str:
     return "\n".join(lines)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_reservoir(args: argparse.Namespace) -> int:
     import torch
 
     from axfusion.data import load_dataset
@@ -69,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     n = min(args.n, len(ds))
     idx = np.sort(rng.choice(len(ds), size=n, replace=False))
     print(
-        f"axfusion run: reservoir on {ds.name} ({len(ds)} rows x {X.shape[1]} features), "
+        f"axfusion reservoir: reservoir on {ds.name} ({len(ds)} rows x {X.shape[1]} features), "
         f"target {target!r}, {n} random training rows, seed {args.seed}",
         flush=True,
     )
@@ -116,6 +120,60 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from axfusion.data import load_dataset
+    from axfusion.protocols import random_search_expectation, run_closed_pool, success_set_size, summarize
+
+    ds = load_dataset(args.dataset)
+    target = args.target or ds.targets[0]
+    if target not in ds.targets:
+        raise SystemExit(f"error: unknown target {target!r}; {args.dataset} has {ds.targets}")
+    direction = ds.orientation.get(target, "maximize")
+    N = len(ds)
+    k = success_set_size(N)
+    print(
+        f"axfusion run: closed-pool campaigns on {ds.name} ({N} candidates x {ds.n_features} features), "
+        f"target {target!r} ({direction}).\nProtocol: {args.initial} initial rows at or below the median, "
+        f"batches of {args.batch}, budget {args.iterations} iterations; success = one of the top {k} rows.",
+        flush=True,
+    )
+    results = []
+    y = ds.target_matrix([target])[:, 0]
+    sign = -1.0 if direction == "minimize" else 1.0
+    for seed in args.seeds:
+        r = run_closed_pool(
+            ds,
+            targets=[target],
+            seed=seed,
+            n_initial=args.initial,
+            batch_size=args.batch,
+            n_iterations=args.iterations,
+            stop_at_success=True,
+            progress=not args.no_progress,
+            n_jobs=args.jobs,
+        )
+        results.append(r)
+        ev = np.asarray(r.evaluated_ids)
+        best = ev[np.argsort(-sign * y[ev])[:3]]
+        names = ", ".join(f"{ds.ids.iloc[i]} ({y[i]:.4g})" for i in best)
+        its = "not within budget" if r.iterations_to_success is None else f"{r.iterations_to_success}"
+        print(
+            f"seed {seed}: iterations to a top-{k} row: {its}; top-5: {r.iterations_to_top5}; "
+            f"best row: {r.iterations_to_best}; {len(ev)} evaluated in {r.wall_time:.0f} s; best found: {names}",
+            flush=True,
+        )
+    table = summarize(results)
+    rnd = random_search_expectation(N, k, args.initial, args.batch, args.iterations)
+    print("\nSummary over seeds (iterations after the initial design):")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    print(f"Random search, exact expectation of iterations to a top-{k} row: {rnd:.1f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([r.as_dict() for r in results], fh)
+        print(f"Campaign results written to {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="axfusion",
@@ -127,7 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also list datasets loaded from a path")
     p.set_defaults(func=_cmd_datasets)
 
-    p = sub.add_parser("run", help="fit the surrogate reservoir on a built-in dataset")
+    p = sub.add_parser("run", help="closed-pool campaigns with the fusion optimiser (main job)")
+    p.add_argument("--dataset", default="curie_temp", help="built-in dataset (default: curie_temp)")
+    p.add_argument("--target", default=None, help="target column (default: the dataset's first)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="campaign seeds")
+    p.add_argument("--initial", type=int, default=20, help="initial rows (at or below the median)")
+    p.add_argument("--batch", type=int, default=10, help="rows per iteration")
+    p.add_argument("--iterations", type=int, default=50, help="budget in iterations")
+    p.add_argument("--jobs", type=int, default=2, help="processes for fitting surrogate families")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", default=None, help="write the campaign results to this JSON file")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("reservoir", help="fit the surrogate reservoir on a built-in dataset")
     p.add_argument("--dataset", default="curie_temp", help="built-in dataset (default: curie_temp)")
     p.add_argument("--target", default=None, help="target column (default: the dataset's first)")
     p.add_argument("--n", type=int, default=200, help="random training rows (default: 200)")
@@ -135,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="processes for fitting families")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the diagnostics to this JSON file")
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=_cmd_reservoir)
     return parser
 
 

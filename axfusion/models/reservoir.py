@@ -530,6 +530,15 @@ class ReservoirModel(EnsembleModel):
             vals, stds = self._untransform_numpy(vals, stds)
         return (vals, stds) if return_std else vals
 
+    def standardised_inputs(self, X: Tensor | np.ndarray, *, transformed: bool = False) -> np.ndarray:
+        r"""``k x d`` inputs as the members see them (transformed, standardised, clipped)."""
+        Xn = self._to_numpy(X)
+        if not transformed and hasattr(self, "input_transform"):
+            self.eval()
+            with torch.no_grad():
+                Xn = self._to_numpy(self.input_transform(torch.as_tensor(Xn)))
+        return self._standardise(Xn.reshape(-1, Xn.shape[-1]))
+
     def _untransform_numpy(self, vals: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         M, B, k, m = vals.shape
         v = torch.as_tensor(vals.reshape(M * B, k, m))

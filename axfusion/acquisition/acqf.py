@@ -1,0 +1,155 @@
+r"""The fusion acquisition as a BoTorch :class:`AcquisitionFunction`.
+
+:class:`FusionAcquisition` evaluates ``U(x) = pi(x) A(x)`` (one target) or
+``U(x) = pi(x) U_MO(x)`` (several) on a
+:class:`~axfusion.models.ReservoirModel`. It is a ``q = 1`` acquisition:
+batches are formed by :func:`axfusion.acquisition.batch.select_batch` (or, in
+BoTorch, by ``optimize_acqf_discrete``'s sequential greedy selection).
+
+Call :meth:`FusionAcquisition.calibrate` on the whole candidate set first: the
+fusion's set-level quantities (``kappa``, ``gamma_m``, ``R_m``, ``lambda``, the
+structural trend) are fixed there, so that chunks scored separately are
+comparable. Without it, the first call to ``forward`` calibrates on its own
+inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from botorch.acquisition import AcquisitionFunction
+from botorch.exceptions.errors import UnsupportedError
+from torch import Tensor
+
+from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionScorer
+from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
+from axfusion.acquisition.targets import Target
+
+__all__ = ["FusionAcquisition"]
+
+
+class FusionAcquisition(AcquisitionFunction):
+    r"""Kalman-style multi-model fusion acquisition (METHOD.md, Stage 3).
+
+    Example:
+        >>> acqf = FusionAcquisition(model, targets=[Target.maximize()])
+        >>> acqf.calibrate(X_pool)
+        >>> parts = acqf.score(X_pool)          # utility and channel breakdown
+        >>> acqf(X_pool.unsqueeze(1))           # k scores, for optimize_acqf_discrete
+
+    Args:
+        model: A fitted :class:`~axfusion.models.ReservoirModel`.
+        targets: Per model output, a :class:`Target` (default: maximise).
+        config: :class:`FusionConfig` of the single-target score.
+        hv_config: :class:`HypervolumeConfig` of the multi-target score.
+        ref_point: Reference point for the hypervolume, in *oriented raw*
+            units (the orientation of :class:`Target`); from the data when
+            ``None``.
+        structural_weight: ``pi`` as a function of ``X`` (``batch x q x d ->
+            batch x q``), e.g. :class:`~axfusion.acquisition.structural.StructuralWeight`;
+            ``None`` means ``pi = 1``.
+        seed: Seed of the calibration sample and the MC samples.
+    """
+
+    def __init__(
+        self,
+        model: object,
+        targets: Sequence[Target | str] | None = None,
+        *,
+        config: FusionConfig | None = None,
+        hv_config: HypervolumeConfig | None = None,
+        ref_point: Sequence[float] | None = None,
+        structural_weight: Callable[[Tensor], Tensor] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(model=model)  # type: ignore[arg-type]
+        self.scorer = FusionScorer.from_model(model, targets, config)
+        self.hv_config = hv_config or HypervolumeConfig()
+        self.structural_weight = structural_weight
+        self.seed = int(seed)
+        self._ref_point = None
+        if ref_point is not None:
+            ref = np.asarray(ref_point, dtype=np.float64)
+            if ref.shape != (self.scorer.m,):
+                raise ValueError(f"ref_point needs {self.scorer.m} coordinates, got {ref.shape}.")
+            self._ref_point = (ref - self.scorer.y_mean) / self.scorer.y_std
+
+    @property
+    def calibration(self) -> FusionCalibration | None:
+        return self.scorer.calibration
+
+    def _predict(self, X: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""``(Z, mu, sigma)`` at ``k x d`` raw inputs."""
+        model = self.model
+        vals, stds = model.member_predictions(X, return_std=True)  # type: ignore[attr-defined]
+        has_std = bool(np.any(model.provides_std))  # type: ignore[attr-defined]
+        mu, sigma = self.scorer.moments(vals, stds if has_std else None)
+        Z = model.standardised_inputs(X)  # type: ignore[attr-defined]
+        return Z, mu, sigma
+
+    def calibrate(self, X: Tensor) -> FusionCalibration:
+        r"""Fix the set-level quantities on the candidate set ``X`` (``k x d``).
+
+        Large sets are represented by a seeded sample of
+        ``config.calibration_size`` rows.
+        """
+        X = X.reshape(-1, X.shape[-1])
+        size = self.scorer.config.calibration_size
+        if X.shape[0] > size:
+            g = torch.Generator().manual_seed(self.seed)
+            X = X[torch.randperm(X.shape[0], generator=g)[:size]]
+        Z, mu, sigma = self._predict(X)
+        return self.scorer.calibrate(Z, mu, sigma)
+
+    def score(self, X: Tensor) -> dict[str, np.ndarray]:
+        r"""The utility and its breakdown at ``k`` candidates (``k x d``).
+
+        Returns:
+            Dict of arrays: ``utility`` (``k``; already multiplied by ``pi``),
+            ``pi`` (``k``), ``acquisition`` (``k``, before ``pi``), and the
+            channels of :meth:`FusionScorer.channels` (``k x m``); with several
+            targets also ``ehvi`` (``M x k``).
+        """
+        X = X.reshape(-1, X.shape[-1])
+        if self.scorer.calibration is None:
+            self.calibrate(X)
+        Z, mu, sigma = self._predict(X)
+        parts = self.scorer.channels(mu, sigma)
+        if self.scorer.m == 1:
+            acq = parts["score"][:, 0]
+        else:
+            cals = self.scorer.calibration.targets  # type: ignore[union-attr]
+            e_m = np.mean([c.calibration for c in cals], axis=0)
+            acq, ehvi = ehvi_scores(
+                mu,
+                sigma,
+                self.model.residual_correlation(),  # type: ignore[attr-defined]
+                self.scorer.Y_std,
+                e_m,
+                ref_point=self._ref_point,
+                config=self.hv_config,
+                seed=self.seed,
+            )
+            parts["ehvi"] = ehvi
+        if self.structural_weight is not None:
+            pi = self.structural_weight(X.unsqueeze(-2)).reshape(-1).detach().cpu().numpy()
+        else:
+            pi = np.ones(X.shape[0])
+        parts["acquisition"] = acq
+        parts["pi"] = pi
+        parts["utility"] = pi * acq
+        return parts
+
+    def forward(self, X: Tensor) -> Tensor:
+        r"""``U`` at ``batch x 1 x d`` inputs, returned as a ``batch`` tensor."""
+        if X.shape[-2] != 1:
+            raise UnsupportedError(
+                "FusionAcquisition scores single points (q = 1); form batches with "
+                "axfusion.acquisition.select_batch or optimize_acqf_discrete's sequential greedy."
+            )
+        batch_shape = X.shape[:-2]
+        flat = X.reshape(-1, X.shape[-1])
+        util = self.score(flat)["utility"]
+        return torch.as_tensor(util, dtype=X.dtype, device=X.device).reshape(batch_shape)

@@ -1,0 +1,298 @@
+r"""The fusion score: model channel, KF/rKF fusion channel and l2 late fusion.
+
+:class:`FusionScorer` turns the reservoir's member predictions on a candidate
+set into the paper's single-target score
+
+.. math::
+
+    A(x) = \sqrt{\max(A_\mathrm{model}(x), 0)^2 + \max(F(x), 0)^2},
+
+with every target oriented (larger is better) and standardised on the evaluated
+set, so 0 is the evaluated mean. Set-level quantities (``y*``, ``kappa``,
+``gamma_m``, ``R_m``, ``lambda``, the deviation ratios and the structural
+trend ``S_m``) are *calibrated* once on the candidate set (or a seeded sample
+of it) and then held fixed, so that candidates scored in separate chunks get
+consistent scores.
+
+Shapes: ``M`` families, ``B`` members, ``k`` candidates, ``m`` targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from axfusion.acquisition.channels import ChannelConfig, exploration_ratio, model_channel, optimism
+from axfusion.acquisition.kalman import (
+    KalmanConfig,
+    deviation_ratio,
+    fusion_channel,
+    kalman_weights,
+    measurement_noise,
+    rkf_strength,
+)
+from axfusion.acquisition.targets import Target, orient, parse_targets
+from axfusion.models.scores import structural_trend
+
+__all__ = ["FusionCalibration", "FusionConfig", "FusionScorer", "TargetCalibration"]
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    r"""Options of the fusion score.
+
+    Attributes:
+        channel: Constants of the model channel.
+        kalman: Constants of the Kalman fusion channel.
+        calibration_size: Candidates sampled to calibrate the set-level
+            quantities on large candidate sets.
+        flat_factor: Down-weighting of a family whose prediction is flat on the
+            candidates (its ``s_m`` and ``e_m`` are multiplied by it).
+        use_model_channel: Include ``A_model`` in the late fusion (ablation).
+        use_fusion_channel: Include ``F`` in the late fusion (ablation).
+    """
+
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    kalman: KalmanConfig = field(default_factory=KalmanConfig)
+    calibration_size: int = 20_000
+    flat_factor: float = 0.01
+    use_model_channel: bool = True
+    use_fusion_channel: bool = True
+
+
+@dataclass(frozen=True)
+class TargetCalibration:
+    r"""Set-level quantities of one target (oriented, standardised units)."""
+
+    y_mean: float
+    y_std: float
+    y_star: float
+    kappa: float
+    accuracy: np.ndarray  # M
+    calibration: np.ndarray  # M
+    trend: np.ndarray  # M
+    flat: np.ndarray  # M
+    snr: np.ndarray  # M
+    gamma: np.ndarray  # M
+    R: np.ndarray  # M
+    lam: float
+    d_r2: float
+    d_elpd: float
+
+    def as_dict(self, names: Sequence[str]) -> dict[str, object]:
+        per_family = {
+            name: {
+                "accuracy": float(self.accuracy[i]),
+                "calibration": float(self.calibration[i]),
+                "trend": float(self.trend[i]),
+                "flat": bool(self.flat[i]),
+                "snr": float(self.snr[i]),
+                "gamma": float(self.gamma[i]),
+                "R": float(self.R[i]),
+            }
+            for i, name in enumerate(names)
+        }
+        return {
+            "y_star": self.y_star,
+            "kappa": self.kappa,
+            "lambda": self.lam,
+            "D_r2": self.d_r2,
+            "D_elpd": self.d_elpd,
+            "families": per_family,
+        }
+
+
+@dataclass(frozen=True)
+class FusionCalibration:
+    r"""Calibration of every target plus the family names."""
+
+    families: tuple[str, ...]
+    targets: tuple[TargetCalibration, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {f"target_{t}": c.as_dict(self.families) for t, c in enumerate(self.targets)}
+
+
+class FusionScorer:
+    r"""Scores candidates with the fusion acquisition from member predictions.
+
+    Args:
+        train_Y: ``n x m`` observed targets (raw units; failed measurements
+            must be removed beforehand).
+        family_names: ``M`` family names.
+        accuracy: ``M x m`` OOB accuracy scores ``s_m``.
+        calibration: ``M x m`` OOB calibration scores ``e_m``.
+        mad2: ``M x m`` OOB ``MAD^2`` in units of the *raw* target's std.
+        targets: Per target a :class:`Target` (default: maximise all).
+        config: :class:`FusionConfig`.
+    """
+
+    def __init__(
+        self,
+        train_Y: np.ndarray,
+        family_names: Sequence[str],
+        accuracy: np.ndarray,
+        calibration: np.ndarray,
+        mad2: np.ndarray,
+        targets: Sequence[Target | str] | None = None,
+        config: FusionConfig | None = None,
+    ) -> None:
+        Y = np.asarray(train_Y, dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[0] < 2:
+            raise ValueError(f"train_Y must be n x m with n >= 2; got shape {Y.shape}.")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("train_Y contains NaN/inf; drop failed measurements first.")
+        self.m = Y.shape[1]
+        self.targets = parse_targets(targets, self.m)
+        self.family_names = tuple(family_names)
+        M = len(self.family_names)
+        self.accuracy = np.asarray(accuracy, dtype=np.float64).reshape(M, self.m)
+        self.calibration_scores = np.asarray(calibration, dtype=np.float64).reshape(M, self.m)
+        raw_std = Y.std(axis=0)
+        raw_std = np.where(raw_std > 1e-12, raw_std, 1.0)
+        O = orient(Y, self.targets)
+        self.y_mean = O.mean(axis=0)
+        o_std = O.std(axis=0)
+        self.y_std = np.where(o_std > 1e-12, o_std, 1.0)
+        # MAD^2 was measured in raw standardised units; rescale to oriented ones.
+        self.mad2 = np.asarray(mad2, dtype=np.float64).reshape(M, self.m) * (raw_std / self.y_std) ** 2
+        self.Y_std = (O - self.y_mean) / self.y_std
+        self.config = config or FusionConfig()
+        self.calibration: FusionCalibration | None = None
+
+    @classmethod
+    def from_model(
+        cls,
+        model: object,
+        targets: Sequence[Target | str] | None = None,
+        config: FusionConfig | None = None,
+        train_Y: np.ndarray | None = None,
+    ) -> FusionScorer:
+        r"""Build the scorer from a fitted :class:`~axfusion.models.ReservoirModel`."""
+        scores = model.family_scores  # type: ignore[attr-defined]
+        names = list(scores)
+        acc = np.array([[s.accuracy for s in scores[n]] for n in names])
+        cal = np.array([[s.calibration for s in scores[n]] for n in names])
+        mad2 = np.array([[s.mad2 for s in scores[n]] for n in names])
+        Y = model.train_targets_raw.detach().cpu().numpy() if train_Y is None else train_Y  # type: ignore[attr-defined]
+        return cls(Y, names, acc, cal, mad2, targets=targets, config=config)
+
+    # ------------------------------------------------------------ moments
+    def moments(self, values: np.ndarray, own_std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        r"""Oriented, standardised family moments.
+
+        Args:
+            values: ``M x B x k x m`` member predictions (raw units).
+            own_std: Same-shaped own predictive stds (or ``None``).
+
+        Returns:
+            ``(mu, sigma)``, each ``M x k x m``.
+        """
+        if values.ndim != 4 or values.shape[0] != len(self.family_names) or values.shape[-1] != self.m:
+            raise ValueError(
+                f"Expected member predictions of shape M x B x k x m = {len(self.family_names)} x B x k x {self.m}; "
+                f"got {values.shape}."
+            )
+        O = (orient(values, self.targets) - self.y_mean) / self.y_std
+        mu = O.mean(axis=1)
+        var = O.var(axis=1, ddof=1) if O.shape[1] > 1 else np.zeros_like(mu)
+        if own_std is not None:
+            var = var + ((own_std / self.y_std) ** 2).mean(axis=1)
+        return mu, np.sqrt(var)
+
+    # -------------------------------------------------------- calibration
+    def calibrate(self, Z: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> FusionCalibration:
+        r"""Fix the set-level quantities on a candidate set.
+
+        Args:
+            Z: ``k x p`` candidate coordinates (for the structural trend), e.g.
+                the standardised features.
+            mu: ``M x k x m`` oriented standardised family means.
+            sigma: ``M x k x m`` family stds.
+
+        Returns:
+            The :class:`FusionCalibration` (also stored on the scorer).
+        """
+        cfg = self.config
+        cals = []
+        for t in range(self.m):
+            mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
+            y_star = float(self.Y_std[:, t].max())
+            trend, flat = structural_trend(Z, mu_t)
+            acc = np.where(flat, self.accuracy[:, t] * cfg.flat_factor, self.accuracy[:, t])
+            cal = np.where(flat, self.calibration_scores[:, t] * cfg.flat_factor, self.calibration_scores[:, t])
+            kappa = optimism(mu_t, sig_t, y_star, cfg.channel)
+            snr, gamma = exploration_ratio(mu_t, sig_t, y_star, trend, kappa, cfg.channel)
+            P = sig_t**2
+            R = measurement_noise(self.mad2[:, t], P, cfg.kalman)
+            lam = rkf_strength(P, R, trend, cfg.kalman)
+            cals.append(
+                TargetCalibration(
+                    y_mean=float(self.y_mean[t]),
+                    y_std=float(self.y_std[t]),
+                    y_star=y_star,
+                    kappa=kappa,
+                    accuracy=acc,
+                    calibration=cal,
+                    trend=trend,
+                    flat=flat,
+                    snr=snr,
+                    gamma=gamma,
+                    R=R,
+                    lam=lam,
+                    d_r2=deviation_ratio(acc),
+                    d_elpd=deviation_ratio(cal),
+                )
+            )
+        self.calibration = FusionCalibration(families=self.family_names, targets=tuple(cals))
+        return self.calibration
+
+    # ------------------------------------------------------------- scores
+    def channels(self, mu: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarray]:
+        r"""Every channel of the fusion score at ``k`` candidates.
+
+        Args:
+            mu, sigma: ``M x k x m`` oriented standardised family moments.
+
+        Returns:
+            Dict of ``k x m`` arrays: ``model`` (A_model), ``fusion_r2``,
+            ``fusion_elpd``, ``fusion`` (F), ``score`` (A), ``mean`` (the
+            reliability-weighted family mean) and ``spread`` (std of the family
+            means).
+        """
+        if self.calibration is None:
+            raise RuntimeError("Call FusionScorer.calibrate(...) on the candidate set before scoring.")
+        cfg = self.config
+        k = mu.shape[1]
+        out = {key: np.zeros((k, self.m)) for key in ("model", "fusion_r2", "fusion_elpd", "fusion", "score", "mean", "spread")}
+        for t, cal in enumerate(self.calibration.targets):
+            mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
+            a_model = model_channel(mu_t, sig_t, cal.accuracy, cal.calibration, cal.gamma, cfg.channel)
+            w_kf, w_rkf = kalman_weights(sig_t**2, cal.R, cfg.kalman)
+            f_r2 = fusion_channel(mu_t, w_kf, w_rkf, cal.accuracy, cal.d_r2, cal.lam)
+            f_elpd = fusion_channel(mu_t, w_kf, w_rkf, cal.calibration, cal.d_elpd, cal.lam)
+            f = f_r2 if cfg.kalman.channels == "r2" else 0.5 * (f_r2 + f_elpd)
+            a_m = np.maximum(a_model, 0.0) if cfg.use_model_channel else 0.0
+            a_f = np.maximum(f, 0.0) if cfg.use_fusion_channel else 0.0
+            rel = cal.accuracy + cal.calibration
+            rel = rel / rel.sum() if rel.sum() > 0 else np.full_like(rel, 1.0 / rel.size)
+            out["model"][:, t] = a_model
+            out["fusion_r2"][:, t] = f_r2
+            out["fusion_elpd"][:, t] = f_elpd
+            out["fusion"][:, t] = f
+            out["score"][:, t] = np.sqrt(a_m**2 + a_f**2)
+            out["mean"][:, t] = rel @ mu_t
+            out["spread"][:, t] = mu_t.std(axis=0)
+        return out
+
+    def with_config(self, **changes: object) -> FusionScorer:
+        r"""A copy with some :class:`FusionConfig` fields replaced (for ablations)."""
+        new = object.__new__(FusionScorer)
+        new.__dict__.update(self.__dict__)
+        new.config = replace(self.config, **changes)
+        new.calibration = None
+        return new

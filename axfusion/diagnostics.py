@@ -1,0 +1,82 @@
+r"""One diagnostics record per iteration of a campaign.
+
+:class:`IterationRecord` carries every quantity METHOD.md's "Diagnostics" lists
+(the paper's Fig. 2, 3 and 5 panels are drawn from them) from the loop to the
+reports, as plain JSON-serialisable values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["IterationRecord", "jsonable"]
+
+
+def jsonable(obj: Any) -> Any:
+    r"""Recursively convert numpy scalars/arrays and tuples to JSON-safe values (NaN -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return None if (math.isnan(v) or math.isinf(v)) else v
+    return obj
+
+
+@dataclass
+class IterationRecord:
+    r"""Diagnostics of one iteration (one suggested batch).
+
+    Attributes:
+        iteration: 1-based iteration number.
+        n_observed: Successful measurements the model was fitted on.
+        best_so_far: Best oriented value per target before this batch.
+        batch: Suggested pool row ids (pools) or design indices (boxes).
+        batch_distance_to_best: Mean standardised distance of the batch to
+            the best known point.
+        best_distance_to_best: Distance of the batch's best-scored point to it.
+        capacity: Stage-0 report (d_unsup, d_sup, d_est, d_eff, N_budget, C, caps).
+        families: Per family and target: s_m, e_m, S_m, gamma_m, R_m, ...
+        fusion: Per target: y*, kappa, lambda, D_R2, D_ELPD.
+        diversity: The batch-selection diversity check values and decision.
+        clusters: Batch cluster labels, per-cluster bandwidth and best value,
+            the chosen clustering algorithm and score.
+        intra_batch_distance: Mean pairwise distance within the batch.
+        novelty: Mean k-NN distance of the batch to the previous three batches.
+        timings: Wall seconds per stage.
+        dropped_families: Families that failed to fit this iteration.
+    """
+
+    iteration: int
+    n_observed: int
+    best_so_far: list[float]
+    batch: list[Any]
+    batch_distance_to_best: float
+    best_distance_to_best: float
+    capacity: dict[str, Any]
+    families: dict[str, Any]
+    fusion: dict[str, Any]
+    diversity: dict[str, Any]
+    clusters: dict[str, Any]
+    intra_batch_distance: float
+    novelty: float
+    timings: dict[str, float]
+    dropped_families: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> IterationRecord:
+        return cls(**d)

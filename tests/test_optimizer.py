@@ -1,0 +1,154 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from axfusion.acquisition import Target
+from axfusion.candidates import CategoricalParameter, ContinuousParameter, SearchSpace
+from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+
+FAST = OptimizerConfig(batch_size=5, budget_iterations=10, families=("ridge", "knn", "lightgbm"), n_members=3)
+
+
+def _pool(N=300, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(N, d))
+    y = np.sin(4 * X[:, 0]) + X[:, 1] - (X[:, 2] - 0.5) ** 2
+    return X, y
+
+
+def _start(tmp_path=None, seed=0, **kw):
+    X, y = _pool()
+    opt = FusionOptimizer(X, "maximize", config=FAST, seed=seed,
+                          state_path=None if tmp_path is None else tmp_path / "state.json", **kw)
+    init = np.arange(0, 200, 10)
+    opt.observe(ids=init, Y=y[init])
+    return opt, X, y, init
+
+
+def test_suggest_returns_new_distinct_rows_with_breakdown():
+    opt, X, y, init = _start()
+    s = opt.suggest()
+    ids = s.row_ids
+    assert ids.shape == (5,) and len(set(ids.tolist())) == 5
+    assert not set(ids.tolist()) & set(init.tolist())
+    for col in ("utility", "pi", "acquisition", "mean[y0]", "std[y0]", "model[y0]", "fusion[y0]", "cluster", "reason"):
+        assert col in s.table.columns
+    assert np.all((s.table["pi"] > 0) & (s.table["pi"] <= 1))
+    np.testing.assert_allclose(s.table["utility"], s.table["pi"] * s.table["acquisition"])
+    # pending rows are not suggested again before they are observed
+    s2 = opt.suggest()
+    assert not set(s2.row_ids.tolist()) & set(ids.tolist())
+    rec = s.record.as_dict()
+    for key in ("capacity", "families", "fusion", "diversity", "clusters", "timings", "novelty", "intra_batch_distance"):
+        assert key in rec
+    json.dumps(rec)
+
+
+def test_suggestions_improve_on_random():
+    opt, X, y, init = _start()
+    s = opt.suggest()
+    assert y[s.row_ids].mean() > np.median(y)
+
+
+def test_failed_and_unsuggested_observations(tmp_path):
+    opt, X, y, init = _start(tmp_path)
+    s = opt.suggest()
+    ids = s.row_ids
+    Y = y[ids].copy()
+    Y[0] = np.nan  # failed measurement
+    opt.observe(ids=ids, Y=Y)
+    opt.observe(ids=[299], Y=[y[299]])  # a row nobody suggested
+    assert opt.n_observed == 20 + 4 + 1
+    state = json.loads((tmp_path / "state.json").read_text())
+    failed = [o for o in state["observations"] if o["failed"]]
+    assert len(failed) == 1 and failed[0]["key"] == int(ids[0])
+    assert opt.pending == []
+    s2 = opt.suggest()
+    assert int(ids[0]) not in s2.row_ids.tolist() and 299 not in s2.row_ids.tolist()
+
+
+def test_bad_observations_are_named():
+    opt, X, y, init = _start()
+    with pytest.raises(ValueError, match="already observed"):
+        opt.observe(ids=[init[0]], Y=[1.0])
+    with pytest.raises(IndexError, match="outside the pool"):
+        opt.observe(ids=[10_000], Y=[1.0])
+    with pytest.raises(ValueError, match="shape"):
+        opt.observe(ids=[5, 6], Y=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="inf"):
+        opt.observe(ids=[5], Y=[np.inf])
+
+
+def test_batch_larger_than_pool_is_a_clear_error():
+    X, y = _pool(N=30)
+    opt = FusionOptimizer(X, config=FAST)
+    opt.observe(ids=np.arange(25), Y=y[:25])
+    with pytest.raises(ValueError, match="5"):
+        opt.suggest(6)
+
+
+def test_non_numeric_pool_is_rejected():
+    df = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
+    with pytest.raises(ValueError, match="non-numeric columns: \\['b'\\]"):
+        FusionOptimizer(df)
+
+
+def test_resume_continues_exactly(tmp_path):
+    a, X, y, init = _start(tmp_path / "a", seed=3)
+    s1 = a.suggest()
+    a.observe(ids=s1.row_ids, Y=y[s1.row_ids])
+    # "crash" here: a new process resumes from the file
+    b = FusionOptimizer.resume(tmp_path / "a" / "state.json", X)
+    assert b.n_observed == a.n_observed and b.iteration == a.iteration == 1
+    sa, sb = a.suggest(), b.suggest()
+    np.testing.assert_array_equal(sa.row_ids, sb.row_ids)
+    np.testing.assert_allclose(sa.table["utility"], sb.table["utility"])
+
+
+def test_resume_rejects_another_pool(tmp_path):
+    a, X, y, init = _start(tmp_path)
+    with pytest.raises(ValueError, match="differs"):
+        FusionOptimizer.resume(tmp_path / "state.json", X + 1.0)
+
+
+def test_same_seed_same_batch():
+    a, *_ = _start(seed=7)
+    b, *_ = _start(seed=7)
+    np.testing.assert_array_equal(a.suggest().row_ids, b.suggest().row_ids)
+
+
+def test_two_targets_minimise_and_window():
+    X, y = _pool()
+    Y = np.stack([y, X[:, 3]], axis=1)
+    opt = FusionOptimizer(X, [Target.maximize(), Target.minimize()], target_names=["a", "b"], config=FAST)
+    init = np.arange(0, 200, 10)
+    opt.observe(ids=init, Y=Y[init])
+    s = opt.suggest()
+    assert "mean[b]" in s.table and len(s.row_ids) == 5
+    assert np.isfinite(s.table["utility"]).all()
+    win = FusionOptimizer(X, [Target.window(0.2, 0.4)], config=FAST)
+    win.observe(ids=init, Y=X[init, 3])
+    s = win.suggest()
+    # a window on x3 should be landed in more often than at random
+    inside = (X[s.row_ids, 3] >= 0.2) & (X[s.row_ids, 3] <= 0.4)
+    assert inside.mean() >= 0.4
+
+
+def test_box_search_space_with_categorical():
+    space = SearchSpace([
+        ContinuousParameter("x", 0.0, 1.0),
+        CategoricalParameter("c", ["a", "b", "c"]),
+    ])
+    cfg = OptimizerConfig(batch_size=4, families=("ridge", "knn"), n_members=3, n_box_candidates=300, box_time_budget_s=5.0)
+    opt = FusionOptimizer(space, config=cfg, seed=0)
+    init = space.sample_sobol(12, seed=1)
+    f = lambda df: -(df["x"] - 0.7) ** 2 + (df["c"] == "b") * 0.5
+    opt.observe(X=init, Y=f(init).to_numpy())
+    s = opt.suggest()
+    assert len(s.table) == 4
+    assert set(s.table["c"]) <= {"a", "b", "c"}
+    assert ((s.table["x"] >= 0) & (s.table["x"] <= 1)).all()
+    opt.observe(X=s.table[["x", "c"]], Y=f(s.table).to_numpy())
+    assert opt.n_observed == 16
