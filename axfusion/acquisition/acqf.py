@@ -65,6 +65,7 @@ class FusionAcquisition(AcquisitionFunction):
         seed: int = 0,
     ) -> None:
         super().__init__(model=model)  # type: ignore[arg-type]
+        self.set_X_pending(None)
         self.scorer = FusionScorer.from_model(model, targets, config)
         self.hv_config = hv_config or HypervolumeConfig()
         self.structural_weight = structural_weight
