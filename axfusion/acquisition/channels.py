@@ -57,6 +57,11 @@ def optimism(mu: np.ndarray, sigma: np.ndarray, y_star: float, config: ChannelCo
         ``kappa``.
     """
     p_pos = float(np.mean(mu + sigma > y_star))
+    return kappa_from_share(p_pos, config)
+
+
+def kappa_from_share(p_pos: float, config: ChannelConfig = ChannelConfig()) -> float:
+    r"""``kappa = min(kappa_max, 1 + slope max(0, target - p_pos))``."""
     return float(min(config.kappa_max, 1.0 + config.kappa_slope * max(0.0, config.p_pos_target - p_pos)))
 
 

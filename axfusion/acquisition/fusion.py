@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from axfusion.acquisition.channels import ChannelConfig, exploration_ratio, model_channel, optimism
+from axfusion.acquisition.channels import ChannelConfig, exploration_ratio, kappa_from_share, model_channel
 from axfusion.acquisition.kalman import (
     KalmanConfig,
     deviation_ratio,
@@ -219,13 +219,16 @@ class FusionScorer:
         """
         cfg = self.config
         cals = []
+        y_stars = self.Y_std.max(axis=0)
+        # p_pos is the share over (family, candidate, target): one kappa for all targets.
+        p_pos = float(np.mean(mu + sigma > y_stars))
+        kappa = kappa_from_share(p_pos, cfg.channel)
         for t in range(self.m):
             mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
-            y_star = float(self.Y_std[:, t].max())
+            y_star = float(y_stars[t])
             trend, flat = structural_trend(Z, mu_t)
             acc = np.where(flat, self.accuracy[:, t] * cfg.flat_factor, self.accuracy[:, t])
             cal = np.where(flat, self.calibration_scores[:, t] * cfg.flat_factor, self.calibration_scores[:, t])
-            kappa = optimism(mu_t, sig_t, y_star, cfg.channel)
             snr, gamma = exploration_ratio(mu_t, sig_t, y_star, trend, kappa, cfg.channel)
             P = sig_t**2
             R = measurement_noise(self.mad2[:, t], P, cfg.kalman)

@@ -326,7 +326,6 @@ class ReservoirModel(EnsembleModel):
             self.capacity = estimate_capacity(
                 Xs, Ys, remaining_budget=self.remaining_budget, seed=self.seed
             )
-        caps = self.capacity.caps
         t1 = time.perf_counter()
 
         use_bias = self.target_bias and not (

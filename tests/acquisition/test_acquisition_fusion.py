@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from axfusion.acquisition.channels import ChannelConfig, exploration_ratio, optimism
+from axfusion.acquisition.channels import exploration_ratio
 from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionScorer, TargetCalibration
 from axfusion.acquisition.kalman import KalmanConfig, deviation_ratio, kalman_weights
 from axfusion.acquisition.targets import Target
@@ -286,7 +286,7 @@ def test_scores_are_pointwise_after_calibration():
         np.testing.assert_allclose(np.concatenate([p[key] for p in parts]), full[key], rtol=1e-12, atol=1e-15)
 
 
-def test_two_targets_are_calibrated_independently():
+def test_two_targets_are_calibrated_per_target_with_a_pooled_kappa():
     Y = np.array([[0.0, 5.0], [1.0, 3.0], [2.0, 4.0], [3.0, 0.0]])
     s = FusionScorer(Y, NAMES, np.array([[0.8, 0.5], [0.4, 0.5]]), np.ones((2, 2)) * 0.5, np.full((2, 2), 0.1),
                      targets=["maximize", "minimize"])
@@ -303,5 +303,10 @@ def test_two_targets_are_calibrated_independently():
     assert all(v.shape == (60, 2) for v in out.values())
     single = FusionScorer(Y[:, 0], NAMES, np.array([0.8, 0.4]), np.array([0.5, 0.5]), np.array([0.1, 0.1]))
     single.calibrate(Z, mu1, sigma1)
-    np.testing.assert_allclose(out["score"][:, 0], single.channels(mu1, sigma1)["score"][:, 0])
-    assert optimism(mu1[..., 0], sigma1[..., 0], cal.targets[0].y_star, ChannelConfig()) == cal.targets[0].kappa
+    # the fusion channel does not involve kappa: identical to the single-target scorer
+    np.testing.assert_allclose(out["fusion"][:, 0], single.channels(mu1, sigma1)["fusion"][:, 0])
+    # p_pos is the share over (family, candidate, target): one kappa for both targets
+    y_stars = np.array([c.y_star for c in cal.targets])
+    p_pos = np.mean(mu + sigma > y_stars)
+    expected = min(3.0, 1.0 + 2.0 * max(0.0, 0.1 - p_pos))
+    assert cal.targets[0].kappa == pytest.approx(expected) and cal.targets[1].kappa == pytest.approx(expected)
