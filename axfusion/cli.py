@@ -6,6 +6,8 @@ Commands:
 - ``axfusion run`` -- the main job: closed-pool campaigns (the paper's
   protocol) on a built-in dataset, a few seeds, printing iterations to a
   top-10 material and the best materials found;
+- ``axfusion suggest`` -- the real-lab loop: the next batch from a candidate
+  pool and the measurements so far, kept in a campaign file;
 - ``axfusion reservoir`` -- fit the surrogate reservoir (Stages 0-1) on a
   built-in dataset and print the capacity report and the per-family
   reliability table.
@@ -206,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the diagnostics to this JSON file")
     p.set_defaults(func=_cmd_reservoir)
+
+    from axfusion.suggest import add_suggest_parser
+
+    add_suggest_parser(sub)
     return parser
 
 
