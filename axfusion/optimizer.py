@@ -43,7 +43,11 @@ from axfusion.diagnostics import IterationRecord, jsonable
 from axfusion.models import ReservoirModel, TuningRecord, TuningState
 from axfusion.structure import Embedding, structural_weights
 
-__all__ = ["FusionOptimizer", "OptimizerConfig", "Suggestion"]
+__all__ = ["CampaignMismatchError", "FusionOptimizer", "OptimizerConfig", "Suggestion"]
+
+
+class CampaignMismatchError(ValueError):
+    r"""A saved campaign is resumed with another pool than it was started on."""
 
 STATE_VERSION = 1
 
@@ -661,7 +665,7 @@ class FusionOptimizer:
             seed=state["seed"],
         )
         if opt.pool is not None and state["pool"] != _pool_fingerprint(opt.pool):
-            raise ValueError(
+            raise CampaignMismatchError(
                 f"The pool given to resume() differs from the campaign's pool in {path} "
                 f"(saved {state['pool']['n_rows']} x {state['pool']['n_features']})."
             )

@@ -938,7 +938,7 @@ def _open_campaign(
 ) -> tuple[FusionOptimizer, bool]:
     r"""A new optimiser, or the one resumed from ``campaign``; also whether it was resumed."""
     from axfusion.acquisition.targets import Target
-    from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+    from axfusion.optimizer import CampaignMismatchError, FusionOptimizer, OptimizerConfig
 
     cfg, extra = _split_options(options)
     if campaign is None or not campaign.exists():
@@ -980,9 +980,7 @@ def _open_campaign(
         opt = FusionOptimizer.resume(
             campaign, pool.pool, **{k: v for k, v in extra.items() if k != "ref_point"}
         )
-    except ValueError as error:
-        if "differs" not in str(error):
-            raise SuggestInputError(f"Cannot continue the campaign {campaign.name}: {error}") from error
+    except CampaignMismatchError as error:
         saved_pool = state.get("pool") or {}
         shape = (saved_pool.get("n_rows"), saved_pool.get("n_features"))
         same_shape = shape == (pool.n_rows, len(pool.feature_names))
@@ -993,6 +991,8 @@ def _open_campaign(
             "campaign's pool (same rows, order and feature columns), or start a new campaign with another "
             "--campaign path."
         ) from error
+    except ValueError as error:
+        raise SuggestInputError(f"Cannot continue the campaign {campaign.name}: {error}") from error
     except (KeyError, TypeError) as error:
         raise SuggestInputError(
             f"{campaign.name} is not a complete axfusion campaign file (missing {error})."
