@@ -70,6 +70,11 @@ class OptimizerConfig:
         box_time_budget_s: Shared DE time budget per iteration in a box.
         pi_range: Range of the structural weights.
         use_structure: Multiply by ``pi(x)`` (ablation switch).
+        cluster_bandwidth: Apply the paper's cluster bandwidth rule in the
+            batch selection (``False`` = the authors' code).
+        competitive_ratio: A cluster whose strength is at least this share of
+            the leading cluster's gets batch slots (see
+            :func:`~axfusion.acquisition.batch.select_batch`).
         chunk_size: Candidates scored at once.
     """
 
@@ -84,6 +89,8 @@ class OptimizerConfig:
     box_time_budget_s: float = 20.0
     pi_range: tuple[float, float] = (0.5, 1.0)
     use_structure: bool = True
+    cluster_bandwidth: bool = True
+    competitive_ratio: float = 0.8
     chunk_size: int = 20_000
 
     def as_dict(self) -> dict[str, Any]:
@@ -406,7 +413,15 @@ class FusionOptimizer:
         scalar = O_obs.mean(axis=1) if self.m > 1 else O_obs[:, 0]
         improvement = self._recent_cluster_improvement(report, scalar) if report is not None else None
         decision = select_batch(
-            utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, seed=seed
+            utility,
+            Z_cand,
+            labels,
+            Z_obs,
+            q,
+            recent_improvement=improvement,
+            cluster_bandwidth=self.config.cluster_bandwidth,
+            competitive_ratio=self.config.competitive_ratio,
+            seed=seed,
         )
         chosen = decision.indices
         timings["batch"] = time.perf_counter() - t4
