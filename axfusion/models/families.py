@@ -193,12 +193,16 @@ def _knn_grid(caps: CapacityCaps, n: int, d: int, max_settings: int = 3) -> Para
     return [{"n_neighbors": int(k)} for k in ks]
 
 
-def _tree_count(
-    caps: CapacityCaps, fraction: float = 1.0, floor: int = 20, ceiling: int = 200
-) -> int:
-    # Boosting with learning rate 0.1 saturates long before C rounds on campaign
-    # data; ``ceiling`` bounds the cost, the caps bound the capacity.
-    return int(max(floor, round(min(caps.max_trees, ceiling) * fraction)))
+#: Most boosting rounds a member gets: boosting with learning rate 0.1 saturates
+#: long before ``C`` rounds on campaign data; this bounds the cost, the caps
+#: bound the capacity.
+BOOSTING_MAX_ROUNDS: int = 100
+#: L-BFGS iterations of an MLP member (early stopping acts as a regulariser).
+MLP_MAX_ITER: int = 80
+
+
+def _tree_count(caps: CapacityCaps, fraction: float = 1.0, floor: int = 20) -> int:
+    return int(max(floor, round(min(caps.max_trees, BOOSTING_MAX_ROUNDS) * fraction)))
 
 
 def _boosting_grid(caps: CapacityCaps, n: int, d: int) -> ParamGrid:
@@ -284,7 +288,7 @@ def _mlp(params: Mapping[str, Any], seed: int) -> Any:
 
     # L-BFGS converges fast and deterministically on the small data sets of a
     # campaign (tens to hundreds of rows), where Adam's mini-batches are noise.
-    return MLPRegressor(solver="lbfgs", max_iter=150, random_state=seed, **params)
+    return MLPRegressor(solver="lbfgs", max_iter=MLP_MAX_ITER, random_state=seed, **params)
 
 
 def _lightgbm(params: Mapping[str, Any], seed: int) -> Any:
