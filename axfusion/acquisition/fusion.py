@@ -52,6 +52,8 @@ class FusionConfig:
             candidates (its ``s_m`` and ``e_m`` are multiplied by it).
         use_model_channel: Include ``A_model`` in the late fusion (ablation).
         use_fusion_channel: Include ``F`` in the late fusion (ablation).
+        sigma_floor: Floor of a family's std (standardised units), METHOD.md's
+            floor of a member's predictive scale.
     """
 
     channel: ChannelConfig = field(default_factory=ChannelConfig)
@@ -60,6 +62,7 @@ class FusionConfig:
     flat_factor: float = 0.01
     use_model_channel: bool = True
     use_fusion_channel: bool = True
+    sigma_floor: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ class FusionScorer:
         var = O.var(axis=1, ddof=1) if O.shape[1] > 1 else np.zeros_like(mu)
         if own_std is not None:
             var = var + ((own_std / self.y_std) ** 2).mean(axis=1)
-        return mu, np.sqrt(var)
+        return mu, np.maximum(np.sqrt(var), self.config.sigma_floor)
 
     # -------------------------------------------------------- calibration
     def calibrate(self, Z: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> FusionCalibration:

@@ -113,8 +113,10 @@ def test_moments_orient_and_standardise_member_predictions():
     mu, sigma = s.moments(vals)
     assert mu.shape == sigma.shape == (2, 2, 1)
     np.testing.assert_allclose(mu[..., 0], (vals[..., 0].mean(axis=1) - 1.5) / sd)
-    np.testing.assert_allclose(sigma[..., 0], vals[..., 0].std(axis=1, ddof=1) / sd)
-    np.testing.assert_allclose(sigma[1, 0, 0], 0.0)
+    spread = vals[..., 0].std(axis=1, ddof=1) / sd
+    np.testing.assert_allclose(sigma[..., 0], np.maximum(spread, 0.03))
+    # members that agree exactly do not claim zero uncertainty: the 0.03 floor
+    np.testing.assert_allclose(sigma[1, 0, 0], 0.03)
     # minimise flips the sign of the mean, not the spread
     mu_min, sig_min = _scorer(targets=["minimize"]).moments(vals)
     np.testing.assert_allclose(mu_min, -mu)
@@ -124,7 +126,7 @@ def test_moments_orient_and_standardise_member_predictions():
     own[0, 0] = 1.5
     _, sig_own = s.moments(vals, own)
     extra = ((own[..., 0] / sd) ** 2).mean(axis=1)
-    np.testing.assert_allclose(sig_own[..., 0] ** 2, sigma[..., 0] ** 2 + extra)
+    np.testing.assert_allclose(sig_own[..., 0] ** 2, np.maximum(spread**2 + extra, 0.03**2))
 
 
 def test_moments_window_target():
@@ -135,7 +137,7 @@ def test_moments_window_target():
     vals = np.array([1.5, 1.5, 4.0, 4.0]).reshape(2, 2, 1, 1)
     mu, sigma = s.moments(vals)
     np.testing.assert_allclose(mu[:, 0, 0], [(0.0 + 0.5) / 0.5, (-2.0 + 0.5) / 0.5])
-    np.testing.assert_allclose(sigma, 0.0)
+    np.testing.assert_allclose(sigma, 0.03)  # no spread: the floor
 
 
 def test_moments_reject_wrong_shapes():

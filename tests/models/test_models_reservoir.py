@@ -255,3 +255,30 @@ def test_tuning_state_warm_starts():
     # same data -> same d_eff and C -> records reused, not re-tuned
     assert state.records == first
     assert model.family_params["lasso"][0] == first[("lasso", 0)].params
+
+
+def test_large_seeds_do_not_drop_families():
+    X, Y = toy_data(n=25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SurrogateFitWarning)
+        model = ReservoirModel(
+            X, Y, families=("lasso", "mlp"), n_members=2, clusterer=kmeans_clusterer, seed=10**9
+        )
+    assert model.family_names == ("lasso", "mlp")
+
+
+def test_softmax_weights_concentrate_on_the_most_accurate_family(fitted_single):
+    names = list(fitted_single.family_names)
+    acc = np.array([fitted_single.family_scores[n][0].accuracy for n in names])
+    fam_w = fitted_single.ensemble_weights.reshape(len(names), -1).sum(-1).numpy()
+    expected = np.exp((acc - acc.max()) / 0.05)
+    expected = np.maximum(expected / expected.sum(), 1e-6)
+    np.testing.assert_allclose(fam_w, expected / expected.sum(), rtol=1e-9)
+    assert names[int(np.argmax(fam_w))] == names[int(np.argmax(acc))]
+
+
+def test_family_std_is_floored():
+    X, Y = toy_data(n=30)
+    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer)
+    mom = model.family_moments(X[:5])
+    assert np.all(mom.std >= 0.03 * Y.std(dim=0).numpy() - 1e-15)
