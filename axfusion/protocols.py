@@ -29,6 +29,8 @@ from axfusion.acquisition.targets import Target, orient, parse_targets
 
 __all__ = [
     "ClosedPoolResult",
+    "ClosedPoolSetup",
+    "closed_pool_setup",
     "pareto_rows",
     "random_search_expectation",
     "run_closed_pool",
@@ -142,6 +144,100 @@ class ClosedPoolResult:
         return jsonable(self.__dict__)
 
 
+
+@dataclass
+class ClosedPoolSetup:
+    r"""Everything the closed-pool protocol fixes before the first iteration.
+
+    Attributes:
+        dataset: The :class:`~axfusion.data.Dataset`.
+        targets: The ``q`` target names.
+        directions: One :class:`Target` per target.
+        X: ``N x p`` feature matrix (categoricals one-hot).
+        Y: ``N x q`` raw targets.
+        O: ``N x q`` oriented (larger-is-better) targets.
+        N: Pool size.
+        success: Success rows (top-k, or the Pareto set for several targets).
+        top5: The authors' top-5 rows (the Pareto set for several targets).
+        best: The single best row (the Pareto set for several targets).
+        ranking: ``N`` larger-is-better scalar ranking (the mean oriented
+            standardised target for several targets).
+        initial_ids: The seeded initial design, sorted.
+    """
+
+    dataset: Any
+    targets: list[str]
+    directions: list[Target]
+    X: np.ndarray
+    Y: np.ndarray
+    O: np.ndarray
+    N: int
+    success: set[int]
+    top5: set[int]
+    best: set[int]
+    ranking: np.ndarray
+    initial_ids: np.ndarray
+
+
+def closed_pool_setup(
+    dataset: Any,
+    *,
+    targets: Sequence[str] | None = None,
+    directions: Sequence[Target | str] | None = None,
+    seed: int = 0,
+    n_initial: int = 20,
+    top_fraction: float = 0.01,
+    max_top: int = 10,
+) -> ClosedPoolSetup:
+    r"""Success sets and the seeded initial design of the closed-pool protocol.
+
+    The initial rows are drawn at random from the rows at or below the median
+    of the ranking, never from the success set. Shared by
+    :func:`run_closed_pool` and the benchmark harness, so every method starts
+    from the same rows.
+
+    Raises:
+        ValueError: On an unknown target, missing target values, or fewer than
+            ``n_initial`` rows at or below the median.
+    """
+    from axfusion.data import Dataset, load_dataset
+
+    ds: Dataset = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    names = list(targets) if targets is not None else [ds.targets[0]]
+    unknown = [t for t in names if t not in ds.targets]
+    if unknown:
+        raise ValueError(f"Unknown target column(s) {unknown}; {ds.name} has {ds.targets}.")
+    if directions is None:
+        directions = [ds.orientation.get(t, "maximize") for t in names]
+    tspecs = parse_targets(list(directions), len(names))
+    X = ds.feature_matrix()
+    Y = ds.target_matrix(names)
+    if np.isnan(Y).any():
+        raise ValueError(f"The pool has missing values in {names}; a closed pool needs every target.")
+    N = X.shape[0]
+    O = orient(Y, tspecs)
+    if len(names) == 1:
+        o = O[:, 0]
+        n_top = success_set_size(N, top_fraction, max_top)
+        success = set(top_rows(o, n_top).tolist())
+        top5 = set(top_rows(o, 5).tolist())
+        best = set(top_rows(o, 1).tolist())
+        ranking = o
+    else:
+        success = set(pareto_rows(O).tolist())
+        top5, best = success, success
+        ranking = ((O - O.mean(0)) / np.where(O.std(0) > 0, O.std(0), 1)).mean(axis=1)
+    rng = np.random.default_rng(seed)
+    low = np.flatnonzero(ranking <= np.median(ranking))
+    low = np.setdiff1d(low, np.fromiter(success, dtype=np.int64))
+    if low.size < n_initial:
+        raise ValueError(f"Only {low.size} rows lie at or below the median; n_initial={n_initial}.")
+    init = np.sort(rng.choice(low, size=n_initial, replace=False))
+    return ClosedPoolSetup(
+        dataset=ds, targets=names, directions=tspecs, X=X, Y=Y, O=O, N=N, success=success,
+        top5=top5, best=best, ranking=ranking, initial_ids=init,
+    )
+
 def _first_hit(batches: list[list[int]], rows: set[int]) -> int | None:
     for t, b in enumerate(batches, start=1):
         if rows.intersection(b):
@@ -188,40 +284,15 @@ def run_closed_pool(
         The :class:`ClosedPoolResult` (``.iterations_to_success`` is ``None``
         when the budget ran out).
     """
-    from axfusion.data import Dataset, load_dataset
     from axfusion.optimizer import FusionOptimizer, OptimizerConfig
 
-    ds: Dataset = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    names = list(targets) if targets is not None else [ds.targets[0]]
-    unknown = [t for t in names if t not in ds.targets]
-    if unknown:
-        raise ValueError(f"Unknown target column(s) {unknown}; {ds.name} has {ds.targets}.")
-    if directions is None:
-        directions = [ds.orientation.get(t, "maximize") for t in names]
-    tspecs = parse_targets(list(directions), len(names))
-    X = ds.feature_matrix()
-    Y = ds.target_matrix(names)
-    if np.isnan(Y).any():
-        raise ValueError(f"The pool has missing values in {names}; a closed pool needs every target.")
-    N = X.shape[0]
-    O = orient(Y, tspecs)
-    if len(names) == 1:
-        o = O[:, 0]
-        n_top = success_set_size(N, top_fraction, max_top)
-        success = set(top_rows(o, n_top).tolist())
-        top5 = set(top_rows(o, 5).tolist())
-        best = set(top_rows(o, 1).tolist())
-        ranking = o
-    else:
-        success = set(pareto_rows(O).tolist())
-        top5, best = success, success
-        ranking = ((O - O.mean(0)) / np.where(O.std(0) > 0, O.std(0), 1)).mean(axis=1)
-    rng = np.random.default_rng(seed)
-    low = np.flatnonzero(ranking <= np.median(ranking))
-    low = np.setdiff1d(low, np.fromiter(success, dtype=np.int64))
-    if low.size < n_initial:
-        raise ValueError(f"Only {low.size} rows lie at or below the median; n_initial={n_initial}.")
-    init = np.sort(rng.choice(low, size=n_initial, replace=False))
+    setup = closed_pool_setup(
+        dataset, targets=targets, directions=directions, seed=seed, n_initial=n_initial,
+        top_fraction=top_fraction, max_top=max_top,
+    )
+    ds, names, tspecs = setup.dataset, setup.targets, setup.directions
+    X, Y, O, N, init = setup.X, setup.Y, setup.O, setup.N, setup.initial_ids
+    success, top5, best = setup.success, setup.top5, setup.best
     total_batches = min(n_iterations, (N - n_initial) // batch_size)
     opt = FusionOptimizer(
         X,

@@ -1,0 +1,532 @@
+r"""Benchmark tasks and the budget-keeping evaluator every method goes through.
+
+A *task* is one optimisation problem under one protocol:
+
+- :class:`FunctionTask` -- a :class:`~axfusion.benchmarks.problems.TestProblem`
+  (continuous, integer and categorical inputs), minimised, with a seeded
+  scrambled-Sobol initial design;
+- :class:`PoolTask` -- a closed pool of real data (every target known), under
+  the fusion paper's protocol (:func:`axfusion.protocols.closed_pool_setup`).
+
+Every method sees the same numeric :class:`DesignSpace` (categoricals as level
+indices ``0 .. L-1``; for a pool, the box of its feature matrix), the same
+initial design and the same :class:`Evaluator`, which counts evaluations,
+groups them into iterations of ``batch_size`` after the initial design,
+snaps continuous proposals on a pool to the nearest unevaluated row, times the
+method between evaluations and raises :class:`BudgetExhausted` when the budget
+is spent::
+
+    task = FunctionTask.from_problem("ackley", dim=20, shift=True, seed=0)
+    ev = Evaluator(task, seed=0)
+    ev.evaluate_initial()
+    while True:
+        X = propose(ev.X, ev.loss)            # (batch_size, d) points in task.space
+        ev.evaluate(X)                        # raises BudgetExhausted at the end
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BudgetExhausted",
+    "DesignSpace",
+    "Evaluator",
+    "FunctionTask",
+    "PoolTask",
+    "Task",
+]
+
+DimKind = Literal["continuous", "integer", "categorical"]
+
+
+class BudgetExhausted(Exception):
+    r"""Raised by :class:`Evaluator` once the evaluation budget is spent."""
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    r"""The numeric box every method optimises over.
+
+    Attributes:
+        lower: ``d`` lower bounds.
+        upper: ``d`` upper bounds.
+        kinds: ``d`` dimension kinds; a categorical dimension holds the level
+            index ``0 .. L-1`` (``lower = 0``, ``upper = L-1``), an integer
+            dimension whole numbers.
+        names: ``d`` dimension names.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    kinds: tuple[DimKind, ...]
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        lo = np.asarray(self.lower, dtype=np.float64).reshape(-1)
+        hi = np.asarray(self.upper, dtype=np.float64).reshape(-1)
+        if not (lo.shape == hi.shape and len(self.kinds) == lo.size and len(self.names) == lo.size):
+            raise ValueError("DesignSpace: lower, upper, kinds and names must have the same length.")
+        if np.any(hi < lo):
+            raise ValueError("DesignSpace: upper bounds must not lie below lower bounds.")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+
+    @property
+    def dim(self) -> int:
+        return int(self.lower.size)
+
+    @property
+    def discrete(self) -> np.ndarray:
+        r"""``d`` booleans: integer or categorical dimensions."""
+        return np.array([k != "continuous" for k in self.kinds], dtype=bool)
+
+    def clip(self, X: np.ndarray) -> np.ndarray:
+        r"""Clip ``k x d`` points into the box and round discrete dimensions."""
+        X = np.clip(np.asarray(X, dtype=np.float64).reshape(-1, self.dim), self.lower, self.upper)
+        disc = self.discrete
+        X[:, disc] = np.round(X[:, disc])
+        return X
+
+    def sample(self, n: int, seed: int, method: Literal["sobol", "random"] = "sobol") -> np.ndarray:
+        r"""``n x d`` seeded space-filling (scrambled Sobol) or uniform points.
+
+        Discrete dimensions are sampled uniformly over their values.
+        """
+        rng = np.random.default_rng(seed)
+        if method == "sobol":
+            from scipy.stats import qmc
+
+            with warnings.catch_warnings():  # balance warning for n not a power of 2
+                warnings.simplefilter("ignore", UserWarning)
+                U = qmc.Sobol(self.dim, scramble=True, seed=rng).random(n)
+        elif method == "random":
+            U = rng.random((n, self.dim))
+        else:
+            raise ValueError(f"Unknown sampling method {method!r}; use 'sobol' or 'random'.")
+        disc = self.discrete
+        span = self.upper - self.lower
+        X = self.lower + U * np.where(disc, span + 1.0, span)
+        X[:, disc] = np.minimum(np.floor(X[:, disc]), self.upper[disc])
+        return X
+
+    def unit(self, X: np.ndarray) -> np.ndarray:
+        r"""Map ``k x d`` points to ``[0, 1]^d`` (degenerate dimensions to 0)."""
+        span = np.where(self.upper > self.lower, self.upper - self.lower, 1.0)
+        return (np.asarray(X, dtype=np.float64) - self.lower) / span
+
+    def from_unit(self, U: np.ndarray) -> np.ndarray:
+        r"""Inverse of :meth:`unit`, followed by :meth:`clip`."""
+        return self.clip(self.lower + np.asarray(U, dtype=np.float64) * (self.upper - self.lower))
+
+
+@dataclass
+class Task:
+    r"""Base of the benchmark tasks.
+
+    Attributes:
+        name: Task name (a row of the report).
+        space: The numeric design space.
+        n_initial: Size of the initial design.
+        batch_size: Evaluations per iteration.
+        n_iterations: Iterations after the initial design (the budget).
+    """
+
+    name: str
+    space: DesignSpace
+    n_initial: int = 10
+    batch_size: int = 10
+    n_iterations: int = 100
+
+    kind: str = field(init=False, default="task")
+
+    @property
+    def budget(self) -> int:
+        r"""Total evaluations: the initial design plus ``n_iterations`` batches."""
+        return self.n_initial + self.batch_size * self.n_iterations
+
+    @property
+    def n_objectives(self) -> int:
+        return 1
+
+    def initial_design(self, seed: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def loss(self, Y: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class FunctionTask(Task):
+    r"""A test function, minimised from a seeded Sobol design.
+
+    Attributes:
+        problem: The :class:`~axfusion.benchmarks.problems.TestProblem`.
+    """
+
+    problem: Any = None
+
+    def __post_init__(self) -> None:
+        self.kind = "function"
+        if self.problem is None:
+            raise ValueError("FunctionTask needs a problem.")
+
+    @classmethod
+    def from_problem(
+        cls,
+        problem: Any,
+        *,
+        n_initial: int = 10,
+        batch_size: int = 10,
+        n_iterations: int = 100,
+        name: str | None = None,
+        **problem_options: Any,
+    ) -> FunctionTask:
+        r"""Build a task from a registered problem name (or a ``TestProblem``)."""
+        from axfusion.benchmarks.problems import get_problem
+
+        p = get_problem(problem, **problem_options) if isinstance(problem, str) else problem
+        lower, upper, kinds = [], [], []
+        for par in p.parameters:
+            if par.kind == "categorical":
+                lower.append(0.0)
+                upper.append(float(len(par.levels) - 1))
+            else:
+                lower.append(float(par.lower))
+                upper.append(float(par.upper))
+            kinds.append(par.kind)
+        space = DesignSpace(np.array(lower), np.array(upper), tuple(kinds), tuple(p.parameter_names))
+        return cls(
+            name=name or p.name, space=space, n_initial=n_initial, batch_size=batch_size,
+            n_iterations=n_iterations, problem=p,
+        )
+
+    def designs(self, X: np.ndarray) -> pd.DataFrame:
+        r"""``k x d`` numeric points -> a DataFrame of the problem's designs (level objects)."""
+        X = self.space.clip(X)
+        cols = {}
+        for j, par in enumerate(self.problem.parameters):
+            if par.kind == "categorical":
+                col = np.empty(X.shape[0], dtype=object)
+                col[:] = [par.levels[int(i)] for i in X[:, j]]
+                cols[par.name] = col
+            elif par.kind == "integer":
+                cols[par.name] = X[:, j].astype(np.int64)
+            else:
+                cols[par.name] = X[:, j]
+        return pd.DataFrame(cols)
+
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        r"""``k x d`` numeric points -> ``k x 1`` function values (to minimise)."""
+        return self.problem.evaluate(self.designs(X)).reshape(-1, 1)
+
+    def initial_design(self, seed: int) -> np.ndarray:
+        return self.space.sample(self.n_initial, seed, "sobol")
+
+    def loss(self, Y: np.ndarray) -> np.ndarray:
+        r"""``k x 1`` values -> ``k`` losses (the values themselves)."""
+        return np.asarray(Y, dtype=np.float64).reshape(-1)
+
+    @property
+    def optimal_value(self) -> float | None:
+        return self.problem.optimal_value
+
+    def distance_to_optimum(self, X: np.ndarray, normalize: bool = True) -> np.ndarray | None:
+        r"""Distance of ``k`` points to the nearest known optimiser (``None`` if unknown)."""
+        if self.problem.optimizer is None:
+            return None
+        return self.problem.distance_to_optimum(self.designs(X), normalize=normalize)
+
+
+@dataclass
+class PoolTask(Task):
+    r"""A closed pool under the fusion paper's protocol.
+
+    The design space is the box of the pool's feature matrix; a continuous
+    proposal is snapped to the nearest unevaluated row (Euclidean distance on
+    features standardised by the pool's standard deviations).
+
+    Attributes:
+        dataset: A built-in dataset name or a :class:`~axfusion.data.Dataset`.
+        targets: Target columns (default: the dataset's first).
+        directions: ``"maximize"``/``"minimize"``/:class:`Target` per target.
+        top_fraction, max_top: The success set (see :mod:`axfusion.protocols`).
+    """
+
+    dataset: Any = None
+    targets: Sequence[str] | None = None
+    directions: Sequence[Any] | None = None
+    top_fraction: float = 0.01
+    max_top: int = 10
+    _setups: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.kind = "pool"
+        if self.dataset is None:
+            raise ValueError("PoolTask needs a dataset.")
+        base = self.setup(0)
+        self.dataset = base.dataset
+        self.targets = base.targets
+        self.directions = base.directions
+        X = base.X
+        self._mean = X.mean(axis=0)
+        sd = X.std(axis=0)
+        self._scale = np.where(sd > 0, sd, 1.0)
+
+    @classmethod
+    def from_dataset(
+        cls,
+        dataset: Any,
+        *,
+        targets: Sequence[str] | None = None,
+        directions: Sequence[Any] | None = None,
+        n_initial: int = 20,
+        batch_size: int = 10,
+        n_iterations: int = 50,
+        name: str | None = None,
+        top_fraction: float = 0.01,
+        max_top: int = 10,
+    ) -> PoolTask:
+        r"""Build a pool task; the space is the box of the feature matrix."""
+        from axfusion.protocols import closed_pool_setup
+
+        s = closed_pool_setup(dataset, targets=targets, directions=directions, seed=0, n_initial=n_initial)
+        names = tuple(s.dataset.feature_names())
+        space = DesignSpace(s.X.min(axis=0), s.X.max(axis=0), ("continuous",) * len(names), names)
+        return cls(
+            name=name or s.dataset.name, space=space, n_initial=n_initial, batch_size=batch_size,
+            n_iterations=n_iterations, dataset=s.dataset, targets=s.targets, directions=directions,
+            top_fraction=top_fraction, max_top=max_top,
+        )
+
+    def setup(self, seed: int) -> Any:
+        r"""The :class:`~axfusion.protocols.ClosedPoolSetup` of ``seed`` (cached)."""
+        from axfusion.protocols import closed_pool_setup
+
+        if seed not in self._setups:
+            self._setups[seed] = closed_pool_setup(
+                self.dataset, targets=self.targets, directions=self.directions, seed=seed,
+                n_initial=self.n_initial, top_fraction=self.top_fraction, max_top=self.max_top,
+            )
+        return self._setups[seed]
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.targets)
+
+    @property
+    def X(self) -> np.ndarray:
+        r"""``N x p`` feature matrix."""
+        return self.setup(0).X
+
+    @property
+    def Y(self) -> np.ndarray:
+        r"""``N x q`` raw targets."""
+        return self.setup(0).Y
+
+    @property
+    def N(self) -> int:
+        return self.setup(0).N
+
+    @property
+    def success_rows(self) -> set[int]:
+        return self.setup(0).success
+
+    def initial_rows(self, seed: int) -> np.ndarray:
+        r"""The protocol's seeded initial rows (sorted row ids)."""
+        return self.setup(seed).initial_ids
+
+    def initial_design(self, seed: int) -> np.ndarray:
+        return self.X[self.initial_rows(seed)]
+
+    def loss(self, Y: np.ndarray) -> np.ndarray:
+        r"""``k x q`` raw targets -> ``k`` losses to minimise.
+
+        One target: the negated oriented target. Several: the negated mean of
+        the oriented targets standardised by the pool's statistics (a fixed
+        scalarisation for single-objective methods; success is still judged
+        on the Pareto set).
+        """
+        from axfusion.acquisition.targets import orient
+
+        O = orient(np.asarray(Y, dtype=np.float64).reshape(-1, len(self.targets)), self.directions)
+        if O.shape[1] == 1:
+            return -O[:, 0]
+        P = self.setup(0).O
+        sd = np.where(P.std(0) > 0, P.std(0), 1.0)
+        return -((O - P.mean(0)) / sd).mean(axis=1)
+
+    def standardize(self, X: np.ndarray) -> np.ndarray:
+        r"""Features standardised by the pool's mean and standard deviation."""
+        return (np.asarray(X, dtype=np.float64) - self._mean) / self._scale
+
+    def nearest_unevaluated(self, X: np.ndarray, evaluated: np.ndarray) -> np.ndarray:
+        r"""Snap ``k`` points to distinct nearest unevaluated rows.
+
+        Args:
+            X: ``k x p`` points in feature space.
+            evaluated: ``N`` booleans, rows already evaluated (not modified).
+
+        Returns:
+            ``k`` distinct row ids, in the order of ``X`` (greedy: each point
+            takes its nearest row not taken before it).
+        """
+        taken = evaluated.copy()
+        Z = self.standardize(self.X)
+        out = np.empty(len(X), dtype=np.int64)
+        for i, x in enumerate(self.standardize(np.atleast_2d(X))):
+            d2 = np.einsum("ij,ij->i", Z - x, Z - x)
+            d2[taken] = np.inf
+            j = int(np.argmin(d2))
+            if not np.isfinite(d2[j]):
+                raise BudgetExhausted(f"Pool {self.name!r} has no unevaluated row left.")
+            out[i] = j
+            taken[j] = True
+        return out
+
+
+class Evaluator:
+    r"""Evaluates proposals, keeps the history and enforces the budget.
+
+    Attributes:
+        task: The task.
+        seed: The run's seed (also the seed of the initial design).
+        X: ``n x d`` evaluated points (for a pool: the rows' features).
+        Y: ``n x q`` raw outcomes.
+        loss: ``n`` losses (minimised; :meth:`Task.loss`).
+        rows: ``n`` pool row ids (pools only; empty for functions).
+        iteration: ``n`` iteration of each evaluation (0 = initial design).
+        iteration_times: Wall seconds the method spent before each iteration's
+            first evaluation (proposal time), one per completed iteration.
+    """
+
+    def __init__(self, task: Task, seed: int = 0) -> None:
+        self.task = task
+        self.seed = int(seed)
+        d, q = task.space.dim, task.n_objectives
+        self.X = np.empty((0, d))
+        self.Y = np.empty((0, q))
+        self.loss = np.empty(0)
+        self.rows = np.empty(0, dtype=np.int64)
+        self.iteration = np.empty(0, dtype=np.int64)
+        self.iteration_times: list[float] = []
+        self._evaluated = np.zeros(task.N, dtype=bool) if isinstance(task, PoolTask) else None
+        self._clock: float | None = None
+        self._iteration_start: float | None = None
+
+    # ----------------------------------------------------------------- state
+    @property
+    def n_evaluated(self) -> int:
+        return int(self.loss.size)
+
+    @property
+    def remaining(self) -> int:
+        return self.task.budget - self.n_evaluated
+
+    @property
+    def evaluated_mask(self) -> np.ndarray:
+        r"""``N`` booleans of evaluated pool rows (a copy; pools only)."""
+        if self._evaluated is None:
+            raise TypeError("evaluated_mask is defined for pool tasks only.")
+        return self._evaluated.copy()
+
+    @property
+    def current_iteration(self) -> int:
+        r"""The iteration the next evaluation belongs to (0 = initial design)."""
+        return self._iteration_of(self.n_evaluated)
+
+    def best_loss(self) -> float:
+        return float(self.loss.min()) if self.loss.size else float("inf")
+
+    # ------------------------------------------------------------ evaluation
+    def evaluate_initial(self) -> np.ndarray:
+        r"""Evaluate the task's seeded initial design; returns its losses."""
+        if self.n_evaluated:
+            raise RuntimeError("The initial design was already evaluated.")
+        if isinstance(self.task, PoolTask):
+            return self.evaluate_rows(self.task.initial_rows(self.seed))
+        return self.evaluate(self.task.initial_design(self.seed))
+
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        r"""Evaluate ``k x d`` points (pools: snapped to unevaluated rows).
+
+        Evaluates at most :attr:`remaining` points; raises
+        :class:`BudgetExhausted` after evaluating them when the request was
+        larger or the budget is now spent.
+
+        Returns:
+            ``k`` losses.
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if X.shape[1] != self.task.space.dim:
+            raise ValueError(f"Expected points with {self.task.space.dim} columns, got {X.shape[1]}.")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("Proposed points contain NaN or infinite values.")
+        if isinstance(self.task, PoolTask):
+            self._check_budget()
+            X = X[: self.remaining]
+            return self.evaluate_rows(self.task.nearest_unevaluated(X, self._evaluated), _requested=len(X))
+        return self._record(self.task.space.clip(X), None)
+
+    def evaluate_rows(self, rows: Sequence[int] | np.ndarray, _requested: int | None = None) -> np.ndarray:
+        r"""Evaluate pool rows by id (pools only); see :meth:`evaluate`.
+
+        Raises:
+            ValueError: On an unknown, repeated or already evaluated row.
+        """
+        if not isinstance(self.task, PoolTask):
+            raise TypeError("evaluate_rows is defined for pool tasks only.")
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.task.N):
+            raise ValueError(f"Row ids must lie in [0, {self.task.N}).")
+        if np.unique(rows).size != rows.size:
+            raise ValueError("Row ids must be distinct.")
+        if np.any(self._evaluated[rows]):
+            raise ValueError(f"Rows {rows[self._evaluated[rows]][:5].tolist()} were already evaluated.")
+        return self._record(self.task.X[rows], rows, _requested)
+
+    def _check_budget(self) -> None:
+        if self.remaining <= 0:
+            raise BudgetExhausted(f"Budget of {self.task.budget} evaluations spent.")
+
+    def _record(self, X: np.ndarray, rows: np.ndarray | None, requested: int | None = None) -> np.ndarray:
+        self._check_budget()
+        requested = len(X) if requested is None else requested
+        keep = min(len(X), self.remaining)
+        X = X[:keep]
+        now = time.perf_counter()
+        if self.n_evaluated >= self.task.n_initial and (self.n_evaluated - self.task.n_initial) % self.task.batch_size == 0:
+            # first evaluation of a new iteration: the method's proposal time since the last one
+            self.iteration_times.append(now - self._clock if self._clock is not None else 0.0)
+        iters = np.array([self._iteration_of(self.n_evaluated + i) for i in range(keep)], dtype=np.int64)
+        if rows is not None:
+            rows = rows[:keep]
+            Y = self.task.Y[rows]
+            self._evaluated[rows] = True
+            self.rows = np.concatenate([self.rows, rows])
+        else:
+            Y = self.task.evaluate(X)
+        loss = self.task.loss(Y)
+        self.X = np.vstack([self.X, X])
+        self.Y = np.vstack([self.Y, Y])
+        self.loss = np.concatenate([self.loss, loss])
+        self.iteration = np.concatenate([self.iteration, iters])
+        self._clock = time.perf_counter()
+        if keep < requested or self.remaining <= 0:
+            raise BudgetExhausted(f"Budget of {self.task.budget} evaluations spent.")
+        return loss
+
+    def _iteration_of(self, n: int) -> int:
+        n0 = self.task.n_initial
+        return 0 if n < n0 else 1 + (n - n0) // self.task.batch_size
+
+    def tick(self) -> None:
+        r"""Restart the proposal clock (call when a method starts its own loop)."""
+        self._clock = time.perf_counter()
