@@ -340,6 +340,25 @@ class FusionOptimizer:
             rows.append({"target": name, "value": Y[i, j], "design": keys[i]})
         return pd.DataFrame(rows)
 
+    def set_pending(self, keys: Any) -> None:
+        r"""Replace the pending designs (suggested, not yet measured) by ``keys``.
+
+        Pending designs are never suggested again; an external scheduler (e.g. Ax,
+        which knows which trials are still running) uses this to hand its view over.
+
+        Args:
+            keys: Pool row ids, or design tuples for a box.
+        """
+        keys = list(keys)
+        if self.pool is not None:
+            self.pending = sorted(int(k) for k in keys)
+            self.pool.clear_pending()
+            if self.pending:
+                self.pool.mark_pending(np.asarray(self.pending, dtype=np.int64))
+        else:
+            self.pending = sorted((tuple(k) for k in keys), key=repr)
+        self.save()
+
     # ------------------------------------------------------------- suggest
     def suggest(self, n: int | None = None) -> Suggestion:
         r"""Run the four stages and suggest the next batch of ``n`` designs."""
@@ -452,7 +471,10 @@ class FusionOptimizer:
                     flat = O.reshape(-1, O.shape[-1])
                     return flat.mean(axis=0), flat.std(axis=0)
 
-                ws = prefilter(pool, mean_spread, size=self.config.prefilter_size, seed=seed)
+                ws = prefilter(
+                    pool, mean_spread, size=self.config.prefilter_size,
+                    min_pool_rows=self.config.prefilter_min_rows, seed=seed,
+                )
                 ids = np.sort(ws.ids)
             else:
                 ids = pool.available_ids()
@@ -494,7 +516,7 @@ class FusionOptimizer:
             report: This iteration's structure report (labels of the evaluated rows).
             score: ``n`` oriented (scalarised) values of the evaluated rows.
         """
-        if not self.records:
+        if self.iteration == 0:
             return None
         ok = [o for o in self.observations if not o.failed]
         recent = np.array([o.iteration == self.iteration for o in ok])

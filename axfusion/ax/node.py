@@ -275,13 +275,8 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         return params
 
     def _set_pending(self, keys: set[Any]) -> None:
-        opt = self.optimizer
-        assert opt is not None
-        opt.pending = sorted(keys) if self.pool_ref is not None else sorted(keys, key=repr)
-        if opt.pool is not None:
-            opt.pool.clear_pending()
-            if keys:
-                opt.pool.mark_pending(np.array(sorted(keys), dtype=np.int64))
+        assert self.optimizer is not None
+        self.optimizer.set_pending(keys)
 
     def _suggest(self, q: int) -> list[tuple[Any, TParameterization, dict[str, Any]]]:
         opt = self.optimizer

@@ -62,10 +62,7 @@ _REGISTRY: dict[str, PoolStorage] = {}
 
 def _storage_of(pool: CandidatePool) -> PoolStorage:
     r"""The row source of a pool (a fresh :class:`CandidatePool` over it has clean masks)."""
-    storage = getattr(pool, "storage", None)
-    if storage is None:
-        storage = pool._storage  # CandidatePool keeps its row source here
-    return storage
+    return pool.storage
 
 
 def _storage_from(source: PoolSource) -> PoolStorage:

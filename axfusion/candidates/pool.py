@@ -169,6 +169,11 @@ class CandidatePool:
         return self.n_rows
 
     @property
+    def storage(self) -> PoolStorage:
+        r"""The row source (array, memmap or Parquet); masks live on the pool, not here."""
+        return self._storage
+
+    @property
     def n_features(self) -> int:
         r"""Number of feature columns ``d``."""
         return self._storage.n_features

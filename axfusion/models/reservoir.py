@@ -639,6 +639,11 @@ class ReservoirModel(EnsembleModel):
             values = self.forward(X)
             if hasattr(self, "outcome_transform"):
                 values, _ = self.outcome_transform.untransform(values, X=X)
+        if X.requires_grad:
+            # The members are not differentiable: their gradient is zero. Connect the values
+            # to X so gradient-based optimisers (Ax's default on continuous spaces) run and
+            # fall back on their random restarts instead of failing on a missing graph.
+            values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
         if output_indices is not None:
             values = values[..., output_indices]
         weights = self.ensemble_weights
