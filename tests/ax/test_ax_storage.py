@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -20,8 +19,6 @@ from axfusion.ax import (
     unregister_pool,
 )
 from axfusion.ax.observations import FUSION_ITERATION
-
-HAVE_SQLALCHEMY = importlib.util.find_spec("sqlalchemy") is not None
 
 
 def _loop(client, evaluate, steps, max_trials=2):
@@ -103,7 +100,6 @@ def test_json_round_trip_of_a_pool_experiment_needs_the_pool(fast_options, tmp_p
         unregister_pool("test-ax-json-pool")
 
 
-@pytest.mark.skipif(not HAVE_SQLALCHEMY, reason="Ax's SQL storage needs SQLAlchemy")
 def test_sqlite_round_trip_mid_experiment_then_continue(fast_options, tmp_path):
     from ax.api.configs import StorageConfig
     from ax.storage.sqa_store.db import create_all_tables, get_engine, init_engine_and_session_factory
