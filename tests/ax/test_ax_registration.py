@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 import torch
 from ax.api.client import Client
 from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
