@@ -212,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     from axfusion.suggest import add_suggest_parser
 
     add_suggest_parser(sub)
+
+    from axfusion.cli_bench import add_bench_parsers
+
+    add_bench_parsers(sub)
     return parser
 
 

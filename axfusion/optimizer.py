@@ -67,7 +67,11 @@ class OptimizerConfig:
             prefiltered to a working set.
         prefilter_size: Size of the working set.
         n_box_candidates: Candidates generated per iteration in a box.
-        box_time_budget_s: Shared DE time budget per iteration in a box.
+        box_time_budget_s: Shared DE time budget per iteration in a box
+            (``None``: bounded by generations only, so a seed reproduces its
+            candidates exactly on any machine).
+        box_de_maxiter: DE generations per run in a box.
+        box_de_popsize: DE population multiplier (population ``popsize · d``).
         pi_range: Range of the structural weights.
         use_structure: Multiply by ``pi(x)`` (ablation switch).
         cluster_bandwidth: Apply the paper's cluster bandwidth rule in the
@@ -86,7 +90,9 @@ class OptimizerConfig:
     prefilter_min_rows: int = 100_000
     prefilter_size: int = 20_000
     n_box_candidates: int = 2_000
-    box_time_budget_s: float = 20.0
+    box_time_budget_s: float | None = 20.0
+    box_de_maxiter: int = 100
+    box_de_popsize: int = 15
     pi_range: tuple[float, float] = (0.5, 1.0)
     use_structure: bool = True
     cluster_bandwidth: bool = True
@@ -499,6 +505,8 @@ class FusionOptimizer:
             members,
             n_candidates=self.config.n_box_candidates,
             time_budget_s=self.config.box_time_budget_s,
+            maxiter=self.config.box_de_maxiter,
+            popsize=self.config.box_de_popsize,
             seed=seed,
         )
         raw = batch.raw.reset_index(drop=True)

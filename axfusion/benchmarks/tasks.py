@@ -405,11 +405,26 @@ class Evaluator:
         iteration: ``n`` iteration of each evaluation (0 = initial design).
         iteration_times: Wall seconds the method spent before each iteration's
             first evaluation (proposal time), one per completed iteration.
+        stopped_early: Whether the run ended because every ``stop_when_found``
+            set was hit (not because the budget was spent).
+
+    Args:
+        task: The task.
+        seed: The run's seed.
+        stop_when_found: Pools only: row sets (e.g. the success set, the top 5
+            and the best row); once every set has an evaluated row, the
+            evaluator raises :class:`BudgetExhausted` (the closed-pool
+            protocol's ``stop_at_success``). Empty: run the whole budget.
     """
 
-    def __init__(self, task: Task, seed: int = 0) -> None:
+    def __init__(self, task: Task, seed: int = 0, stop_when_found: Sequence[Any] = ()) -> None:
         self.task = task
         self.seed = int(seed)
+        self._stop_sets = [set(int(r) for r in s) for s in stop_when_found]
+        if self._stop_sets and not isinstance(task, PoolTask):
+            raise TypeError("stop_when_found applies to pool tasks only.")
+        self._hit = [False] * len(self._stop_sets)
+        self.stopped_early = False
         d, q = task.space.dim, task.n_objectives
         self.X = np.empty((0, d))
         self.Y = np.empty((0, q))
@@ -502,15 +517,20 @@ class Evaluator:
         keep = min(len(X), self.remaining)
         X = X[:keep]
         now = time.perf_counter()
-        if self.n_evaluated >= self.task.n_initial and (self.n_evaluated - self.task.n_initial) % self.task.batch_size == 0:
-            # first evaluation of a new iteration: the method's proposal time since the last one
-            self.iteration_times.append(now - self._clock if self._clock is not None else 0.0)
+        n0, b = self.task.n_initial, self.task.batch_size
+        starts = [i for i in range(keep) if self.n_evaluated + i >= n0 and (self.n_evaluated + i - n0) % b == 0]
+        for k, _ in enumerate(starts):
+            # an iteration starts here: the method's proposal time since its last evaluation
+            # (one proposal that spans several iterations is counted once)
+            self.iteration_times.append(now - self._clock if (k == 0 and self._clock is not None) else 0.0)
         iters = np.array([self._iteration_of(self.n_evaluated + i) for i in range(keep)], dtype=np.int64)
         if rows is not None:
             rows = rows[:keep]
             Y = self.task.Y[rows]
             self._evaluated[rows] = True
             self.rows = np.concatenate([self.rows, rows])
+            for k, s in enumerate(self._stop_sets):
+                self._hit[k] = self._hit[k] or bool(s.intersection(rows.tolist()))
         else:
             Y = self.task.evaluate(X)
         loss = self.task.loss(Y)
@@ -521,6 +541,9 @@ class Evaluator:
         self._clock = time.perf_counter()
         if keep < requested or self.remaining <= 0:
             raise BudgetExhausted(f"Budget of {self.task.budget} evaluations spent.")
+        if self._stop_sets and all(self._hit) and self.current_iteration > 0:
+            self.stopped_early = True
+            raise BudgetExhausted("Every success criterion is met (stop_when_found).")
         return loss
 
     def _iteration_of(self, n: int) -> int:

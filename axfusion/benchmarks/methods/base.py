@@ -22,12 +22,20 @@ Register a new method in a few lines::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from axfusion.benchmarks.tasks import Evaluator, Task
 
-__all__ = ["Method", "get_method", "list_methods", "register_method", "unregister_method"]
+__all__ = [
+    "Method",
+    "get_method",
+    "limited_threads",
+    "list_methods",
+    "register_method",
+    "unregister_method",
+]
 
 
 class Method(ABC):
@@ -59,6 +67,25 @@ class Method(ABC):
     def diagnostics(self) -> list[dict[str, Any]]:
         r"""Per-iteration diagnostics of the last run (JSON-able dicts; empty by default)."""
         return []
+
+
+@contextmanager
+def limited_threads(n_threads: int = 1) -> Iterator[None]:
+    r"""Cap BLAS/OpenMP (``threadpoolctl``) and torch intra-op threads at ``n_threads``.
+
+    The previous torch thread count is restored on exit (threadpoolctl restores its own).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = max(int(n_threads), 1)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 _METHODS: dict[str, Callable[..., Method]] = {}

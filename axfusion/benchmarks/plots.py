@@ -1,0 +1,408 @@
+r"""Benchmark figures (matplotlib, Agg backend), written as PNG and PDF.
+
+- :func:`plot_convergence` -- median best-so-far (or simple regret) with IQR
+  bands per method, and random search's exact expectation;
+- :func:`plot_success` -- fraction of seeds that found a success row by
+  iteration ``t`` (pools), with random search's exact ``P(T <= t)``;
+- :func:`plot_ef_af` -- ``EF(t)`` and ``AF(p)`` (Liang *et al.* 2021; Top% on
+  pools, normalised best-so-far on functions);
+- :func:`plot_fusion_diagnostics` -- the fusion paper's per-run panels from
+  :class:`~axfusion.diagnostics.IterationRecord` dicts: cluster bandwidth
+  heatmap (iterations x clusters), novelty and intra-batch distance, OOB R^2
+  and ELPD per family, deviation ratios.
+
+Colours come from the Okabe-Ito colour-blind-safe palette; every method keeps
+its colour, line style and marker in every figure (:func:`method_styles`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "REFERENCE_STYLE",
+    "method_styles",
+    "plot_convergence",
+    "plot_ef_af",
+    "plot_fusion_diagnostics",
+    "plot_success",
+    "save_figure",
+]
+
+# Okabe & Ito (2008), without yellow (too light on white) and black (the reference)
+_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+_GREY = "#999999"
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Canonical order: the same method always gets the same style.
+KNOWN_METHODS = (
+    "fusion", "gpbo", "rfbo", "lvgp", "turbo", "cmaes", "ga", "clpso", "de", "sa", "gwo_woa", "hi_woa", "acor",
+    "abc", "aoa", "run",
+)
+REFERENCE_STYLE = {"color": "#000000", "linestyle": ":", "linewidth": 1.6, "label": "random (exact E)"}
+
+
+def _style(i: int) -> dict[str, Any]:
+    return {
+        "color": _COLORS[i % len(_COLORS)],
+        "linestyle": _LINESTYLES[(i // len(_COLORS)) % len(_LINESTYLES)],
+        "marker": _MARKERS[i % len(_MARKERS)],
+        "linewidth": 1.6,
+    }
+
+
+def method_styles(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
+    r"""``{method: {color, linestyle, marker, linewidth}}``, stable across figures.
+
+    Known methods have fixed styles (fusion: vermillion, thick); random search
+    and Sobol are grey; other names follow in sorted order.
+    """
+    styles: dict[str, dict[str, Any]] = {}
+    for i, m in enumerate(KNOWN_METHODS):
+        styles[m] = _style(i)
+    styles["fusion"]["linewidth"] = 2.4
+    styles["random"] = {"color": _GREY, "linestyle": "-", "marker": "x", "linewidth": 1.4}
+    styles["sobol"] = {"color": _GREY, "linestyle": "--", "marker": "+", "linewidth": 1.4}
+    extra = sorted(m for m in methods if m not in styles)
+    for j, m in enumerate(extra):
+        styles[m] = _style(len(KNOWN_METHODS) + j)
+    return {m: dict(styles[m]) for m in methods}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, stem: str | Path) -> list[Path]:
+    r"""Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf``; closes it."""
+    plt = _plt()
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.2)) -> tuple[Any, np.ndarray]:
+    plt = _plt()
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _target_label(info: Mapping[str, Any]) -> tuple[str, bool]:
+    r"""Y label of the convergence panel and whether it shows the raw target."""
+    if info.get("kind") == "pool":
+        targets = info.get("targets") or []
+        if len(targets) == 1 and info.get("raw_sign") is not None:
+            unit = (info.get("units") or {}).get(targets[0])
+            return f"best {targets[0]} ({unit or 'target units'})", True
+        if len(targets) == 1:
+            d = (info.get("directions") or [{}])[0]
+            return f"best distance of {targets[0]} to the {d.get('kind', 'target')} (target units)", False
+        return "best scalarised loss (mean std. oriented targets, -)", False
+    if info.get("optimal_value") is not None:
+        return "simple regret f(x) - f* (function units, log)", False
+    return "best f(x) (function units)", False
+
+
+def _legend(fig: Any, styles: Mapping[str, Mapping[str, Any]], reference: bool = True) -> None:
+    r"""One legend for the figure, below the panels (``bbox_inches="tight"`` keeps it in)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=s["linewidth"], label=m)
+               for m, s in styles.items()]
+    if reference:
+        handles.append(Line2D([], [], **REFERENCE_STYLE))
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="upper center", ncol=min(6, len(handles)), frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+
+
+def _integer_x(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_convergence(
+    tasks: Sequence[str],
+    curves: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    infos: Mapping[str, Mapping[str, Any]],
+    stem: str | Path,
+    title: str = "",
+) -> list[Path]:
+    r"""Median best-so-far with IQR bands per task (one panel each).
+
+    Args:
+        tasks: Tasks (panels).
+        curves: ``(task, method) -> aggregate_curves(...)``.
+        infos: ``task -> task_info`` of a run file.
+        stem: Output path without suffix.
+    """
+    methods = sorted({m for (t, m) in curves if t in tasks})
+    styles = method_styles(methods)
+    fig, axes = _grid(len(tasks))
+    for ax, task in zip(axes.flat, tasks):
+        info = infos.get(task, {})
+        label, raw = _target_label(info)
+        sign = info.get("raw_sign")
+        regret = info.get("kind") == "function" and info.get("optimal_value") is not None
+        key = "regret" if regret else ("best_raw" if raw else "best_so_far")
+        ref_drawn = False
+        for m in methods:
+            c = curves.get((task, m))
+            if not c or f"{key}_median" not in c:
+                continue
+            t, s = c["t"], styles[m]
+            ax.plot(t, c[f"{key}_median"], color=s["color"], linestyle=s["linestyle"], linewidth=s["linewidth"])
+            ax.fill_between(t, c[f"{key}_q25"], c[f"{key}_q75"], color=s["color"], alpha=0.15, linewidth=0)
+            if not ref_drawn and "ref_best_mean" in c:
+                ref = c["ref_best_mean"][: t.size]
+                if regret:
+                    ref = ref - info["optimal_value"]
+                elif raw and sign is not None:
+                    ref = sign * ref
+                ax.plot(t[: ref.size], ref, **{k: v for k, v in REFERENCE_STYLE.items() if k != "label"})
+                ref_drawn = True
+        if regret:
+            ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_title(task, fontsize=10)
+        ax.set_xlabel("iteration (batches after the initial design)")
+        _integer_x(ax)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    _legend(fig, styles)
+    return save_figure(fig, stem)
+
+
+def plot_success(
+    tasks: Sequence[str],
+    curves: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    stem: str | Path,
+    title: str = "",
+) -> list[Path]:
+    r"""Fraction of seeds with a success row found by iteration ``t`` (pools)."""
+    methods = sorted({m for (t, m) in curves if t in tasks})
+    styles = method_styles(methods)
+    fig, axes = _grid(len(tasks))
+    for ax, task in zip(axes.flat, tasks):
+        ref_drawn = False
+        for m in methods:
+            c = curves.get((task, m))
+            if not c or "success_rate" not in c:
+                continue
+            s = styles[m]
+            ax.step(c["t"], c["success_rate"], where="post", color=s["color"], linestyle=s["linestyle"],
+                    linewidth=s["linewidth"])
+            if not ref_drawn and "ref_success_mean" in c:
+                r = c["ref_success_mean"][: c["t"].size]
+                ax.plot(c["t"][: r.size], r, **{k: v for k, v in REFERENCE_STYLE.items() if k != "label"})
+                ref_drawn = True
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(task, fontsize=10)
+        ax.set_xlabel("iteration (batches after the initial design)")
+        _integer_x(ax)
+        ax.set_ylabel("success rate (fraction of seeds)")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    _legend(fig, styles)
+    return save_figure(fig, stem)
+
+
+def plot_ef_af(
+    tasks: Sequence[str],
+    curves: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    infos: Mapping[str, Mapping[str, Any]],
+    stem: str | Path,
+    title: str = "",
+) -> list[Path]:
+    r"""``EF(t)`` (left) and ``AF(p)`` (right) per task (one row each)."""
+    from axfusion.benchmarks.metrics import af_curve
+
+    plt = _plt()
+    methods = sorted({m for (t, m) in curves if t in tasks})
+    styles = method_styles(methods)
+    n = max(1, len(tasks))
+    fig, axes = plt.subplots(n, 2, figsize=(9.0, 3.0 * n), squeeze=False)
+    for row, task in zip(axes, tasks):
+        pool = infos.get(task, {}).get("kind") == "pool"
+        which = "top" if pool else "best"
+        for m in methods:
+            c = curves.get((task, m))
+            if not c:
+                continue
+            s = styles[m]
+            ef = c.get(f"ef_{which}")
+            if ef is not None:
+                row[0].plot(c["t"], ef, color=s["color"], linestyle=s["linestyle"], linewidth=s["linewidth"])
+            lv, af = af_curve(c, which)
+            if lv.size:
+                row[1].plot(lv, af, color=s["color"], linestyle=s["linestyle"], linewidth=s["linewidth"])
+        metric = "Top% (fraction of the top-5 % rows found)" if pool else "normalised best-so-far P (-)"
+        for ax in row:
+            ax.axhline(1.0, **{k: v for k, v in REFERENCE_STYLE.items() if k != "label"})
+            ax.grid(alpha=0.3)
+        row[0].set_title(f"{task}: enhancement factor", fontsize=10)
+        row[0].set_xlabel("iteration (batches after the initial design)")
+        _integer_x(row[0])
+        row[0].set_ylabel(f"EF(t) on {'Top%' if pool else 'P'} (-)")
+        row[1].set_title(f"{task}: acceleration factor", fontsize=10)
+        row[1].set_xlabel(f"level p: {metric}", fontsize=8)
+        row[1].set_ylabel("AF(p) (-)")
+    if title:
+        fig.suptitle(title)
+    _legend(fig, styles)
+    return save_figure(fig, stem)
+
+
+# ------------------------------------------------------- fusion diagnostics
+def has_fusion_diagnostics(diagnostics: Sequence[Any]) -> bool:
+    r"""Whether per-iteration diagnostics look like IterationRecord dicts."""
+    keys = {"clusters", "families", "fusion", "novelty", "intra_batch_distance"}
+    return any(isinstance(d, Mapping) and keys.intersection(d) for d in diagnostics or [])
+
+
+def _num(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def diagnostic_series(diagnostics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    r"""Arrays for the diagnostic panels (missing quantities are left out).
+
+    Returns:
+        ``iterations``; ``bandwidth`` (iterations x clusters) with
+        ``bandwidth_labels``; ``novelty``; ``intra_batch_distance``;
+        ``r2`` and ``elpd`` (``{family: array}``, first target);
+        ``deviation`` (``{"D_r2", "D_elpd", "lambda"}``, first target).
+    """
+    recs = [d for d in diagnostics if isinstance(d, Mapping)]
+    out: dict[str, Any] = {"iterations": np.array([_num(d.get("iteration", i + 1)) for i, d in enumerate(recs)])}
+    bw = [(d.get("clusters") or {}).get("bandwidth") or {} for d in recs]
+    labels = sorted({str(k) for b in bw for k in b}, key=lambda s: (int(s) < 0, int(s)) if s.lstrip("-").isdigit() else (True, 0))
+    if labels:
+        out["bandwidth"] = np.array([[_num(b.get(lab, b.get(int(lab) if lab.lstrip("-").isdigit() else lab, 0)))
+                                      for lab in labels] for b in bw])
+        out["bandwidth_labels"] = labels
+    for key in ("novelty", "intra_batch_distance"):
+        vals = np.array([_num(d.get(key)) for d in recs])
+        if np.isfinite(vals).any():
+            out[key] = vals
+    fams = sorted({f for d in recs for f in (d.get("families") or {})})
+    for metric, name in (("r2_mean", "r2"), ("elpd_per_point", "elpd")):
+        series = {}
+        for f in fams:
+            vals = []
+            for d in recs:
+                per_t = (d.get("families") or {}).get(f)
+                first = per_t[0] if isinstance(per_t, list) and per_t else per_t
+                vals.append(_num(first.get(metric)) if isinstance(first, Mapping) else float("nan"))
+            vals = np.array(vals)
+            if np.isfinite(vals).any():
+                series[f] = vals
+        if series:
+            out[name] = series
+    dev = {}
+    for key in ("D_r2", "D_elpd", "lambda"):
+        vals = []
+        for d in recs:
+            fu = d.get("fusion") or {}
+            t0 = fu.get("target_0") if isinstance(fu.get("target_0"), Mapping) else fu
+            vals.append(_num(t0.get(key)) if isinstance(t0, Mapping) else float("nan"))
+        vals = np.array(vals)
+        if np.isfinite(vals).any():
+            dev[key] = vals
+    if dev:
+        out["deviation"] = dev
+    return out
+
+
+def plot_fusion_diagnostics(run: Mapping[str, Any], stem: str | Path) -> list[Path]:
+    r"""The fusion paper's per-run diagnostic panels for one run file.
+
+    Returns:
+        The written paths (empty when the run has no such diagnostics).
+    """
+    diags = run.get("diagnostics") or []
+    if not has_fusion_diagnostics(diags):
+        return []
+    s = diagnostic_series(diags)
+    it = s["iterations"]
+    panels = [k for k in ("bandwidth", "novelty", "r2", "elpd", "deviation") if k in s or
+              (k == "novelty" and "intra_batch_distance" in s)]
+    if not panels:
+        return []
+    fig, axes = _grid(len(panels), ncols=3, size=(4.6, 3.6))
+    fam_names = sorted(set(s.get("r2", {})) | set(s.get("elpd", {})))
+    fam_style = {f: _style(i) for i, f in enumerate(fam_names)}
+    for ax, key in zip(axes.flat, panels):
+        if key == "bandwidth":
+            B = s["bandwidth"].T  # clusters x iterations
+            im = ax.imshow(B, aspect="auto", origin="lower", cmap="cividis", interpolation="nearest",
+                           extent=(it.min() - 0.5, it.max() + 0.5, -0.5, B.shape[0] - 0.5))
+            ax.set_yticks(range(B.shape[0]))
+            ax.set_yticklabels(["noise" if lab == "-1" else lab for lab in s["bandwidth_labels"]], fontsize=7)
+            ax.set_xlabel("iteration")
+            _integer_x(ax)
+            ax.set_ylabel("cluster label")
+            ax.set_title("cluster bandwidth (batch slots)", fontsize=10)
+            fig.colorbar(im, ax=ax, label="slots per cluster (count)")
+        elif key == "novelty":
+            if "novelty" in s:
+                ax.plot(it, s["novelty"], color=_COLORS[0], marker="o", markersize=3, label="novelty")
+            if "intra_batch_distance" in s:
+                ax.plot(it, s["intra_batch_distance"], color=_COLORS[1], marker="s", markersize=3,
+                        linestyle="--", label="intra-batch distance")
+            ax.set_xlabel("iteration")
+            _integer_x(ax)
+            ax.set_ylabel("distance (standardised feature units)")
+            ax.set_title("novelty and intra-batch distance", fontsize=10)
+            ax.legend(fontsize=7)
+        elif key in ("r2", "elpd"):
+            for f, vals in s[key].items():
+                st = fam_style[f]
+                ax.plot(it, vals, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markersize=3,
+                        label=f)
+            ax.set_xlabel("iteration")
+            _integer_x(ax)
+            if key == "r2":
+                ax.set_ylabel("OOB R^2 (-)")
+                ax.set_title("out-of-bag R^2 per family", fontsize=10)
+            else:
+                ax.set_ylabel("OOB ELPD per point (nats)")
+                ax.set_title("out-of-bag ELPD per family", fontsize=10)
+            ax.legend(fontsize=6, ncol=2)
+        elif key == "deviation":
+            for j, (name, vals) in enumerate(s["deviation"].items()):
+                ax.plot(it, vals, color=_COLORS[j % len(_COLORS)], linestyle=_LINESTYLES[j % 4], marker="o",
+                        markersize=3, label=name)
+            ax.set_xlabel("iteration")
+            _integer_x(ax)
+            ax.set_ylabel("ratio (-)")
+            ax.set_title("deviation ratios and rKF strength", fontsize=10)
+            ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{run.get('task')} / {run.get('method')} / seed {run.get('seed')}", fontsize=11)
+    fig.tight_layout()
+    return save_figure(fig, stem)

@@ -1,0 +1,833 @@
+r"""Run (task, method, seed) benchmark campaigns, in parallel, with resume.
+
+:func:`run_benchmark` runs every (task, method, seed): it evaluates the task's
+shared, seeded initial design (:meth:`Evaluator.evaluate_initial`), hands the
+evaluator to :meth:`Method.run` and stops it when the evaluator raises
+:class:`~axfusion.benchmarks.tasks.BudgetExhausted`. Each finished run is
+written at once, atomically (a temporary file renamed), to
+``out_dir/runs/<task>/<method>/seed<k>.json``; a second call with the same
+arguments skips the runs already written (resume after an interruption). A
+method that raises is recorded as a failed run (``status: "failed"``, the
+traceback in ``error``) and the benchmark goes on. Methods whose
+``supports(task)`` is false are skipped and listed in the result and in
+``out_dir/benchmark.json``.
+
+Engines: ``"serial"`` (in this process), ``"joblib"`` (loky processes),
+``"dask"`` (``dask.distributed``: a ``Client(address)`` when ``address`` is
+given, else a local cluster of ``n_jobs`` single-threaded workers) and
+``"ray"`` (``ray.init(address)``); dask and ray are imported only when
+chosen. Each run limits the BLAS/OpenMP (threadpoolctl) and torch thread pools
+to ``threads_per_run`` (default: the CPUs divided by ``n_jobs``) so parallel
+runs do not oversubscribe the machine. Runs are deterministic under their
+seed: the evaluator and the method get the run seed, and Python's, NumPy's
+and (when loaded) torch's global generators are seeded with it.
+
+Run file schema (``schema: "axfusion.bench.run/1"``)::
+
+    {
+      "schema": "axfusion.bench.run/1",
+      "task": str, "method": str, "seed": int,
+      "status": "ok" | "failed",
+      "error": str | null,                     # traceback of a failed run
+      "budget_spent": bool,                    # the evaluator ran out of budget
+      "task_spec": {...} | null,               # TaskSpec.as_dict() (null for a bare Task)
+      "task_info": {                           # what the metrics need, no task required
+        "name", "kind" ("function"|"pool"), "n_initial", "batch_size", "n_iterations",
+        "budget", "dim", "n_objectives", "space": {"names", "kinds", "lower", "upper"},
+        "raw_sign",                            # raw target = raw_sign * loss (null: not invertible)
+        "loss_best", "loss_median", "loss_worst",  # normalisation of best-so-far
+        # functions: "problem", "optimal_value", "has_optimizer"
+        # pools: "dataset", "N", "targets", "directions", "units", "success_rows",
+        #        "top5_rows", "best_rows", "top_percent_rows"
+      },
+      "method_options": {...},
+      "history": {
+        "iteration": [int],                    # 0 = initial design, t >= 1 the method's batches
+        "loss": [float],                       # minimised loss per evaluation
+        "Y": [[float]],                        # raw outcomes per evaluation
+        "X": [[float]],                        # functions: evaluated points
+        "rows": [int],                         # pools: evaluated row ids
+        "distance": [float]                    # functions with a known optimiser: normalised
+      },                                       #   distance of each point to it
+      "iteration_times": [float],              # proposal seconds per iteration
+      "n_evaluations": int, "n_iterations_done": int, "best_loss": float,
+      "wall_time": float,                      # seconds: initial design + method
+      "method_time": float,                    # seconds in Method.run
+      "resources": {"peak_rss_mib", "peak_rss_scope" ("run"|"process"), "ru_maxrss_mib",
+                    "ru_maxrss_children_mib", "rss_start_mib", "rss_end_mib",
+                    "cpu_user_s", "cpu_system_s", "threads"},
+      "reference": {...},                      # exact random search (metrics.pool_reference /
+                                               #   metrics.function_reference)
+      "diagnostics": [{...}],                  # Method.diagnostics(), e.g. IterationRecord dicts
+      "versions": {"python", "platform", "numpy", ..., "axfusion", "git"},
+      "started_at": str, "finished_at": str, "host": str
+    }
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import random
+import resource
+import socket
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "RUN_SCHEMA",
+    "BenchmarkResult",
+    "RunJob",
+    "execute_run",
+    "resolve_method_factory",
+    "run_benchmark",
+    "run_path",
+]
+
+RUN_SCHEMA = "axfusion.bench.run/1"
+ENGINES = ("serial", "joblib", "dask", "ray")
+_REFERENCE_SAMPLES = 16384
+_REFERENCE_SEED = 20_240_611
+_REFERENCE_HORIZON_FACTOR = 10
+_FINISHED = ("ok", "failed")
+
+
+# ------------------------------------------------------------------ helpers
+def _safe(name: str) -> str:
+    return "".join(c if (c.isalnum() or c in "_-.=+") else "_" for c in str(name))
+
+
+def run_path(out_dir: str | os.PathLike[str], task: str, method: str, seed: int) -> Path:
+    r"""``out_dir/runs/<task>/<method>/seed<k>.json``."""
+    return Path(out_dir) / "runs" / _safe(task) / _safe(method) / f"seed{int(seed)}.json"
+
+
+def _jsonable(obj: Any) -> Any:
+    r"""JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to ``None``, ``as_dict()`` objects to dicts."""
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and np.isfinite(obj).all():
+            return obj.tolist()
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return _jsonable(float(obj))
+    if hasattr(obj, "as_dict"):
+        return _jsonable(obj.as_dict())
+    return str(obj)
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    r"""Write ``data`` to a temporary file next to ``path``, then rename it (atomic on POSIX)."""
+    import uuid
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _mib_from_rusage(kb: float) -> float:
+    # ru_maxrss: kilobytes on Linux, bytes on macOS
+    return kb / (1024.0 * 1024.0) if sys.platform == "darwin" else kb / 1024.0
+
+
+def _proc_status(key: str) -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+_VERSIONS: dict[str, Any] | None = None
+
+
+def _versions() -> dict[str, Any]:
+    global _VERSIONS
+    if _VERSIONS is None:
+        from importlib import metadata
+
+        v: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+        for pkg in ("axfusion", "numpy", "scipy", "pandas", "scikit-learn", "torch", "botorch", "gpytorch",
+                    "ax-platform", "lightgbm", "xgboost-cpu", "mealpy", "cma", "joblib", "threadpoolctl"):
+            try:
+                v[pkg] = metadata.version(pkg)
+            except metadata.PackageNotFoundError:
+                v[pkg] = None
+        try:
+            import subprocess
+
+            root = Path(__file__).resolve().parents[2]
+            out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                 timeout=5)
+            v["git"] = out.stdout.strip() or None
+        except Exception:
+            v["git"] = None
+        _VERSIONS = v
+    return dict(_VERSIONS)
+
+
+def _ensure_methods_loaded() -> list[str]:
+    r"""Import every module of :mod:`axfusion.benchmarks.methods` (registers methods); returns import errors."""
+    import importlib
+    import pkgutil
+
+    import axfusion.benchmarks.methods as pkg
+
+    errors = []
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        try:
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+        except Exception as err:  # a method whose optional dependency is missing
+            errors.append(f"{mod.name}: {type(err).__name__}: {err}")
+    return errors
+
+
+def resolve_method_factory(name: str) -> Callable[..., Any]:
+    r"""The registered factory of method ``name`` (importing the method modules if needed).
+
+    Raises:
+        KeyError: Naming the registered methods (and method modules that
+            failed to import) when ``name`` is unknown.
+    """
+    from axfusion.benchmarks.methods import base
+
+    if name not in base._METHODS:
+        errors = _ensure_methods_loaded()
+        if name not in base._METHODS:
+            extra = f"; method modules that failed to import: {errors}" if errors else ""
+            raise KeyError(f"Unknown method {name!r}; registered: {sorted(base._METHODS)}{extra}.")
+    return base._METHODS[name]
+
+
+# ------------------------------------------------------------------- jobs
+@dataclass
+class RunJob:
+    r"""One (task, method, seed) run, as sent to a worker (picklable).
+
+    Attributes:
+        task_name: The task's name.
+        task: A :class:`~axfusion.benchmarks.suites.TaskSpec` (built in the
+            worker, cached per process) or a ready :class:`Task`.
+        method: The method's name (its run folder).
+        factory: ``factory(**options) -> Method``.
+        options: Method options.
+        seed: The run seed.
+        path: The run file.
+        overrides: Budget overrides for the spec.
+        threads: Thread limit of the run (``None``: no limit).
+        stop_at_success: Pools: stop once the success set, the top 5 and the
+            best row have all been evaluated.
+    """
+
+    task_name: str
+    task: Any
+    method: str
+    factory: Callable[..., Any]
+    options: dict[str, Any]
+    seed: int
+    path: str
+    overrides: dict[str, int | None] = field(default_factory=dict)
+    threads: int | None = None
+    stop_at_success: bool = False
+
+
+_TASK_CACHE: dict[Any, Any] = {}
+_REF_CACHE: dict[Any, np.ndarray] = {}
+
+
+def _build_task(job: RunJob) -> tuple[Any, Any]:
+    from axfusion.benchmarks.suites import TaskSpec
+
+    if isinstance(job.task, TaskSpec):
+        key = job.task.cache_key(job.seed, **job.overrides)
+        if key not in _TASK_CACHE:
+            if len(_TASK_CACHE) > 32:
+                _TASK_CACHE.clear()
+            _TASK_CACHE[key] = job.task.build(seed=job.seed, **job.overrides)
+        return _TASK_CACHE[key], job.task
+    return job.task, None
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    if "torch" in sys.modules:
+        try:
+            sys.modules["torch"].manual_seed(seed)
+        except Exception:  # pragma: no cover
+            pass
+
+
+class _QuietLoggers:
+    r"""Silence INFO logging during a run (Ax logs every trial, which garbles the progress bar)."""
+
+    def __enter__(self) -> _QuietLoggers:
+        import logging
+
+        self._previous = logging.root.manager.disable
+        logging.disable(max(logging.INFO, self._previous))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import logging
+
+        logging.disable(self._previous)
+
+
+class _ThreadLimit:
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+        self._ctl = None
+        self._torch = None
+
+    def __enter__(self) -> _ThreadLimit:
+        if self.threads is None:
+            return self
+        try:
+            from threadpoolctl import threadpool_limits
+
+            self._ctl = threadpool_limits(limits=self.threads)
+        except Exception:  # pragma: no cover - threadpoolctl missing
+            self._ctl = None
+        if "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            self._torch = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._ctl is not None:
+            self._ctl.restore_original_limits()
+        if self._torch is not None:
+            sys.modules["torch"].set_num_threads(self._torch)
+
+
+def _task_info(task: Any) -> dict[str, Any]:
+    from axfusion.benchmarks.tasks import PoolTask
+
+    sp = task.space
+    info: dict[str, Any] = {
+        "name": task.name, "kind": task.kind, "n_initial": task.n_initial, "batch_size": task.batch_size,
+        "n_iterations": task.n_iterations, "budget": task.budget, "dim": sp.dim,
+        "n_objectives": task.n_objectives,
+        "space": {"names": list(sp.names), "kinds": list(sp.kinds), "lower": sp.lower.tolist(),
+                  "upper": sp.upper.tolist()},
+    }
+    if isinstance(task, PoolTask):
+        s = task.setup(0)
+        ds = s.dataset
+        info.update(
+            dataset=getattr(ds, "name", None), N=int(task.N), targets=list(task.targets),
+            directions=[d.as_dict() for d in s.directions],
+            units={t: (getattr(ds, "units", {}) or {}).get(t) for t in task.targets},
+            success_rows=sorted(int(i) for i in s.success), top5_rows=sorted(int(i) for i in s.top5),
+            best_rows=sorted(int(i) for i in s.best),
+        )
+        from axfusion.benchmarks.metrics import TOP_PERCENT, _top_rows
+
+        n_top = max(1, math.ceil(TOP_PERCENT * task.N))
+        info["top_percent_rows"] = sorted(int(i) for i in _top_rows(s.ranking, n_top))
+        kinds = [d.kind for d in s.directions]
+        info["raw_sign"] = ({"maximize": -1.0, "minimize": 1.0}.get(kinds[0]) if len(kinds) == 1 else None)
+        losses = task.loss(task.Y)
+        info["loss_best"], info["loss_worst"] = float(losses.min()), float(losses.max())
+        info["loss_median"] = float(np.median(losses))
+    else:
+        p = task.problem
+        info.update(problem=p.name, optimal_value=p.optimal_value, has_optimizer=p.optimizer is not None,
+                    raw_sign=1.0)
+    return info
+
+
+def _function_reference_sample(task: Any, key: Any) -> np.ndarray:
+    if key not in _REF_CACHE:
+        if len(_REF_CACHE) > 32:
+            _REF_CACHE.clear()
+        X = task.space.sample(_REFERENCE_SAMPLES, _REFERENCE_SEED, "random")
+        _REF_CACHE[key] = task.loss(task.evaluate(X))
+    return _REF_CACHE[key]
+
+
+def _reference(task: Any, ev: Any, info: dict[str, Any], spec: Any, seed: int) -> dict[str, Any]:
+    from axfusion.benchmarks import metrics
+    from axfusion.benchmarks.tasks import PoolTask
+
+    if isinstance(task, PoolTask):
+        init = ev.rows[ev.iteration == 0]
+        M = task.N - init.size
+        horizon = int(min(_REFERENCE_HORIZON_FACTOR * task.n_iterations, -(-M // task.batch_size)))
+        horizon = max(horizon, task.n_iterations)
+        return metrics.pool_reference(
+            task.loss(task.Y), init, task.batch_size, horizon,
+            sets={"success": info["success_rows"], "top5": info["top5_rows"], "best": info["best_rows"]},
+            top_rows=info["top_percent_rows"],
+        )
+    key = spec.cache_key(seed) if spec is not None else id(task)
+    sample = _function_reference_sample(task, key)
+    opt = info.get("optimal_value")
+    info["loss_best"] = float(opt) if opt is not None else float(sample.min())
+    info["loss_worst"] = float(sample.max())
+    info["loss_median"] = float(np.median(sample))
+    init_best = float(ev.loss[ev.iteration == 0].min()) if ev.n_evaluated else math.inf
+    ref = metrics.function_reference(sample, init_best, task.batch_size,
+                                     _REFERENCE_HORIZON_FACTOR * task.n_iterations)
+    ref["sample_seed"] = _REFERENCE_SEED
+    ref["sample_median"] = float(np.median(sample))
+    return ref
+
+
+def execute_run(job: RunJob) -> dict[str, Any]:
+    r"""Run one job and write its run file; never raises for a failing method.
+
+    Returns:
+        A short summary: ``task``, ``method``, ``seed``, ``status``, ``path``,
+        ``wall_time``, ``best_loss``, ``error`` (last line).
+    """
+    from axfusion.benchmarks.tasks import BudgetExhausted, Evaluator
+
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    record: dict[str, Any] = {
+        "schema": RUN_SCHEMA, "task": job.task_name, "method": job.method, "seed": int(job.seed),
+        "status": "failed", "error": None, "budget_spent": False,
+        "task_spec": None, "task_info": None, "method_options": _jsonable(job.options),
+        "stop_at_success": bool(job.stop_at_success),
+        "history": {}, "iteration_times": [], "n_evaluations": 0, "n_iterations_done": 0, "best_loss": None,
+        "wall_time": None, "method_time": None, "resources": {}, "reference": None, "diagnostics": [],
+        "versions": _versions(), "started_at": started, "finished_at": None, "host": socket.gethostname(),
+    }
+    ev = None
+    method = None
+    task = None
+    t_start = time.perf_counter()
+    t_method = None
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    rss0 = _proc_status("VmRSS")
+    reset = _reset_peak_rss()
+    with _ThreadLimit(job.threads), _QuietLoggers(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            task, spec = _build_task(job)
+            record["task_spec"] = spec.as_dict() if spec is not None else None
+            record["task_info"] = _task_info(task)
+            method = job.factory(**job.options)
+            _seed_everything(int(job.seed))
+            stop_sets: list[Any] = []
+            if job.stop_at_success and task.kind == "pool":
+                setup = task.setup(0)
+                stop_sets = [setup.success, setup.top5, setup.best]
+            ev = Evaluator(task, seed=int(job.seed), stop_when_found=stop_sets)
+            t_start = time.perf_counter()
+            ev.evaluate_initial()
+            ev.tick()
+            t_method = time.perf_counter()
+            try:
+                method.run(task, ev)
+            except BudgetExhausted:
+                pass
+            record["status"] = "ok"
+        except BaseException as err:  # a failing run is recorded, never kills the benchmark
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            record["error"] = traceback.format_exc()
+        t_end = time.perf_counter()
+        if method is not None:
+            try:
+                record["diagnostics"] = _jsonable(method.diagnostics())
+            except Exception:
+                record["diagnostics"] = []
+                record["diagnostics_error"] = traceback.format_exc()
+        if ev is not None:
+            record["budget_spent"] = bool(ev.remaining <= 0)
+            record["stopped_at_success"] = bool(ev.stopped_early)
+            h: dict[str, Any] = {
+                "iteration": ev.iteration.tolist(), "loss": ev.loss.tolist(), "Y": ev.Y.tolist(),
+            }
+            if task.kind == "pool":
+                h["rows"] = ev.rows.tolist()
+            else:
+                h["X"] = ev.X.tolist()
+                try:
+                    d = task.distance_to_optimum(ev.X, normalize=True) if ev.n_evaluated else None
+                    if d is not None:
+                        h["distance"] = np.asarray(d, dtype=float).tolist()
+                except Exception:
+                    pass
+            record["history"] = h
+            record["iteration_times"] = [float(x) for x in ev.iteration_times]
+            record["n_evaluations"] = ev.n_evaluated
+            record["n_iterations_done"] = int(ev.iteration.max()) if ev.n_evaluated else 0
+            record["best_loss"] = ev.best_loss() if ev.n_evaluated else None
+            record["wall_time"] = t_end - t_start
+            record["method_time"] = (t_end - t_method) if t_method is not None else None
+            if record["task_info"] is not None:
+                try:
+                    record["reference"] = _reference(task, ev, record["task_info"], spec, int(job.seed))
+                except Exception:
+                    record["reference_error"] = traceback.format_exc()
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        ruc = resource.getrusage(resource.RUSAGE_CHILDREN)
+        hwm = _proc_status("VmHWM")
+        record["resources"] = {
+            "peak_rss_mib": hwm if (reset and hwm is not None) else _mib_from_rusage(ru1.ru_maxrss),
+            "peak_rss_scope": "run" if (reset and hwm is not None) else "process",
+            "ru_maxrss_mib": _mib_from_rusage(ru1.ru_maxrss),
+            "ru_maxrss_children_mib": _mib_from_rusage(ruc.ru_maxrss),
+            "rss_start_mib": rss0, "rss_end_mib": _proc_status("VmRSS"),
+            "cpu_user_s": ru1.ru_utime - ru0.ru_utime, "cpu_system_s": ru1.ru_stime - ru0.ru_stime,
+            "threads": job.threads,
+        }
+    record["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    record = _jsonable(record)
+    _write_json_atomic(Path(job.path), record)
+    err = (record.get("error") or "").strip().splitlines()
+    return {
+        "task": job.task_name, "method": job.method, "seed": int(job.seed), "status": record["status"],
+        "path": job.path, "wall_time": record.get("wall_time"), "best_loss": record.get("best_loss"),
+        "error": err[-1] if err else None,
+    }
+
+
+# ---------------------------------------------------------------- engines
+def _run_serial(jobs: Sequence[RunJob], n_jobs: int, address: str | None) -> Iterator[dict[str, Any]]:
+    for job in jobs:
+        yield execute_run(job)
+
+
+def _run_joblib(jobs: Sequence[RunJob], n_jobs: int, address: str | None) -> Iterator[dict[str, Any]]:
+    from joblib import Parallel, delayed
+
+    par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+    yield from par(delayed(execute_run)(j) for j in jobs)
+
+
+def _run_dask(jobs: Sequence[RunJob], n_jobs: int, address: str | None) -> Iterator[dict[str, Any]]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as err:
+        raise ImportError(
+            "engine='dask' needs dask.distributed: pip install 'dask[distributed]'"
+        ) from err
+    own = address is None
+    client = Client(n_workers=n_jobs, threads_per_worker=1, processes=True) if own else Client(address)
+    try:
+        futures = client.map(execute_run, list(jobs), pure=False)
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        if own:
+            client.close()
+
+
+def _run_ray(jobs: Sequence[RunJob], n_jobs: int, address: str | None) -> Iterator[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError("engine='ray' needs ray: pip install ray") from err
+    own = not ray.is_initialized()
+    if own:
+        ray.init(address=address, num_cpus=None if address else n_jobs, ignore_reinit_error=True,
+                 log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(execute_run)
+        pending = [remote.remote(j) for j in jobs]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if own:
+            ray.shutdown()
+
+
+_ENGINES: dict[str, Callable[[Sequence[RunJob], int, str | None], Iterator[dict[str, Any]]]] = {
+    "serial": _run_serial, "joblib": _run_joblib, "dask": _run_dask, "ray": _run_ray,
+}
+
+
+# ---------------------------------------------------------------- the API
+@dataclass
+class BenchmarkResult:
+    r"""What :func:`run_benchmark` did.
+
+    Attributes:
+        out_dir: The results folder.
+        completed: Summaries of the runs executed now (see :func:`execute_run`).
+        skipped: ``(task, method, seed)`` runs already finished (resume).
+        unsupported: ``(task, method)`` pairs whose ``supports(task)`` is false.
+        planned: Every (task, method, seed) asked for.
+        error: An engine error that stopped the benchmark early (the runs
+            written before it are kept), else ``None``.
+    """
+
+    out_dir: Path
+    completed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[str, str, int]] = field(default_factory=list)
+    unsupported: list[tuple[str, str]] = field(default_factory=list)
+    planned: list[tuple[str, str, int]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [c for c in self.completed if c["status"] != "ok"]
+
+
+def _finished(
+    path: Path, budget: Mapping[str, int], options: Mapping[str, Any], retry_failed: bool, stop_at_success: bool = False
+) -> bool:
+    if not path.exists():
+        return False
+    try:
+        with open(path) as fh:
+            rec = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    if rec.get("schema") != RUN_SCHEMA or rec.get("status") not in _FINISHED:
+        return False
+    if retry_failed and rec.get("status") != "ok":
+        return False
+    info = rec.get("task_info") or {}
+    if info and any(info.get(k) != v for k, v in budget.items()):
+        warnings.warn(f"{path}: written with another budget; it is run again.", stacklevel=3)
+        return False
+    if bool(rec.get("stop_at_success", False)) != bool(stop_at_success):
+        warnings.warn(f"{path}: written with another stop_at_success; it is run again.", stacklevel=3)
+        return False
+    if rec.get("method_options") != _jsonable(dict(options)):
+        warnings.warn(f"{path}: written with other method options; it is run again.", stacklevel=3)
+        return False
+    return True
+
+
+def _update_manifest(out_dir: Path, payload: Mapping[str, Any]) -> None:
+    path = out_dir / "benchmark.json"
+    man: dict[str, Any] = {}
+    if path.exists():
+        try:
+            with open(path) as fh:
+                man = json.load(fh)
+        except (OSError, ValueError):
+            man = {}
+    man.setdefault("schema", "axfusion.bench.manifest/1")
+    for key in ("suites", "tasks"):
+        man.setdefault(key, {}).update(payload.get(key, {}))
+    methods = man.setdefault("methods", [])
+    methods.extend(m for m in payload.get("methods", []) if m not in methods)
+    seeds = set(man.get("seeds", [])) | set(payload.get("seeds", []))
+    man["seeds"] = sorted(seeds)
+    unsup = {(u["task"], u["method"]): u for u in man.get("unsupported", [])}
+    for u in payload.get("unsupported", []):
+        unsup[(u["task"], u["method"])] = u
+    man["unsupported"] = list(unsup.values())
+    man.setdefault("invocations", []).append(payload.get("invocation", {}))
+    _write_json_atomic(path, _jsonable(man))
+
+
+def run_benchmark(
+    tasks: Iterable[Any],
+    methods: Iterable[str],
+    seeds: int | Iterable[int],
+    out_dir: str | os.PathLike[str],
+    *,
+    n_jobs: int = 1,
+    engine: str = "joblib",
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = True,
+    n_iterations: int | None = None,
+    batch_size: int | None = None,
+    n_initial: int | None = None,
+    address: str | None = None,
+    threads_per_run: int | None = None,
+    retry_failed: bool = False,
+    suites: Mapping[str, Sequence[str]] | None = None,
+    stop_at_success: bool = False,
+) -> BenchmarkResult:
+    r"""Run every (task, method, seed) and write one JSON file per run.
+
+    Args:
+        tasks: Task names (registered or ``pool:``/``function:`` strings,
+            :func:`~axfusion.benchmarks.suites.get_task`),
+            :class:`~axfusion.benchmarks.suites.TaskSpec`\ s or ready
+            :class:`~axfusion.benchmarks.tasks.Task`\ s.
+        methods: Registered method names.
+        seeds: A number of seeds (``0 .. seeds-1``) or the seeds.
+        out_dir: Results folder (``runs/``, ``benchmark.json``).
+        n_jobs: Runs in parallel (engines other than ``"serial"``; ``-1``: one per CPU).
+        engine: ``"joblib"``, ``"serial"``, ``"dask"`` or ``"ray"``
+            (``n_jobs=1`` with ``"joblib"`` runs serially in this process).
+        method_options: ``{method: {option: value}}`` passed to the factories.
+        progress: Show a tqdm bar over runs.
+        n_iterations, batch_size, n_initial: Budget overrides for task specs
+            (ignored for ready Tasks).
+        address: Scheduler address for dask / ray.
+        threads_per_run: Thread limit per run (default ``cpus // n_jobs``).
+        retry_failed: Run failed runs again (finished ``ok`` runs are always skipped).
+        suites: ``{suite: [task names]}``, recorded in the manifest for the report.
+        stop_at_success: Pools: end a run once the success set, the top 5 and the
+            best row have all been evaluated (the closed-pool protocol's early stop;
+            curves are carried forward from there, so EF/AF of such runs are lower
+            bounds).
+
+    Returns:
+        A :class:`BenchmarkResult`.
+    """
+    from axfusion.benchmarks.suites import TaskSpec, get_task
+    from axfusion.benchmarks.tasks import Task
+
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown engine {engine!r}; use one of {ENGINES}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed_list = list(range(int(seeds))) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("No seeds given.")
+    method_list = list(dict.fromkeys(methods))
+    if not method_list:
+        raise ValueError("No methods given.")
+    method_options = {k: dict(v) for k, v in (method_options or {}).items()}
+    unknown_opts = set(method_options) - set(method_list)
+    if unknown_opts:
+        raise ValueError(f"method_options for methods not run: {sorted(unknown_opts)}.")
+    factories = {m: resolve_method_factory(m) for m in method_list}
+    overrides = {"n_iterations": n_iterations, "batch_size": batch_size, "n_initial": n_initial}
+
+    entries: list[tuple[str, Any]] = []  # (name, spec or Task)
+    for t in tasks:
+        if isinstance(t, Task):
+            entries.append((t.name, t))
+        else:
+            spec = get_task(t) if not isinstance(t, TaskSpec) else t
+            entries.append((spec.name, spec))
+    names = [n for n, _ in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Duplicate task names: {names}.")
+
+    def budget_of(obj: Any) -> dict[str, int]:
+        if isinstance(obj, TaskSpec):
+            return obj.budget(**overrides)
+        return {"n_initial": obj.n_initial, "batch_size": obj.batch_size, "n_iterations": obj.n_iterations}
+
+    result = BenchmarkResult(out_dir=out)
+    ncpu = _cpu_count()
+    n_jobs = ncpu if n_jobs is None or n_jobs < 1 else int(n_jobs)
+    parallel = engine != "serial" and n_jobs > 1
+    threads = threads_per_run if threads_per_run is not None else (max(1, ncpu // n_jobs) if parallel else None)
+    jobs: list[RunJob] = []
+    for name, obj in entries:
+        budget = budget_of(obj)
+        pending = []
+        for m in method_list:
+            for s in seed_list:
+                result.planned.append((name, m, s))
+                p = run_path(out, name, m, s)
+                if _finished(p, budget, method_options.get(m, {}), retry_failed, stop_at_success):
+                    result.skipped.append((name, m, s))
+                else:
+                    pending.append((m, s, p))
+        if not pending:
+            continue
+        task = obj
+        if isinstance(obj, TaskSpec):
+            task = obj.build(seed=seed_list[0], **overrides)
+            if not parallel and not obj.seed_dependent:  # the serial runs reuse it
+                _TASK_CACHE[obj.cache_key(seed_list[0], **overrides)] = task
+        support: dict[str, bool] = {}
+        for m in {m for m, _, _ in pending}:
+            try:
+                support[m] = bool(factories[m](**method_options.get(m, {})).supports(task))
+            except Exception:
+                support[m] = True  # let the run record the error
+        for m, s, p in pending:
+            if not support[m]:
+                if (name, m) not in result.unsupported:
+                    result.unsupported.append((name, m))
+                continue
+            jobs.append(RunJob(
+                task_name=name, task=obj, method=m, factory=factories[m], options=method_options.get(m, {}),
+                seed=s, path=str(p), overrides=overrides if isinstance(obj, TaskSpec) else {}, threads=threads,
+                stop_at_success=stop_at_success,
+            ))
+    # unsupported pairs are noted even when every other run was already finished
+    _update_manifest(out, {
+        "suites": {k: list(v) for k, v in (suites or {}).items()},
+        "tasks": {n: (o.as_dict() if isinstance(o, TaskSpec) else {"name": n, "kind": o.kind}) for n, o in entries},
+        "methods": method_list, "seeds": seed_list,
+        "unsupported": [{"task": t, "method": m, "reason": "supports(task) is false"} for t, m in result.unsupported],
+        "invocation": {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       "tasks": names, "methods": method_list, "seeds": seed_list, "engine": engine,
+                       "n_jobs": n_jobs, "overrides": overrides, "method_options": method_options,
+                       "stop_at_success": stop_at_success,
+                       "planned": len(result.planned), "to_run": len(jobs)},
+    })
+    if not jobs:
+        return result
+    runner = _ENGINES["serial" if not parallel else engine]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="benchmark", unit="run", disable=not progress, dynamic_ncols=True)
+    try:
+        for summary in runner(jobs, n_jobs, address):
+            result.completed.append(summary)
+            bar.update(1)
+            bar.set_postfix_str(f"{summary['task']}/{summary['method']}/seed{summary['seed']}: {summary['status']}")
+    except KeyboardInterrupt:
+        result.error = "interrupted"
+        raise
+    except ImportError:
+        raise
+    except Exception as err:  # an engine failure (e.g. a worker killed): keep what was written
+        result.error = f"{type(err).__name__}: {err}"
+        warnings.warn(f"Benchmark stopped early: {result.error}; rerun to resume.", stacklevel=2)
+    finally:
+        bar.close()
+    return result

@@ -1,0 +1,102 @@
+"""``axfusion bench`` / ``axfusion report``: the CI smoke benchmark, resume, report outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from axfusion.benchmarks.methods import Method, register_method
+from axfusion.benchmarks.runner import resolve_method_factory
+from axfusion.cli import main
+
+
+class _CliRandom(Method):
+    """Random rows / points; counts its calls."""
+
+    name = "_cli_random"
+    calls = 0
+
+    def run(self, task, evaluator):
+        type(self).calls += 1
+        rng = np.random.default_rng([evaluator.seed, 3])
+        while True:
+            evaluator.evaluate(task.space.sample(task.batch_size, int(rng.integers(2**31)), "random"))
+
+
+register_method("_cli_random", _CliRandom, overwrite=True)
+
+
+def _methods() -> list[str]:
+    methods = ["_cli_random"]
+    try:
+        resolve_method_factory("random")
+        methods.append("random")
+    except KeyError:
+        pass
+    return methods
+
+
+def test_smoke_benchmark_resume_and_report(tmp_path, capsys):
+    out = tmp_path / "smoke"
+    methods = _methods()
+    _CliRandom.calls = 0
+    args = ["bench", "--suite", "smoke", "--seeds", "1", "--methods", *methods, "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"{2 * len(methods)} run(s) done ({2 * len(methods)} ok, 0 failed)" in text
+    assert "## Suite `smoke`" in text and "random (exact E)" in text and str(out / "runs") in text
+    for task in ("smoke_pool", "smoke_function"):
+        for m in methods:
+            rec = json.loads((out / "runs" / task / m / "seed0.json").read_text())
+            assert rec["status"] == "ok" and rec["budget_spent"]
+    assert _CliRandom.calls == 2
+    # resume: the second call runs nothing
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"0 run(s) done (0 ok, 0 failed), {2 * len(methods)} already finished" in text
+    assert _CliRandom.calls == 2
+    # the report
+    assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| smoke_pool | _cli_random |" in text and "Wrote" in text
+    assert (out / "report.md").exists() and json.loads((out / "report.json").read_text())["suites"]["smoke"]
+    for stem in ("convergence_smoke", "success_smoke", "ef_af_smoke"):
+        assert (out / "figures" / f"{stem}.png").exists() and (out / "figures" / f"{stem}.pdf").exists()
+
+
+def test_bench_csv_pool_and_options(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.uniform(size=(80, 3)), columns=["a", "b", "c"])
+    df["y"] = (df.a - 0.3) ** 2 + df.b
+    csv = tmp_path / "pool.csv"
+    df.to_csv(csv, index=False)
+    out = tmp_path / "csv"
+    rc = main(["bench", "--csv", str(csv), "--target", "y", "--direction", "minimize", "--methods", "_cli_random",
+               "--seeds", "3", "5", "--iterations", "2", "--initial", "5", "--batch", "3", "--out", str(out),
+               "--no-progress", "--engine", "serial"])
+    assert rc == 0
+    capsys.readouterr()
+    recs = sorted((out / "runs" / "pool_y" / "_cli_random").glob("seed*.json"))
+    assert [p.name for p in recs] == ["seed3.json", "seed5.json"]
+    rec = json.loads(recs[0].read_text())
+    assert rec["task_info"]["n_iterations"] == 2 and len(rec["history"]["rows"]) == 5 + 2 * 3
+    assert rec["task_info"]["directions"][0]["kind"] == "minimize"
+    man = json.loads((out / "benchmark.json").read_text())
+    assert man["suites"] == {"csv": ["pool_y"]}
+
+
+def test_bench_usage_errors_and_listing(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="--suite"):
+        main(["bench", "--methods", "_cli_random", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="Unknown suite"):
+        main(["bench", "--suite", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="Unknown method"):
+        main(["bench", "--tasks", "smoke_function", "--methods", "nope", "--out", str(tmp_path), "--seeds", "1"])
+    with pytest.raises(SystemExit, match="No run files"):
+        main(["report", str(tmp_path / "empty")])
+    assert main(["bench", "--list"]) == 0
+    text = capsys.readouterr().out
+    assert "synthetic20" in text and "curie_temp" in text and "_cli_random" in text
