@@ -200,8 +200,8 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     p.add_argument(
         "--stop-at-success", action="store_true",
-        help="pools: end a run once the success set, the top 5 and the best row were all evaluated "
-        "(curves are carried forward; EF/AF become lower bounds)",
+        help="pools: end a run once a success row was evaluated (curves are carried forward; "
+        "EF/AF become lower bounds)",
     )
     p.add_argument("--out", default=None, metavar="FOLDER", help="results folder")
     p.add_argument("--report", action="store_true", help="also write report.md, report.json and figures")

@@ -267,8 +267,7 @@ class RunJob:
         path: The run file.
         overrides: Budget overrides for the spec.
         threads: Thread limit of the run (``None``: no limit).
-        stop_at_success: Pools: stop once the success set, the top 5 and the
-            best row have all been evaluated.
+        stop_at_success: Pools: stop once a row of the success set has been evaluated.
     """
 
     task_name: str
@@ -465,8 +464,7 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             _seed_everything(int(job.seed))
             stop_sets: list[Any] = []
             if job.stop_at_success and task.kind == "pool":
-                setup = task.setup(0)
-                stop_sets = [setup.success, setup.top5, setup.best]
+                stop_sets = [task.setup(0).success]
             ev = Evaluator(task, seed=int(job.seed), stop_when_found=stop_sets)
             t_start = time.perf_counter()
             ev.evaluate_initial()
@@ -713,10 +711,10 @@ def run_benchmark(
         threads_per_run: Thread limit per run (default ``cpus // n_jobs``).
         retry_failed: Run failed runs again (finished ``ok`` runs are always skipped).
         suites: ``{suite: [task names]}``, recorded in the manifest for the report.
-        stop_at_success: Pools: end a run once the success set, the top 5 and the
-            best row have all been evaluated (the closed-pool protocol's early stop;
-            curves are carried forward from there, so EF/AF of such runs are lower
-            bounds).
+        stop_at_success: Pools: end a run once a row of the success set has been
+            evaluated (iterations to success are exact; best-so-far and top-% curves
+            are carried forward from there, so EF/AF of such runs are lower bounds and
+            iterations to the top 5 / best row are censored).
 
     Returns:
         A :class:`BenchmarkResult`.

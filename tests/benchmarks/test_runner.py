@@ -182,3 +182,34 @@ def test_a_ready_task_object_runs_too(tmp_path):
     res = run_benchmark([task], ["_rt_random"], [3], tmp_path, engine="serial", progress=False)
     rec = _load(res.completed[0]["path"])
     assert rec["task"] == "rt_fn" and rec["task_spec"] is None and rec["n_iterations_done"] == 2
+
+
+class _SuccessFirst(Method):
+    """Evaluates a success row in its first batch (to test the early stop)."""
+
+    name = "_rt_success_first"
+
+    def run(self, task, evaluator):
+        target = sorted(task.setup(0).success)[:1]
+        free = np.flatnonzero(~evaluator.evaluated_mask)
+        others = [int(r) for r in free if int(r) not in task.setup(0).success][: task.batch_size - 1]
+        evaluator.evaluate_rows(target + others)
+        while True:
+            free = np.flatnonzero(~evaluator.evaluated_mask)
+            evaluator.evaluate_rows(free[: task.batch_size])
+
+
+register_method(_SuccessFirst.name, _SuccessFirst, overwrite=True)
+
+
+def test_stop_at_success_ends_pool_runs_early_and_reruns_when_changed(tmp_path):
+    run_benchmark([POOL], [_SuccessFirst.name], [0], tmp_path, engine="serial", progress=False, stop_at_success=True)
+    rec = json.loads(run_path(tmp_path, "rt_pool", _SuccessFirst.name, 0).read_text())
+    assert rec["status"] == "ok" and rec["stop_at_success"] and rec["stopped_at_success"]
+    assert rec["n_evaluations"] == POOL.n_initial + POOL.batch_size  # one batch, then stop
+    # the same folder without the early stop runs it again, over the whole budget
+    with pytest.warns(UserWarning, match="stop_at_success"):
+        res = run_benchmark([POOL], [_SuccessFirst.name], [0], tmp_path, engine="serial", progress=False)
+    assert not res.skipped
+    rec = json.loads(run_path(tmp_path, "rt_pool", _SuccessFirst.name, 0).read_text())
+    assert not rec["stopped_at_success"] and rec["n_evaluations"] == POOL.n_initial + 3 * POOL.batch_size
