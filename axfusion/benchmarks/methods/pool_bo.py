@@ -27,7 +27,7 @@ sequential greedy conditioning (as ``botorch.optim.optimize_acqf_discrete`` does
 the unevaluated rows): each pick is added to ``X_pending`` before the next.
 
 :class:`PoolRFBO` (``rfbo`` on pools) -- :class:`~axfusion.baselines.RandomForestModel`
-(100 trees; by default the spread of the trees as its standard deviation) on the
+(100 trees; Lolo's bias-corrected jackknife-after-bootstrap variance) on the
 scalarised target ``-task.loss(Y)`` (the oriented target itself for one target);
 acquisition ``mean + kappa * std`` (UCB, ``kappa = 2``, the paper's RF-BO) or analytic
 log-EI, and the batch is the top ``batch_size`` rows (a forest cannot condition on
@@ -239,9 +239,9 @@ class PoolRFBO(_PoolBO):
         acquisition: ``"ucb"`` (default) or ``"ei"``.
         kappa: UCB's multiple of the standard deviation (2).
         n_estimators: Trees (100).
-        uncertainty: The forest's variance: ``"trees"`` (spread of the trees, default),
-            ``"jackknife"``, ``"ij"`` or ``"jackknife_ij"`` (see
-            :class:`~axfusion.baselines.RandomForestModel`).
+        uncertainty: The forest's variance: ``"jackknife"`` (Lolo's bias-corrected
+            jackknife-after-bootstrap, default), ``"ij"``, ``"jackknife_ij"`` or ``"trees"``
+            (spread of the trees; see :class:`~axfusion.baselines.RandomForestModel`).
         model_options: Further :class:`~axfusion.baselines.RandomForestModel` options.
         max_candidates, chunk_size, n_threads: See :class:`PoolGPBO`.
     """
@@ -254,7 +254,7 @@ class PoolRFBO(_PoolBO):
         acquisition: str = "ucb",
         kappa: float = 2.0,
         n_estimators: int = 100,
-        uncertainty: str = "trees",
+        uncertainty: str = "jackknife",
         model_options: dict[str, Any] | None = None,
         max_candidates: int = 10_000,
         chunk_size: int = 4096,
