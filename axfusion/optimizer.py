@@ -50,6 +50,10 @@ class CampaignMismatchError(ValueError):
     r"""A saved campaign is resumed with another pool than it was started on."""
 
 STATE_VERSION = 1
+#: Dimensions kept for the batch geometry (distances, duplicates, novelty). The
+#: clustering embedding keeps 10 (METHOD.md); distances need more: 10 principal axes of
+#: one-hot categorical features map distinct designs onto the same point.
+BATCH_EMBEDDING_DIM = 50
 
 
 @dataclass(frozen=True)
@@ -433,7 +437,8 @@ class FusionOptimizer:
         timings["acquisition"] = time.perf_counter() - t3
 
         t4 = time.perf_counter()
-        emb = Embedding(n_components=min(10, cand_X.shape[1]), seed=seed).fit(np.vstack([cand_X, X_obs]))
+        emb = Embedding(n_components=min(BATCH_EMBEDDING_DIM, cand_X.shape[1]), seed=seed)
+        emb.fit(np.vstack([cand_X, X_obs]))
         Z_cand, Z_obs = emb.transform(cand_X), emb.transform(X_obs)
         scalar = O_obs.mean(axis=1) if self.m > 1 else O_obs[:, 0]
         improvement = self._recent_cluster_improvement(report, scalar) if report is not None else None

@@ -152,3 +152,20 @@ def test_box_search_space_with_categorical():
     assert ((s.table["x"] >= 0) & (s.table["x"] <= 1)).all()
     opt.observe(X=s.table[["x", "c"]], Y=f(s.table).to_numpy())
     assert opt.n_observed == 16
+
+
+def test_one_hot_pool_rows_stay_distinct_until_the_pool_is_nearly_exhausted():
+    # M2AX: three categoricals one-hot encoded (24 columns, 223 distinct rows). Ten
+    # principal axes map them onto 91 points; the batch geometry must not mistake distinct
+    # unmeasured rows for duplicates of measured ones.
+    from axfusion.data import load_dataset
+    from axfusion.structure import Embedding
+
+    ds = load_dataset("m2ax")
+    X, y = ds.feature_matrix(), ds.target_matrix(["elastic modulus"])
+    assert len(np.unique(np.round(Embedding(n_components=10).fit(X).transform(X), 9), axis=0)) < len(X)
+    opt = FusionOptimizer(X, "maximize", config=FAST, seed=0)
+    measured = np.random.default_rng(0).choice(len(X), size=len(X) - 12, replace=False)
+    opt.observe(ids=measured, Y=y[measured])
+    rows = opt.suggest(10).row_ids
+    assert len(set(rows.tolist())) == 10 and not set(rows.tolist()) & set(measured.tolist())
