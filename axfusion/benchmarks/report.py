@@ -269,6 +269,17 @@ def make_report(
           f"Results folder: `{out}`; {len(runs)} run files, generated "
           f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}.\n",
           render_markdown(tables)]
+    n_early = sum(bool(r.get("stop_at_success")) for r in runs)
+    n_stopped = sum(bool(r.get("stopped_at_success")) for r in runs)
+    if n_early:
+        md.append(
+            f"**Early stop.** {n_early} of {len(runs)} runs were to end at their first success row "
+            f"(`--stop-at-success`; {n_stopped} did, the others spent the budget): iterations to success are exact, while the top-5 and best-row "
+            "columns count only rows found by then, and EF, AF and the final best carry the "
+            "best-so-far forward from the stop, so for those runs they are lower bounds on the "
+            "method's performance over the whole budget. Compare methods on iterations to "
+            "success.\n"
+        )
     failed = per_run[per_run["status"] != "ok"]
     if len(failed):
         md.append("## Failed runs\n")
