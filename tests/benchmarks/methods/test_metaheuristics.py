@@ -1,4 +1,8 @@
-"""The mealpy metaheuristic baselines on the benchmark protocol (small budgets)."""
+"""The mealpy metaheuristic baselines on the benchmark protocol (small budgets).
+
+``ackley4``, ``branin``, ``pool_task``, ``run_method``, ``assert_valid`` and the other helpers
+are fixtures of ``conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,44 +13,22 @@ pytest.importorskip("mealpy")
 
 from axfusion.benchmarks.methods import get_method, list_methods  # noqa: E402
 from axfusion.benchmarks.methods import metaheuristics as mh  # noqa: E402
-from axfusion.benchmarks.tasks import BudgetExhausted, Evaluator, FunctionTask, PoolTask  # noqa: E402
+from axfusion.benchmarks.tasks import BudgetExhausted, FunctionTask  # noqa: E402
 
 NAMES = ["ga", "clpso", "de", "sa", "gwo_woa", "hi_woa", "acor", "abc", "aoa", "run"]
 
 
-def _run(task, name, seed=0, **options):
-    ev = Evaluator(task, seed=seed)
-    ev.evaluate_initial()
-    method = get_method(name, **options)
-    with pytest.raises(BudgetExhausted):
-        method.run(task, ev)
-    return ev, method
+@pytest.fixture
+def check_valid(assert_valid):
+    """The budget spent on finite, valid points (up to rounding of the bounds), a batch an iteration."""
 
+    def check(task, ev):
+        assert np.all(np.isfinite(ev.X))
+        assert_valid(task, ev, points="X", atol=1e-12)
+        iterations = 1 + np.arange(task.budget - task.n_initial) // task.batch_size
+        assert np.array_equal(ev.iteration[task.n_initial:], iterations)
 
-def _check_valid(task, ev):
-    assert ev.n_evaluated == task.budget
-    X = ev.X
-    space = task.space
-    assert np.all(np.isfinite(X))
-    assert np.all(X >= space.lower - 1e-12) and np.all(X <= space.upper + 1e-12)
-    disc = space.discrete
-    assert np.array_equal(X[:, disc], np.round(X[:, disc]))
-    assert np.array_equal(ev.iteration[task.n_initial:], 1 + np.arange(task.budget - task.n_initial) // task.batch_size)
-
-
-@pytest.fixture(scope="module")
-def ackley4():
-    return FunctionTask.from_problem("ackley", dim=4, n_initial=5, batch_size=4, n_iterations=3)
-
-
-@pytest.fixture(scope="module")
-def branin():
-    return FunctionTask.from_problem("mixed_branin", n_initial=5, batch_size=6, n_iterations=3)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    return PoolTask.from_dataset("crossed_barrel", n_iterations=2)
+    return check
 
 
 def test_registered():
@@ -55,10 +37,10 @@ def test_registered():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_function_tasks_spend_the_budget_on_valid_new_points(name, ackley4, branin):
+def test_function_tasks_spend_the_budget_on_valid_new_points(name, ackley4, branin, run_method, check_valid):
     for task in (ackley4, branin):
-        ev, _ = _run(task, name)
-        _check_valid(task, ev)
+        ev = run_method(name, task)
+        check_valid(task, ev)
         # the initial design (and any evaluated point) is never evaluated again: mealpy's
         # re-evaluation of the starting population is answered from the cache
         cache = mh.EvaluationCache(task, ev)
@@ -67,32 +49,27 @@ def test_function_tasks_spend_the_budget_on_valid_new_points(name, ackley4, bran
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pool_task(name, pool):
-    ev, _ = _run(pool, name)
-    assert ev.n_evaluated == pool.budget
-    assert len(set(ev.rows.tolist())) == pool.budget
-    assert np.array_equal(ev.rows[: pool.n_initial], pool.initial_rows(0))
-    np.testing.assert_array_equal(ev.X, pool.X[ev.rows])
+def test_pool_task(name, pool_task, run_method):
+    ev = run_method(name, pool_task)
+    assert ev.n_evaluated == pool_task.budget
+    assert len(set(ev.rows.tolist())) == pool_task.budget
+    assert np.array_equal(ev.rows[: pool_task.n_initial], pool_task.initial_rows(0))
+    np.testing.assert_array_equal(ev.X, pool_task.X[ev.rows])
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_deterministic_under_the_seed(name, ackley4):
-    a, _ = _run(ackley4, name, seed=3)
-    b, _ = _run(ackley4, name, seed=3)
-    c, _ = _run(ackley4, name, seed=4)
-    np.testing.assert_array_equal(a.X, b.X)
-    n0 = ackley4.n_initial
-    assert not np.array_equal(a.X[n0:], c.X[n0:])
+def test_deterministic_under_the_seed(name, ackley4, run_method, assert_seeded):
+    assert_seeded(name, ackley4, run_method(name, ackley4, seed=3), seed=3, other_seed=4)
 
 
 @pytest.mark.parametrize("name", ["ga", "clpso", "de", "gwo_woa", "hi_woa", "acor", "abc", "aoa", "run"])
-def test_improves_on_the_initial_design(name):
+def test_improves_on_the_initial_design(name, run_method):
     # 155 evaluations on 4-D Ackley: every one of 20 seeds improved for these methods; SA (a random
     # walk from the best initial point at mealpy's temperature 100) improved on 14 of 20, so it is
     # not checked here.
     task = FunctionTask.from_problem("ackley", dim=4, n_initial=5, batch_size=6, n_iterations=25)
     for seed in (0, 1):
-        ev, _ = _run(task, name, seed=seed)
+        ev = run_method(name, task, seed=seed)
         assert ev.best_loss() < ev.loss[: task.n_initial].min()
 
 
@@ -107,10 +84,9 @@ def test_population_sizes():
     assert get_method("de", pop_size=7).population_size(odd) == 7
 
 
-def test_generations_are_batches():
+def test_generations_are_batches(started_evaluator):
     task = FunctionTask.from_problem("ackley", dim=3, n_initial=10, batch_size=10, n_iterations=4)
-    ev = Evaluator(task, seed=0)
-    ev.evaluate_initial()
+    ev = started_evaluator(task)
     sizes = []
     real = ev.evaluate
 
@@ -125,25 +101,23 @@ def test_generations_are_batches():
     assert sizes[0] == 10 and ev.n_evaluated == task.budget
 
 
-def test_options_reach_mealpy_and_quiet(ackley4, capfd):
-    ev, m = _run(ackley4, "de", wf=0.7, cr=0.5, strategy=1)
+def test_options_reach_mealpy_and_quiet(ackley4, capfd, run_method):
+    m = get_method("de", wf=0.7, cr=0.5, strategy=1)
+    run_method(m, ackley4)
     opts = m.constructor_options(3, 5)
     assert opts["wf"] == 0.7 and opts["strategy"] == 1 and opts["epoch"] == 3 and opts["pop_size"] == 5
-    _run(ackley4, "hi_woa")
+    run_method("hi_woa", ackley4)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
 
 
 @pytest.mark.parametrize("name", ["ga", "sa", "abc"])
-def test_restarts_when_epochs_run_out(name, branin):
+def test_restarts_when_epochs_run_out(name, branin, run_method, check_valid):
     # one epoch per mealpy run: the run ends on its epochs and restarts until the budget is spent
-    ev = Evaluator(branin, seed=0)
-    ev.evaluate_initial()
     m = get_method(name)
     m.evaluations_per_epoch = lambda pop: 1e9
-    with pytest.raises(BudgetExhausted):
-        m.run(branin, ev)
-    _check_valid(branin, ev)
+    ev = run_method(m, branin)
+    check_valid(branin, ev)
     assert m.restarts >= 1
 
 
@@ -158,9 +132,8 @@ def test_unit_codec_round_trip(branin):
     assert X[:, 0].min() == -5.0 and X[:, 0].max() == 10.0
 
 
-def test_cache_answers_without_spending_budget(ackley4):
-    ev = Evaluator(ackley4, seed=0)
-    ev.evaluate_initial()
+def test_cache_answers_without_spending_budget(ackley4, started_evaluator):
+    ev = started_evaluator(ackley4)
     cache = mh.EvaluationCache(ackley4, ev, stall_limit=3, max_stalls=2)
     X0 = ev.X.copy()
     np.testing.assert_array_equal(cache.losses(X0[:3]), ev.loss[:3])

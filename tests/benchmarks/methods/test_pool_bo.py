@@ -1,4 +1,8 @@
-"""Tests of GP-BO and RF-BO on closed pools (``pool_bo``)."""
+"""Tests of GP-BO and RF-BO on closed pools (``pool_bo``).
+
+``run_method``, ``assert_pool_valid``, ``pool_task``, ``two_target_task`` and the other helpers
+are fixtures of ``conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +10,19 @@ import numpy as np
 import pytest
 
 from axfusion.benchmarks.methods.pool_bo import PoolGPBO, PoolRFBO, iteration_seed, unit_box
-from axfusion.benchmarks.tasks import BudgetExhausted, Evaluator, FunctionTask, PoolTask
-
-
-def run(method, task, seed=0):
-    ev = Evaluator(task, seed)
-    ev.evaluate_initial()
-    with pytest.raises(BudgetExhausted):
-        method.run(task, ev)
-    return ev
-
-
-@pytest.fixture(scope="module")
-def pool_task():
-    return PoolTask.from_dataset("crossed_barrel", n_iterations=2)
-
-
-@pytest.fixture(scope="module")
-def two_target_task():
-    return PoolTask.from_dataset(
-        "steel_strength",
-        targets=["yield strength", "tensile strength"],
-        directions=["maximize", "maximize"],
-        n_initial=10,
-        n_iterations=1,
-        batch_size=3,
-    )
-
-
-def check_pool_run(task, ev):
-    assert ev.n_evaluated == task.budget
-    assert np.unique(ev.rows).size == ev.rows.size
-    np.testing.assert_array_equal(ev.rows[: task.n_initial], task.initial_rows(ev.seed))
+from axfusion.benchmarks.tasks import FunctionTask
 
 
 @pytest.mark.parametrize("cls", [PoolGPBO, PoolRFBO])
-def test_pool_bo_runs_the_budget_and_is_seeded(cls, pool_task):
-    ev = run(cls(), pool_task, seed=0)
-    check_pool_run(pool_task, ev)
-    again = run(cls(), pool_task, seed=0)
-    np.testing.assert_array_equal(ev.rows, again.rows)
-    other = run(cls(), pool_task, seed=1)
-    assert not np.array_equal(ev.rows, other.rows)
+def test_pool_bo_runs_the_budget_and_is_seeded(cls, pool_task, run_method, assert_pool_valid, assert_seeded):
+    ev = run_method(cls(), pool_task, seed=0)
+    assert_pool_valid(pool_task, ev, initial_rows=True)
+    assert_seeded(cls, pool_task, ev, field="rows", compare_from=0)
 
 
-def test_gpbo_diagnostics(pool_task):
+def test_gpbo_diagnostics(pool_task, run_method):
     m = PoolGPBO()
-    ev = run(m, pool_task)
+    ev = run_method(m, pool_task)
     recs = m.diagnostics()
     assert [r["iteration"] for r in recs] == [1, 2]
     assert recs[0]["acquisition"] == "qLogNEI"
@@ -60,30 +30,29 @@ def test_gpbo_diagnostics(pool_task):
     assert recs[1]["rows"] == ev.rows[-pool_task.batch_size :].tolist()
 
 
-def test_gpbo_two_targets_ehvi_and_scalarized(two_target_task):
+def test_gpbo_two_targets_ehvi_and_scalarized(two_target_task, run_method, assert_pool_valid):
     m = PoolGPBO()
-    ev = run(m, two_target_task)
-    check_pool_run(two_target_task, ev)
+    ev = run_method(m, two_target_task)
+    assert_pool_valid(two_target_task, ev, initial_rows=True)
     assert m.diagnostics()[0]["acquisition"] == "qLogNEHVI"
     s = PoolGPBO(multi_objective="scalarize")
-    ev2 = run(s, two_target_task)
-    check_pool_run(two_target_task, ev2)
+    ev2 = run_method(s, two_target_task)
+    assert_pool_valid(two_target_task, ev2, initial_rows=True)
     assert s.diagnostics()[0]["acquisition"] == "qLogNEI"
 
 
-def test_prescreen_limits_the_candidates(pool_task):
+def test_prescreen_limits_the_candidates(pool_task, run_method, assert_pool_valid):
     for m in (PoolGPBO(max_candidates=50, chunk_size=16), PoolRFBO(max_candidates=50, acquisition="ei")):
-        ev = run(m, pool_task)
-        check_pool_run(pool_task, ev)
+        ev = run_method(m, pool_task)
+        assert_pool_valid(pool_task, ev, initial_rows=True)
         assert all(r["n_candidates"] == 50 for r in m.diagnostics())
 
 
-def test_pool_bo_refuses_function_tasks():
+def test_pool_bo_refuses_function_tasks(started_evaluator):
     task = FunctionTask.from_problem("ackley", dim=4, n_initial=5, batch_size=3, n_iterations=1)
     for m in (PoolGPBO(), PoolRFBO()):
         assert not m.supports(task)
-        ev = Evaluator(task, 0)
-        ev.evaluate_initial()
+        ev = started_evaluator(task)
         with pytest.raises(TypeError):
             m.run(task, ev)
 
