@@ -8,30 +8,44 @@ reports, as plain JSON-serialisable values.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["IterationRecord", "jsonable"]
 
 
-def jsonable(obj: Any) -> Any:
-    r"""Recursively convert numpy scalars/arrays and tuples to JSON-safe values (NaN -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+def jsonable(obj: Any, fallback: Callable[[Any], Any] | None = None) -> Any:
+    r"""Recursively convert to JSON-safe values.
+
+    Mappings become dicts with string keys, tuples lists, numpy scalars and arrays
+    Python values, NaN/inf and pandas' missing markers ``None``, objects with an
+    ``as_dict()`` their dict. Anything else is returned as is, or passed to
+    ``fallback`` (e.g. ``str``) when given.
+    """
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v, fallback) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
+        return [jsonable(v, fallback) for v in obj]
     if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
+        return jsonable(obj.tolist(), fallback)
     if isinstance(obj, (np.bool_, bool)):
         return bool(obj)
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, (np.integer, int)):
         return int(obj)
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return None if (math.isnan(v) or math.isinf(v)) else v
-    return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "as_dict"):
+        return jsonable(obj.as_dict(), fallback)
+    return fallback(obj) if fallback is not None else obj
 
 
 @dataclass

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from axfusion.benchmarks import metrics as _m
+from axfusion.diagnostics import jsonable
 
 __all__ = ["Report", "format_table", "make_report", "suite_tables"]
 
@@ -192,25 +193,6 @@ def render_markdown(suites: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     return "\n".join(parts)
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
-
-
 @dataclass
 class Report:
     r"""What :func:`make_report` wrote.
@@ -357,7 +339,7 @@ def make_report(
     json_path = out / "report.json"
     tmp = json_path.with_suffix(".json.tmp")
     with open(tmp, "w") as fh:
-        json.dump(_jsonable(payload), fh, allow_nan=False)
+        json.dump(jsonable(payload), fh, allow_nan=False)
     os.replace(tmp, json_path)
     return Report(markdown=text, tables=tables, paths=[md_path, json_path, *paths])
 

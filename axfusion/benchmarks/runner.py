@@ -85,6 +85,8 @@ from typing import Any
 
 import numpy as np
 
+from axfusion.diagnostics import jsonable
+
 __all__ = [
     "RUN_SCHEMA",
     "BenchmarkResult",
@@ -114,30 +116,8 @@ def run_path(out_dir: str | os.PathLike[str], task: str, method: str, seed: int)
 
 
 def _jsonable(obj: Any) -> Any:
-    r"""JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to ``None``, ``as_dict()`` objects to dicts."""
-    if obj is None or isinstance(obj, (str, bool)):
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "fc" and np.isfinite(obj).all():
-            return obj.tolist()
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return _jsonable(float(obj))
-    if hasattr(obj, "as_dict"):
-        return _jsonable(obj.as_dict())
-    return str(obj)
+    r"""JSON-safe copy (:func:`axfusion.diagnostics.jsonable`; unknown objects as text)."""
+    return jsonable(obj, fallback=str)
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
