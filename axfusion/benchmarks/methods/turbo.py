@@ -128,6 +128,7 @@ class Turbo(Method):
             length_min=length_min, length_max=length_max, success_tolerance=success_tolerance,
             failure_tolerance=failure_tolerance, n_threads=n_threads,
         )
+        self.fit_failures = 0
         self._state_options = {
             "length": float(length_init), "length_min": float(length_min), "length_max": float(length_max),
             "success_tolerance": int(success_tolerance), "failure_tolerance": int(failure_tolerance or 0),
@@ -196,14 +197,23 @@ class Turbo(Method):
         from gpytorch.likelihoods import GaussianLikelihood
         from gpytorch.mlls import ExactMarginalLogLikelihood
 
+        from botorch.exceptions.errors import ModelFittingError
+
         d = X.shape[-1]
-        likelihood = GaussianLikelihood(noise_constraint=Interval(1e-8, 1e-3))
-        covar = ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=d, lengthscale_constraint=Interval(0.005, 4.0)))
-        model = SingleTaskGP(X, y, covar_module=covar, likelihood=likelihood, outcome_transform=Standardize(m=1))
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        with gpytorch.settings.max_cholesky_size(float("inf")):
-            fit_gpytorch_mll(mll)
-        return model
+        # The tutorial's near-noiseless likelihood first; rounded discrete dimensions can
+        # repeat a design with another value, which that cannot fit: then allow more noise.
+        for noise_max in (1e-3, 1e-1):
+            likelihood = GaussianLikelihood(noise_constraint=Interval(1e-8, noise_max))
+            covar = ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=d, lengthscale_constraint=Interval(0.005, 4.0)))
+            model = SingleTaskGP(X, y, covar_module=covar, likelihood=likelihood, outcome_transform=Standardize(m=1))
+            mll = ExactMarginalLogLikelihood(model.likelihood, model)
+            try:
+                with gpytorch.settings.max_cholesky_size(float("inf")):
+                    fit_gpytorch_mll(mll)
+                return model
+            except ModelFittingError:
+                self.fit_failures += 1
+        return model  # last resort: the prior hyper-parameters of the noisier model
 
     def _propose(self, state: TurboState, X: torch.Tensor, y: torch.Tensor, q: int, seed: int) -> np.ndarray:
         import gpytorch
