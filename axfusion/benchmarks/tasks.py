@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -128,7 +129,7 @@ class DesignSpace:
 
 
 @dataclass
-class Task:
+class Task(ABC):
     r"""Base of the benchmark tasks.
 
     Attributes:
@@ -156,11 +157,13 @@ class Task:
     def n_objectives(self) -> int:
         return 1
 
-    def initial_design(self, seed: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def initial_design(self, seed: int) -> np.ndarray:
+        r"""The seeded initial design as ``n_initial x d`` points of :attr:`space`."""
 
-    def loss(self, Y: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def loss(self, Y: np.ndarray) -> np.ndarray:
+        r"""``k x q`` raw outcomes -> ``k`` losses (minimised)."""
 
 
 @dataclass

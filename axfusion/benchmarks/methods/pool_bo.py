@@ -40,6 +40,7 @@ hyperparameter-fit restarts are seeded per iteration) and run single-threaded by
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -130,10 +131,11 @@ class _PoolBO(Method):
         score = self._scores(ucb, Xc)
         return np.sort(np.argsort(-score, kind="stable")[: self.max_candidates])
 
+    @abstractmethod
     def _select(
         self, task: PoolTask, evaluator: Evaluator, U: torch.Tensor, free: np.ndarray, q: int, seed: int
-    ) -> tuple[np.ndarray, dict[str, Any]]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        r"""Fit the model and choose ``q`` positions into ``free``; returns them and a diagnostics dict."""
 
 
 class PoolGPBO(_PoolBO):
