@@ -64,6 +64,7 @@ best-so-far factors.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -287,13 +288,52 @@ def _normalised(best: np.ndarray, lo: float | None, mid: float | None) -> np.nda
     return (mid - best) / (mid - lo)
 
 
+@functools.lru_cache(maxsize=64)
+def _function_task(spec_json: str, seed: int) -> Any:
+    from axfusion.benchmarks.suites import TaskSpec
+
+    spec = json.loads(spec_json)
+    spec.pop("csv", None)
+    return TaskSpec(**spec).build(seed=seed)
+
+
+def function_successes(run: Mapping[str, Any]) -> tuple[np.ndarray, str] | None:
+    r"""Per evaluation of a function run: does it meet the problem's success criterion?
+
+    The task is rebuilt from the run's ``task_spec`` (so run files written
+    before a criterion existed are judged too).
+
+    Returns:
+        ``(flags, label)`` with one boolean per evaluation in ``history``, or
+        ``None`` for pools, problems without a criterion and runs whose task
+        cannot be rebuilt.
+    """
+    spec = run.get("task_spec")
+    if (run.get("task_info") or {}).get("kind") != "function" or not isinstance(spec, Mapping):
+        return None
+    try:
+        task = _function_task(json.dumps(dict(spec), sort_keys=True, default=str), int(run.get("seed", 0)))
+    except Exception:  # noqa: BLE001 - an unknown/unregistered problem: no success column
+        return None
+    success = getattr(getattr(task, "problem", None), "success", None)
+    h = run.get("history", {})
+    X = np.asarray(h.get("X", []), dtype=np.float64)
+    loss = np.asarray(h.get("loss", []), dtype=np.float64)
+    if success is None or X.ndim != 2 or X.shape[0] != loss.size:
+        return None
+    if not X.shape[0]:
+        return np.zeros(0, dtype=bool), success.label
+    return np.asarray(task.is_success(X, loss), dtype=bool), success.label
+
+
 def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
     r"""Per-iteration curves and scalars of one run (see the module docstring).
 
     Returns:
         A dict with ``t`` (``0 .. T``), ``best_so_far``, ``best_raw``,
         ``regret``, ``distance``, ``perf`` (normalised best-so-far),
-        ``found`` (pools: success found by ``t``), ``top_fraction``, the
+        ``found`` (success found by ``t``: pools, and functions with a
+        success criterion, see :func:`function_successes`), ``top_fraction``, the
         reference curves ``ref_best``, ``ref_perf``, ``ref_top_fraction``,
         ``ref_success``, and scalars ``iterations_to_success`` (``_top5``,
         ``_best``), ``final_best``, ``final_raw``, ``final_regret``,
@@ -374,6 +414,14 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         out["ref_expected_iterations"] = ref.get("expected_iterations_success")
         out["ef_top"] = _ratio(out["top_fraction"][-1], out["ref_top_fraction"][T] if T < out["ref_top_fraction"].size else np.nan)
         out["af_top"] = acceleration_factor(out["top_fraction"], out["ref_top_fraction"])
+    else:
+        flags = function_successes(run)
+        if flags is not None:
+            hits = it[flags[0]]
+            its = int(hits.min()) if hits.size else None
+            out["iterations_to_success"] = its
+            out["success_label"] = flags[1]
+            out["found"] = np.array([its is not None and its <= tt for tt in t], dtype=float)
     out["ef_best"] = _ratio(perf[-1], ref_perf[T] if T < ref_perf.size else np.nan)
     out["af_best"] = acceleration_factor(perf, ref_perf)
     return out
@@ -560,7 +608,10 @@ def aggregate(runs: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[tup
             "task": task, "method": method, "kind": kind, "runs": len(rs), "ok": len(ok),
             "failed": sum(r.get("status") == "failed" for r in rs),
         }
-        if kind == "pool":
+        labels = sorted({m["success_label"] for m in ms if m.get("success_label")})
+        if labels:
+            row["success_label"] = "; ".join(labels)
+        if kind == "pool" or labels:
             for key, pre in (("iterations_to_success", "its"), ("iterations_to_top5", "top5"),
                              ("iterations_to_best", "best")):
                 hits = [m[key] for m in ms if m.get(key) is not None]

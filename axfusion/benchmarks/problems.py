@@ -35,6 +35,7 @@ import pandas as pd
 __all__ = [
     "ParameterKind",
     "ProblemParameter",
+    "SuccessCriterion",
     "TestProblem",
     "get_problem",
     "list_problems",
@@ -199,6 +200,45 @@ class ProblemParameter:
         return out
 
 
+@dataclass(frozen=True)
+class SuccessCriterion:
+    r"""When a point of a test function counts as a success (for success rates).
+
+    Attributes:
+        label: Short description for tables, e.g. ``"f <= 0.5"``.
+        test: Vectorised predicate ``(V, f) -> k`` booleans, where ``V`` is the
+            encoded ``k x d`` matrix (see the module docstring) and ``f`` the
+            ``k`` function values.
+    """
+
+    label: str
+    test: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+    def __call__(self, V: np.ndarray, values: np.ndarray) -> np.ndarray:
+        V = np.asarray(V, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        out = np.asarray(self.test(V, values), dtype=bool).reshape(-1)
+        if out.shape != values.shape:
+            raise ValueError(f"Success criterion {self.label!r} returned shape {out.shape}, expected {values.shape}.")
+        return out
+
+    @classmethod
+    def value_at_most(cls, threshold: float, label: str | None = None) -> SuccessCriterion:
+        r"""Success when the function value is ``<= threshold``."""
+        if not _is_real_number(threshold):
+            raise ValueError(f"threshold must be a finite number, got {threshold!r}.")
+        t = float(threshold)
+        return cls(label or f"f <= {t:g}", _ValueAtMost(t))
+
+
+@dataclass(frozen=True)
+class _ValueAtMost:
+    threshold: float
+
+    def __call__(self, V: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values) <= self.threshold
+
+
 @dataclass(kw_only=True)
 class TestProblem:
     r"""A test function with its parameters and what is known of its optimum.
@@ -216,6 +256,8 @@ class TestProblem:
             several (distances are taken to the nearest one).
         minimize: The natural sense of the problem (``True``: smaller is better).
         description: Where the definition comes from and choices made.
+        success: What counts as a success for success rates and iterations
+            to success (``None``: the problem has no such criterion).
     """
 
     __test__ = False  # not a pytest test class despite the name
@@ -228,6 +270,7 @@ class TestProblem:
     extra_optimizers: tuple[dict[str, Any], ...] = ()
     minimize: bool = True
     description: str = ""
+    success: SuccessCriterion | None = None
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -252,6 +295,8 @@ class TestProblem:
         if self.extra_optimizers and self.optimizer is None:
             raise ValueError(f"Problem {self.name!r}: extra_optimizers need an optimizer.")
         self._check_optimizers()
+        if self.success is not None and not isinstance(self.success, SuccessCriterion):
+            raise TypeError(f"Problem {self.name!r}: success must be a SuccessCriterion.")
 
     def _check_optimizers(self) -> None:
         """Every optimiser is a valid point and attains ``optimal_value``."""
@@ -347,6 +392,23 @@ class TestProblem:
                 f"for {encoded.shape[0]} designs."
             )
         return values
+
+    def is_success(self, X: pd.DataFrame | np.ndarray, values: np.ndarray | None = None) -> np.ndarray | None:
+        r"""Which of ``k`` designs meet :attr:`success` (``None`` without a criterion).
+
+        Args:
+            X: ``k`` designs (see :meth:`encode`).
+            values: Their ``k`` function values (evaluated when omitted).
+
+        Returns:
+            ``k`` booleans, or ``None`` when the problem defines no success.
+        """
+        if self.success is None:
+            return None
+        encoded = self.encode(X)
+        if values is None:
+            values = self.evaluate(X)
+        return self.success(encoded, values)
 
     def _frame_from_dict(self, params: Mapping[str, Any]) -> pd.DataFrame:
         if not isinstance(params, Mapping):

@@ -241,6 +241,14 @@ class FunctionTask(Task):
     def optimal_value(self) -> float | None:
         return self.problem.optimal_value
 
+    def is_success(self, X: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+        r"""``k`` numeric points and their values -> ``k`` booleans of the problem's success criterion.
+
+        ``None`` when the problem defines none (see
+        :attr:`~axfusion.benchmarks.problems.TestProblem.success`).
+        """
+        return self.problem.is_success(self.designs(X), np.asarray(values, dtype=np.float64).reshape(-1))
+
     def distance_to_optimum(self, X: np.ndarray, normalize: bool = True) -> np.ndarray | None:
         r"""Distance of ``k`` points to the nearest known optimiser (``None`` if unknown)."""
         if self.problem.optimizer is None:

@@ -11,6 +11,7 @@ from botorch.test_functions import Rastrigin as BoTorchRastrigin
 
 from axfusion.benchmarks import get_problem
 from axfusion.benchmarks.synthetic import (
+    SCHWEFEL_BASIN_LOWER,
     SCHWEFEL_OPTIMUM_COORDINATE,
     ShiftedRotatedFunction,
     ackley,
@@ -173,3 +174,37 @@ def test_shifted_rotated_function_validates() -> None:
         ShiftedRotatedFunction(ackley, np.zeros(2), 2.0 * np.eye(2))
     with pytest.raises(ValueError, match="vector"):
         ShiftedRotatedFunction(ackley, np.zeros((2, 2)))
+
+
+def test_schwefel_basin_boundary_is_the_local_maximum() -> None:
+    from scipy.optimize import brentq
+
+    def slope(x: float) -> float:  # d/dx of -x sin(sqrt x), x > 0
+        r = np.sqrt(x)
+        return -(np.sin(r) + r * np.cos(r) / 2)
+
+    assert SCHWEFEL_BASIN_LOWER == pytest.approx(brentq(slope, 250, 380, xtol=1e-13), abs=1e-9)
+    g = lambda x: -x * np.sin(np.sqrt(np.abs(x)))  # noqa: E731
+    x = np.linspace(SCHWEFEL_BASIN_LOWER, SCHWEFEL_OPTIMUM_COORDINATE, 200)
+    assert np.all(np.diff(g(x)) < 0)  # descent from the boundary reaches the optimum
+    assert g(SCHWEFEL_BASIN_LOWER - 1) < g(SCHWEFEL_BASIN_LOWER) > g(SCHWEFEL_BASIN_LOWER + 1)
+
+
+def test_success_criteria_of_the_synthetic_problems() -> None:
+    ack, ras, sch = make_ackley(20, shift=True), make_rastrigin(20, shift=True), make_schwefel(20)
+    for p, label in ((ack, "f <= 0.5"), (ras, "gap <= 30"), (sch, "global basin")):
+        opt = np.array([[p.optimizer[n] for n in p.parameter_names]])
+        assert p.success.label == label
+        assert p.is_success(opt).tolist() == [True]
+    x_ack = np.array([[ack.optimizer[n] for n in ack.parameter_names]]) + 0.3  # f ~ 2.1
+    assert ack.evaluate(x_ack)[0] > 0.5 and not ack.is_success(x_ack)[0]
+    # values are taken as given (a recorded history is judged without re-evaluating)
+    assert ras.is_success(np.zeros((2, 20)), np.array([29.0, 31.0])).tolist() == [True, False]
+    x = np.full((3, 20), SCHWEFEL_OPTIMUM_COORDINATE)
+    x[1, 4] = 300.0  # one coordinate beyond the boundary: another basin
+    x[2, 7] = -302.52  # the best local minimum outside the basin (f ~ 118 above the optimum)
+    assert sch.is_success(x).tolist() == [True, False, False]
+    assert sch.evaluate(x[2:])[0] - sch.optimal_value == pytest.approx(118.44, abs=0.5)
+    assert make_ackley(5, success_threshold=2.0).success.label == "f <= 2"
+    with pytest.raises(ValueError, match="threshold"):
+        make_ackley(5, success_threshold=float("nan"))

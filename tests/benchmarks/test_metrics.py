@@ -186,6 +186,31 @@ def test_run_metrics_on_a_function_run():
     assert m["af_best"] == pytest.approx(3.0 / (4 / 3))
 
 
+def test_function_success_from_the_problem_criterion():
+    from axfusion.benchmarks.suites import TaskSpec
+
+    spec = TaskSpec("ack3", "function", "ackley", options={"dim": 3}, n_initial=2, batch_size=2, n_iterations=3)
+    run = _fake_run("function")
+    run["task_spec"] = spec.as_dict()
+    run["history"]["X"] = [[9.0, 9.0, 9.0]] * 5 + [[0.01, 0.0, 0.0]] + [[9.0, 9.0, 9.0]] * 2
+    run["history"]["loss"] = [14.0] * 5 + [0.05] + [14.0] * 2  # the recorded values are used
+    flags, label = M.function_successes(run)
+    assert label == "f <= 0.5" and flags.tolist() == [False] * 5 + [True] + [False] * 2
+    m = M.run_metrics(run)
+    assert m["iterations_to_success"] == 2 and m["success_label"] == "f <= 0.5"
+    np.testing.assert_allclose(m["found"], [0, 0, 1, 1])
+    miss = {**run, "seed": 1, "history": {**run["history"], "loss": [14.0] * 8}}
+    table, curves = M.aggregate([run, miss])
+    row = table.iloc[0]
+    assert row["its_hits"] == 1 and row["success"] == 0.5 and row["its_median"] == 2
+    np.testing.assert_allclose(curves[("t", "m")]["success_rate"], [0, 0, 0.5, 0.5])
+    # no criterion (a pool, or an unknown problem): no success metrics
+    assert M.function_successes(_fake_run("function")) is None
+    assert "iterations_to_success" not in M.run_metrics(_fake_run("function"))
+    mixed = {**run, "task_spec": TaskSpec("mb", "function", "mixed_branin").as_dict()}
+    assert M.function_successes(mixed) is None
+
+
 def test_random_reference_row_is_the_exact_expectation():
     runs = [_fake_run("pool"), {**_fake_run("pool"), "seed": 1}]
     row = M.random_reference_row(runs)

@@ -130,6 +130,12 @@ def test_format_table_marks_missing_values():
            "ef": 1.25, "af": None, "s_per_iteration": 0.012, "peak_rss_mib": 300.0}
     text = format_table([row], "function")
     assert "| t | m | 2 (1 failed) | 1.5 [1–2] | – | – | 1.25 | – | 0.012 | 300 |" in text
+    assert "success" not in text  # no problem criterion: no success columns
+    hit = {**row, "success_label": "f <= 0.5", "its_hits": 1, "its_median": 4.0, "its_p20": 4.0, "its_p80": 4.0}
+    text = format_table([hit, {**row, "method": "random (exact E)"}], "function")
+    assert "| success | iterations to success |" in text
+    assert "| t | m | 2 (1 failed) | 1/2 (f <= 0.5) | 4 [4–4] | 1.5 [1–2] |" in text
+    assert "| *t* | *random (exact E)* | exact | – | – |" in text
 
 
 def test_report_of_an_empty_folder_fails_clearly(tmp_path):
