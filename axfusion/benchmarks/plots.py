@@ -199,7 +199,11 @@ def plot_success(
     stem: str | Path,
     title: str = "",
 ) -> list[Path]:
-    r"""Fraction of seeds with a success row found by iteration ``t`` (pools)."""
+    r"""Fraction of seeds with a success found by iteration ``t``.
+
+    Pools: a success row; test functions: a point meeting the problem's
+    success criterion (tasks without success curves are left out by the caller).
+    """
     methods = sorted({m for (t, m) in curves if t in tasks})
     styles = method_styles(methods)
     fig, axes = _grid(len(tasks))

@@ -306,9 +306,9 @@ def make_report(
                 continue
             paths += _safe_plot("plot_convergence", tasks, sub, infos, fig_dir / f"convergence_{suite}",
                                 title=f"{suite}: convergence (median, IQR)")
-            pools = [t for t in tasks if infos.get(t, {}).get("kind") == "pool"]
-            if pools:
-                paths += _safe_plot("plot_success", pools, sub, fig_dir / f"success_{suite}",
+            with_success = [t for t in tasks if any("success_rate" in c for (tt, _), c in sub.items() if tt == t)]
+            if with_success:
+                paths += _safe_plot("plot_success", with_success, sub, fig_dir / f"success_{suite}",
                                     title=f"{suite}: success rate")
             paths += _safe_plot("plot_ef_af", tasks, sub, infos, fig_dir / f"ef_af_{suite}",
                                 title=f"{suite}: enhancement and acceleration factors")
