@@ -154,6 +154,34 @@ def test_box_search_space_with_categorical():
     assert opt.n_observed == 16
 
 
+def test_local_candidates_start_from_the_best_designs(monkeypatch):
+    import axfusion.optimizer as optimizer_module
+
+    space = SearchSpace([ContinuousParameter(f"x{i}", 0.0, 1.0) for i in range(4)])
+    cfg = OptimizerConfig(
+        batch_size=3, families=("ridge", "knn"), n_members=3, n_box_candidates=200,
+        box_time_budget_s=None, box_de_maxiter=3, box_de_popsize=3,
+        n_local_candidates=150, local_anchors=2,
+    )
+    opt = FusionOptimizer(space, config=cfg, seed=0)
+    init = space.sample_sobol(10, seed=1)
+    y = -((init - 0.3) ** 2).sum(axis=1).to_numpy()
+    opt.observe(X=init, Y=y)
+    seen = {}
+    generate = optimizer_module.generate_box_candidates
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(optimizer_module, "generate_box_candidates", spy)
+    s = opt.suggest()
+    assert seen["n_local"] == 150
+    best_two = init.iloc[np.argsort(-y)[:2]].to_numpy()
+    np.testing.assert_allclose(seen["anchors"], best_two)
+    assert len(s.table) == 3
+
+
 def test_one_hot_pool_rows_stay_distinct_until_the_pool_is_nearly_exhausted():
     # M2AX: three categoricals one-hot encoded (24 columns, 223 distinct rows). Ten
     # principal axes map them onto 91 points; the batch geometry must not mistake distinct

@@ -7,19 +7,22 @@ r"""Stage 2a of the method: candidate sets.
   :class:`IntegerParameter` and :class:`CategoricalParameter`, with optional
   :class:`LinearConstraint`), and the authors' candidate recipe
   (:func:`generate_box_candidates`: differential evolution on stochastic family landscapes plus
-  Sobol points); :func:`snap_to_pool` maps generated points to unused pool rows.
+  Sobol points, optionally with :func:`sample_local_codes` candidates around the best
+  evaluated designs); :func:`snap_to_pool` maps generated points to unused pool rows.
 
 This package works on plain callables and numpy arrays and imports no other part of
 :mod:`axfusion`.
 """
 
 from axfusion.candidates.generation import (
+    LOCAL,
     POOLED,
     SOBOL,
     CandidateBatch,
     DERunReport,
     generate_box_candidates,
 )
+from axfusion.candidates.local import sample_local_codes
 from axfusion.candidates.objective import MemberMeanObjective
 from axfusion.candidates.parameters import (
     CategoricalParameter,
@@ -34,6 +37,7 @@ from axfusion.candidates.space import SearchSpace
 from axfusion.candidates.storage import ArrayStorage, ParquetStorage, PoolStorage
 
 __all__ = [
+    "LOCAL",
     "POOLED",
     "SOBOL",
     "ArrayStorage",
@@ -52,5 +56,6 @@ __all__ = [
     "WorkingSet",
     "generate_box_candidates",
     "prefilter",
+    "sample_local_codes",
     "snap_to_pool",
 ]

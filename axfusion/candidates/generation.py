@@ -9,7 +9,10 @@ For ``M`` surrogate families:
 3. every trial vector scored by these runs is recorded; the best ``n_candidates`` (10,000)
    distinct designs by objective value are kept;
 4. ``floor(n_candidates · M · sobol_fraction_per_family)`` scrambled Sobol points are added
-   (``sobol_fraction_per_family = 1/5`` gives METHOD.md's ``floor(n_cand · M / 5)``).
+   (``sobol_fraction_per_family = 1/5`` gives METHOD.md's ``floor(n_cand · M / 5)``);
+5. optionally (``n_local > 0`` with ``anchors``), local candidates around the best evaluated
+   designs (:mod:`axfusion.candidates.local`) -- an axfusion addition, not in the authors'
+   recipe: without it a large continuous box gets no candidates near the incumbent.
 
 All DE runs share one wall-clock budget: each run, in turn, may use the time left divided by
 the number of runs left (time a run does not use passes to the later runs), and stops at the
@@ -31,8 +34,13 @@ import pandas as pd
 from scipy.optimize import NonlinearConstraint, differential_evolution
 
 from axfusion.candidates._ranking import round_robin_order
-from axfusion.candidates._validation import check_fraction, check_positive_int
+from axfusion.candidates._validation import (
+    check_fraction,
+    check_non_negative_int,
+    check_positive_int,
+)
 from axfusion.candidates.archive import TrialArchive, best_distinct, row_keys
+from axfusion.candidates.local import DEFAULT_SCALES, sample_local_codes
 from axfusion.candidates.objective import MemberFn, MemberMeanObjective, Redraw
 from axfusion.candidates.space import SearchSpace
 
@@ -40,6 +48,8 @@ POOLED = "pooled"
 r"""Source label of the DE run on the pooled members."""
 SOBOL = "sobol"
 r"""Source label of the Sobol points."""
+LOCAL = "local"
+r"""Source label of the local candidates around evaluated anchors."""
 
 Allocation = Literal["pooled", "per_run"]
 
@@ -72,15 +82,17 @@ class DERunReport:
 @dataclass(frozen=True)
 class CandidateBatch:
     r"""Generated candidates: the DE candidates (best first with ``allocation="pooled"``,
-    interleaved run by run with ``"per_run"``), then the Sobol points.
+    interleaved run by run with ``"per_run"``), then the local candidates, then the Sobol
+    points.
 
     Attributes:
         raw: ``k``-row DataFrame of designs (exact levels and integers).
         features: ``(k, p)`` float64 model features.
         vectors: ``(k, D)`` canonical optimiser vectors.
-        source: ``(k,)`` str: the family name, ``"pooled"`` or ``"sobol"``.
+        source: ``(k,)`` str: the family name, ``"pooled"``, ``"local"`` or ``"sobol"``.
         objective: ``(k,)`` the stochastic objective value at which a DE candidate was
-            recorded (its best, if recorded more than once); ``nan`` for Sobol points.
+            recorded (its best, if recorded more than once); ``nan`` for local and Sobol
+            points.
         feature_names: The ``p`` feature names.
         runs: One :class:`DERunReport` per DE run.
     """
@@ -130,6 +142,9 @@ def generate_box_candidates(
     init: str = "latinhypercube",
     redraw: Redraw = "vector",
     allocation: Allocation = "pooled",
+    anchors: np.ndarray | None = None,
+    n_local: int = 0,
+    local_scales: tuple[float, ...] = DEFAULT_SCALES,
     seed: int = 0,
 ) -> CandidateBatch:
     r"""Generate a candidate set for a box space from surrogate members.
@@ -155,12 +170,17 @@ def generate_box_candidates(
         allocation: ``"pooled"`` keeps the best trials of all runs by value (METHOD.md);
             ``"per_run"`` gives each run an equal share, so that a family whose members
             predict larger values cannot crowd out the others.
-        seed: Seed of all DE runs, member draws and Sobol points.
+        anchors: ``(a, D)`` codes of the best evaluated designs, best first, for the local
+            candidates (required when ``n_local > 0``).
+        n_local: Local candidates drawn around the anchors (0: none, the authors' recipe).
+        local_scales: Step scales of the local candidates, as fractions of each coordinate's
+            range (see :func:`~axfusion.candidates.local.sample_local_codes`).
+        seed: Seed of all DE runs, member draws, local and Sobol points.
 
     Returns:
         A :class:`CandidateBatch`: ``min(n_candidates, distinct trials)`` DE candidates,
-        then the Sobol points (Sobol points equal to a DE candidate or to an earlier Sobol
-        point -- possible in discrete spaces -- are dropped).
+        then the local candidates, then the Sobol points (local or Sobol points equal to an
+        earlier candidate -- possible in discrete spaces -- are dropped).
     """
     if not isinstance(space, SearchSpace):
         raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
@@ -179,12 +199,15 @@ def generate_box_candidates(
         raise ValueError(f"allocation must be 'pooled' or 'per_run', got {allocation!r}")
     if redraw not in ("vector", "call"):
         raise ValueError(f"redraw must be 'vector' or 'call', got {redraw!r}")
+    n_local = check_non_negative_int(n_local, "n_local")
+    if n_local and anchors is None:
+        raise ValueError("n_local > 0 needs anchors: the codes of the best evaluated designs")
 
     runs: list[tuple[str, list[tuple[str, MemberFn]], int]] = [
         (name, [(name, fn)], members_per_call) for name, fn in families
     ]
     runs.append((POOLED, families, pooled_members_per_call))
-    seeds = np.random.SeedSequence(seed).spawn(2 * len(runs) + 1)
+    seeds = np.random.SeedSequence(seed).spawn(2 * len(runs) + 2)
     constraints = _de_constraints(space)
     de_options = dict(
         strategy=strategy,
@@ -233,17 +256,25 @@ def generate_box_candidates(
     run_names = [name for name, _, _ in runs]
     codes, values, labels = _select(archives, run_names, n_candidates, allocation)
     n_sobol = int(np.floor(n_candidates * len(families) * sobol_fraction_per_family))
-    sobol_seed = int(seeds[-1].generate_state(1)[0])
+    sobol_seed = int(seeds[-2].generate_state(1)[0])
     sobol = space.sample_sobol_codes(n_sobol, seed=sobol_seed)
-    sobol = sobol[_new_rows(codes, sobol)]
+    local = np.empty((0, space.dim))
+    if n_local:
+        local_seed = int(seeds[-1].generate_state(1)[0])
+        local = sample_local_codes(space, anchors, n_local, scales=local_scales, seed=local_seed)
+        local = local[_new_rows(codes, local)]
+    sobol = sobol[_new_rows(np.concatenate([codes, local]), sobol)]
 
-    all_codes = np.concatenate([codes, sobol])
+    all_codes = np.concatenate([codes, local, sobol])
+    n_extra = local.shape[0] + sobol.shape[0]
     return CandidateBatch(
         raw=space.codes_to_raw(all_codes),
         features=space.codes_to_features(all_codes),
         vectors=space.codes_to_vectors(all_codes),
-        source=np.concatenate([labels, np.full(sobol.shape[0], SOBOL)]).astype(str),
-        objective=np.concatenate([values, np.full(sobol.shape[0], np.nan)]),
+        source=np.concatenate(
+            [labels, np.full(local.shape[0], LOCAL), np.full(sobol.shape[0], SOBOL)]
+        ).astype(str),
+        objective=np.concatenate([values, np.full(n_extra, np.nan)]),
         feature_names=space.feature_names,
         runs=tuple(reports),
     )
@@ -256,7 +287,7 @@ def _check_members(members: Mapping[str, MemberFn]) -> list[tuple[str, MemberFn]
     for name, fn in members.items():
         if not isinstance(name, str) or not name:
             raise TypeError(f"family names must be non-empty strings, got {name!r}")
-        if name in (POOLED, SOBOL):
+        if name in (POOLED, SOBOL, LOCAL):
             raise ValueError(f"{name!r} is reserved as a candidate source label; rename the family")
         if not callable(fn):
             raise TypeError(f"members of family {name!r} must be callable, got {type(fn).__name__}")
