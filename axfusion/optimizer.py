@@ -79,7 +79,8 @@ class OptimizerConfig:
         box_de_popsize: DE population multiplier (population ``popsize · d``).
         n_local_candidates: Local candidates per iteration in a box, drawn around the
             best evaluated designs (:mod:`axfusion.candidates.local`); 0 gives the
-            authors' recipe (DE and Sobol points only).
+            authors' recipe (DE and Sobol points only) and the default: an ablation
+            that did not help on the benchmark functions (README).
         local_anchors: Number of best evaluated designs the local candidates start from
             (for several targets: Pareto-optimal designs first).
         pi_range: Range of the structural weights.

@@ -7,7 +7,9 @@ cannot contract onto a promising basin. These candidates fill that gap: each is 
 anchor design with a Gaussian step on a random subset of its coordinates, at one of several
 scales (fractions of each coordinate's range), so the acquisition can choose between
 short refinements and longer moves on the evidence of the surrogates; nothing here decides
-which scale is right.
+which scale is right. Measured on 20-D Ackley and the mixed-variable functions, they do not
+improve the fusion optimiser (the surrogates cannot rank nearby designs there; see the README's
+test-function results), so :class:`~axfusion.optimizer.OptimizerConfig` leaves them off.
 
 Steps are taken in the optimiser-vector space of :class:`~axfusion.candidates.space.SearchSpace`
 (a categorical coordinate moves between levels when its step crosses a cell boundary,
