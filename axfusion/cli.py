@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from axfusion.cli_common import root_parser, run
+
 __all__ = ["main"]
 
 
@@ -177,11 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="axfusion",
-        description="Information-theoretic multi-model fusion for materials design (BoTorch/Ax).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = root_parser()
 
     p = sub.add_parser("datasets", help="list the built-in datasets")
     p.add_argument("--all", action="store_true", help="also list datasets loaded from a path")
@@ -220,9 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,8 @@ import json
 import sys
 from typing import Any
 
+from axfusion.cli_common import root_parser, run
+
 __all__ = ["add_bench_parsers"]
 
 def _parse_option(text: str) -> tuple[str, str, Any]:
@@ -219,6 +221,7 @@ def add_bench_parsers(subparsers: Any) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from axfusion.cli import main
-
-    sys.exit(main(["bench", *sys.argv[1:]]))
+    # ``python -m axfusion.cli_bench ARGS`` is ``axfusion bench ARGS``.
+    _parser, _sub = root_parser()
+    add_bench_parsers(_sub)
+    sys.exit(run(_parser, ["bench", *sys.argv[1:]]))
