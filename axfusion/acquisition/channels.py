@@ -21,23 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from axfusion.settings import ChannelConfig
 
 __all__ = ["ChannelConfig", "exploration_ratio", "model_channel", "optimism", "softplus"]
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    r"""Constants of the model channel (METHOD.md defaults)."""
-
-    disagreement_weight: float = 0.5
-    sigma_jitter: float = 1e-6
-    p_pos_target: float = 0.10
-    kappa_slope: float = 2.0
-    kappa_max: float = 3.0
-    softplus_temperature: float = 0.05
-    ystar_offset: float = 0.01
-    ucb_h: float = 0.1
-    clip_gamma: bool = True
 
 
 def softplus(x: np.ndarray) -> np.ndarray:

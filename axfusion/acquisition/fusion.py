@@ -35,34 +35,9 @@ from axfusion.acquisition.kalman import (
 )
 from axfusion.acquisition.targets import Target, orient, parse_targets
 from axfusion.models.scores import structural_trend
+from axfusion.settings import FusionConfig
 
 __all__ = ["FusionCalibration", "FusionConfig", "FusionScorer", "TargetCalibration"]
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    r"""Options of the fusion score.
-
-    Attributes:
-        channel: Constants of the model channel.
-        kalman: Constants of the Kalman fusion channel.
-        calibration_size: Candidates sampled to calibrate the set-level
-            quantities on large candidate sets.
-        flat_factor: Down-weighting of a family whose prediction is flat on the
-            candidates (its ``s_m`` and ``e_m`` are multiplied by it).
-        use_model_channel: Include ``A_model`` in the late fusion (ablation).
-        use_fusion_channel: Include ``F`` in the late fusion (ablation).
-        sigma_floor: Floor of a family's std (standardised units), METHOD.md's
-            floor of a member's predictive scale.
-    """
-
-    channel: ChannelConfig = field(default_factory=ChannelConfig)
-    kalman: KalmanConfig = field(default_factory=KalmanConfig)
-    calibration_size: int = 20_000
-    flat_factor: float = 0.01
-    use_model_channel: bool = True
-    use_fusion_channel: bool = True
-    sigma_floor: float = 0.03
 
 
 @dataclass(frozen=True)

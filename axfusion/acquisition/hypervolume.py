@@ -25,26 +25,9 @@ import torch
 from botorch.utils.multi_objective.box_decompositions.non_dominated import (
     FastNondominatedPartitioning,
 )
+from axfusion.settings import HypervolumeConfig
 
 __all__ = ["HypervolumeConfig", "data_reference_point", "ehvi_scores", "hypercell_bounds"]
-
-
-@dataclass(frozen=True)
-class HypervolumeConfig:
-    r"""Options of the multi-objective score.
-
-    Attributes:
-        n_samples: Correlated MC samples per family and candidate.
-        spread_weight: Weight of the across-family spread of EHVI.
-        reference_margin: Data reference point = min of the observations
-            minus this share of their range, per target.
-        chunk_size: Candidates processed at once (bounds memory).
-    """
-
-    n_samples: int = 64
-    spread_weight: float = 0.1
-    reference_margin: float = 0.1
-    chunk_size: int = 512
 
 
 def data_reference_point(Y: np.ndarray, margin: float = 0.1) -> np.ndarray:

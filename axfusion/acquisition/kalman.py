@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from axfusion.settings import KalmanConfig
 
 __all__ = [
     "KalmanConfig",
@@ -32,31 +33,6 @@ __all__ = [
     "measurement_noise",
     "rkf_strength",
 ]
-
-
-@dataclass(frozen=True)
-class KalmanConfig:
-    r"""Constants of the Kalman fusion channel (METHOD.md defaults).
-
-    Attributes:
-        gain_mix: Share of the weights following the (inverse) variances; the
-            rest (``1 - gain_mix``) is spread uniformly over the families.
-        noise_floor: Floor of the measurement noise ``R_m``.
-        lambda_range: Clip range of ``lambda``.
-        channels: ``"both"`` fuses the R^2 and ELPD channels (the paper);
-            ``"r2"`` only the R^2 channel (the authors' code).
-    """
-
-    gain_mix: float = 0.9
-    noise_floor: float = 1e-9
-    lambda_range: tuple[float, float] = (0.01, 1.0)
-    channels: str = "both"
-
-    def __post_init__(self) -> None:
-        if self.channels not in ("both", "r2"):
-            raise ValueError("KalmanConfig.channels must be 'both' or 'r2'.")
-        if not 0.0 <= self.gain_mix <= 1.0:
-            raise ValueError("gain_mix must lie in [0, 1].")
 
 
 def measurement_noise(mad2: np.ndarray, P: np.ndarray, config: KalmanConfig = KalmanConfig()) -> np.ndarray:
