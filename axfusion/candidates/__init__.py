@@ -14,6 +14,13 @@ This package works on plain callables and numpy arrays and imports no other part
 :mod:`axfusion`.
 """
 
+from axfusion.candidates.fingerprint import (
+    PoolFingerprint,
+    PoolMismatchError,
+    check_pool,
+    compare_fingerprints,
+    pool_fingerprint,
+)
 from axfusion.candidates.generation import (
     LOCAL,
     POOLED,
@@ -50,11 +57,16 @@ __all__ = [
     "LinearConstraint",
     "MemberMeanObjective",
     "ParquetStorage",
+    "PoolFingerprint",
+    "PoolMismatchError",
     "PoolStorage",
     "SearchSpace",
     "SnapResult",
     "WorkingSet",
+    "check_pool",
+    "compare_fingerprints",
     "generate_box_candidates",
+    "pool_fingerprint",
     "prefilter",
     "sample_local_codes",
     "snap_to_pool",
