@@ -40,6 +40,7 @@ sub-sampling of very large design sets before the nearest-neighbour estimators
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import math
 import numbers
@@ -52,6 +53,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 from threadpoolctl import threadpool_limits
+
+from axfusion.settings import CapacitySettings
 
 __all__ = [
     "CapacityCaps",
@@ -556,19 +559,10 @@ def estimate_capacity(
     Y: ArrayLike,
     remaining_budget: int | None = None,
     *,
-    variance_threshold: float = 0.95,
-    sir_slices: int = 10,
-    sir_min_slice_size: int = 5,
-    sir_level: float = 0.05,
-    mle_neighbors: int = 20,
-    twonn_discard_fraction: float = 0.1,
-    budget_scale: float = 32.0,
-    budget_floor: int = 10,
-    data_multiplier: int = 3,
-    max_knn_points: int = 2000,
-    caps_options: Mapping[str, Any] | None = None,
+    settings: CapacitySettings | None = None,
     num_threads: int | None = 1,
     seed: int = 0,
+    **options: Any,
 ) -> CapacityReport:
     r"""Stage 0: intrinsic dimensions, information budget, capacity and caps.
 
@@ -585,21 +579,12 @@ def estimate_capacity(
             duplicated designs are averaged.
         remaining_budget: ``cap`` of METHOD.md (batch size times remaining
             iterations, ``>= 1``), or ``None`` for no cap.
-        variance_threshold: Variance fraction defining ``d_unsup`` (and the PCA
-            before SIR when ``d >= n``).
-        sir_slices: Largest number of SIR slices.
-        sir_min_slice_size: Smallest average SIR slice size.
-        sir_level: Level of SIR's sequential chi-square test.
-        mle_neighbors: Neighbourhood size of the Levina--Bickel MLE (clipped
-            to ``n - 1``).
-        twonn_discard_fraction: Fraction of largest ratios TwoNN discards.
-        budget_scale: The ``32`` in ``N_budget``.
-        budget_floor: The ``10`` in ``N_budget``.
-        data_multiplier: The ``3`` in ``C = min(3 n, N_budget)``.
-        max_knn_points: Above this many distinct designs the k-NN estimators
-            (MLE, TwoNN) use a seeded random subset of this size (run time);
-            the PCA and SIR always use every design.
-        caps_options: Keyword options forwarded to :func:`caps_from_capacity`.
+        settings: :class:`~axfusion.settings.CapacitySettings` (the variance share of
+            ``d_unsup``, SIR and k-NN estimator options, the budget constants, the data
+            multiplier and the per-family caps); see docs/method.md, Stage 0.
+        **options: Fields of :class:`~axfusion.settings.CapacitySettings` overriding
+            ``settings`` (``caps_options``: a mapping of :class:`~axfusion.settings.CapsSettings`
+            fields).
         num_threads: Threads of the BLAS / OpenMP pools while the dimensions
             are estimated (restored afterwards). The matrices of Stage 0 are
             small, so one thread is fastest and avoids spin-waiting on a busy
@@ -609,6 +594,22 @@ def estimate_capacity(
     Returns:
         The :class:`CapacityReport`.
     """
+    cfg = settings if settings is not None else CapacitySettings()
+    caps_options = options.pop("caps_options", None)
+    if caps_options:
+        _check_caps_options(dict(caps_options))
+        options["caps"] = dataclasses.replace(cfg.caps, **dict(caps_options))
+    if options:
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(CapacitySettings)})
+        if unknown:
+            raise TypeError(f"estimate_capacity got unknown option(s) {unknown}; see CapacitySettings.")
+        cfg = dataclasses.replace(cfg, **options)
+    variance_threshold, twonn_discard_fraction = cfg.variance_threshold, cfg.twonn_discard_fraction
+    sir_slices, sir_min_slice_size, sir_level = cfg.sir_slices, cfg.sir_min_slice_size, cfg.sir_level
+    mle_neighbors, data_multiplier, max_knn_points = cfg.mle_neighbors, cfg.data_multiplier, cfg.max_knn_points
+    budget_scale, budget_floor = cfg.budget_scale, cfg.budget_floor
+    caps_kwargs = cfg.caps.as_dict()
+    caps_kwargs["mlp_depth_thresholds"] = tuple(caps_kwargs["mlp_depth_thresholds"])
     X_arr, Y_arr = _validate_xy(X, Y)
     _check_fraction(variance_threshold, "variance_threshold")
     if (
@@ -631,8 +632,6 @@ def estimate_capacity(
         num_threads = _positive_int(num_threads, "num_threads")
     _positive_real(budget_scale, "budget_scale")
     _positive_int(budget_floor, "budget_floor")
-    caps_kwargs = dict(caps_options or {})
-    _check_caps_options(caps_kwargs)
     caps_from_capacity(1, 1, 1, **caps_kwargs)  # validates the option values up front
 
     d = X_arr.shape[1]

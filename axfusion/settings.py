@@ -63,6 +63,7 @@ __all__ = [
     "SettingsTypeError",
     "StructureSettings",
     "preset",
+    "resolve",
 ]
 
 #: Clustering algorithms the adaptive clusterer knows (``axfusion.structure.algorithms``).
@@ -482,15 +483,15 @@ class BoxSettings(_Node):
         time_budget_s: Wall-clock budget shared by the DE runs of the *first* box
             iteration; the generations it allowed are recorded in the campaign and bound
             every later iteration, so a campaign resumes exactly. ``None``: bounded by
-            ``de_maxiter`` (and convergence) only.
-        de_maxiter: Most DE generations per run.
-        de_popsize: DE population multiplier (population ``popsize * D``).
-        de_tol: DE's relative convergence tolerance (stops a run before ``de_maxiter``).
-        de_strategy, de_mutation, de_recombination, de_init: scipy's DE options.
+            ``maxiter`` (and convergence) only.
+        maxiter: Most DE generations per run.
+        popsize: DE population multiplier (population ``popsize * D``).
+        tol: DE's relative convergence tolerance (stops a run before ``maxiter``).
+        strategy, mutation, recombination, init: scipy's DE options.
         members_per_call: Members of a family redrawn per objective call (the code: 2).
         pooled_members_per_call: Members redrawn per call in the pooled run (the code: 4).
         sobol_fraction_per_family: ``floor(n_candidates * M * fraction)`` Sobol points.
-        redraw: Redraw the members per trial ``"vector"`` or per ``"population"``.
+        redraw: Redraw the members per trial ``"vector"`` or once per objective ``"call"``.
         allocation: Keep the best DE vectors ``"pooled"`` over runs or ``"per_run"``.
         n_local: Local candidates around the best evaluated designs (0: the authors'
             recipe; an ablation that did not help on the benchmark functions).
@@ -501,21 +502,21 @@ class BoxSettings(_Node):
     _path = "stage2.box"
     n_candidates: int = 2_000
     time_budget_s: float | None = 20.0
-    de_maxiter: int = 100
-    de_popsize: int = 15
-    de_tol: float = 0.01
-    de_strategy: str = "best1bin"
-    de_mutation: float | tuple[float, float] = (0.5, 1.0)
-    de_recombination: float = 0.7
-    de_init: Literal["latinhypercube", "sobol", "halton", "random"] = "latinhypercube"
+    maxiter: int = 100
+    popsize: int = 15
+    tol: float = 0.01
+    strategy: str = "best1bin"
+    mutation: float | tuple[float, float] = (0.5, 1.0)
+    recombination: float = 0.7
+    init: Literal["latinhypercube", "sobol", "halton", "random"] = "latinhypercube"
     members_per_call: int = 2
     pooled_members_per_call: int = 4
     sobol_fraction_per_family: float = 0.2
-    redraw: Literal["vector", "population"] = "vector"
+    redraw: Literal["vector", "call"] = "vector"
     allocation: Literal["pooled", "per_run"] = "pooled"
     n_local: int = 0
     local_anchors: int = 5
-    local_scales: tuple[float, ...] = (0.01, 0.05, 0.2)
+    local_scales: tuple[float, ...] = (0.2, 0.1, 0.05, 0.02, 0.01)
 
     def _validate(self) -> None:
         self._check(self.n_candidates >= 1, "n_candidates", "at least 1")
@@ -523,9 +524,9 @@ class BoxSettings(_Node):
             self.time_budget_s is None or (math.isfinite(self.time_budget_s) and self.time_budget_s > 0),
             "time_budget_s", "a positive number of seconds or None",
         )
-        self._check(self.de_maxiter >= 1, "de_maxiter", "at least 1")
-        self._check(self.de_popsize >= 1, "de_popsize", "at least 1")
-        self._check(self.de_tol >= 0, "de_tol", "at least 0")
+        self._check(self.maxiter >= 1, "maxiter", "at least 1")
+        self._check(self.popsize >= 1, "popsize", "at least 1")
+        self._check(self.tol >= 0, "tol", "at least 0")
         self._check(self.members_per_call >= 1, "members_per_call", "at least 1")
         self._check(self.pooled_members_per_call >= 1, "pooled_members_per_call", "at least 1")
         self._check(self.sobol_fraction_per_family >= 0, "sobol_fraction_per_family", "at least 0")
@@ -817,8 +818,8 @@ class LoopSettings(_Node):
 LEGACY_NAMES: dict[str, str] = {
     "n_box_candidates": "stage2.box.n_candidates",
     "box_time_budget_s": "stage2.box.time_budget_s",
-    "box_de_maxiter": "stage2.box.de_maxiter",
-    "box_de_popsize": "stage2.box.de_popsize",
+    "box_de_maxiter": "stage2.box.maxiter",
+    "box_de_popsize": "stage2.box.popsize",
     "n_local_candidates": "stage2.box.n_local",
     "use_structure": "stage2.structure.enabled",
     "hv_n_samples": "stage3.hypervolume.n_samples",
@@ -962,7 +963,7 @@ def _paper() -> Settings:
             "stage1.n_members": 10,
             "stage2.box.n_candidates": 10_000,
             "stage2.box.time_budget_s": None,
-            "stage2.box.de_maxiter": 1000,
+            "stage2.box.maxiter": 1000,
         }
     )
 
@@ -996,3 +997,29 @@ def preset(name: str = "default", options: Mapping[str, Any] | None = None) -> S
     if name not in PRESETS:
         raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
     return PRESETS[name]().with_options(options)
+
+
+_N = typing.TypeVar("_N", bound=_Node)
+
+
+def resolve(cls: type[_N], settings: _N | None, options: Mapping[str, Any], where: str) -> _N:
+    r"""``settings`` (default ``cls()``) with keyword ``options`` applied.
+
+    The stage functions take their own settings node plus keyword overrides of its
+    fields, so that a direct call reads ``select_batch(..., cluster_bandwidth=False)`` and
+    the loop passes ``settings=s.stage3.batch``.
+
+    Raises:
+        TypeError: for a keyword that is not a field of ``cls`` (as for any function).
+        SettingsError: for an invalid value.
+    """
+    base = settings if settings is not None else cls()
+    if not isinstance(base, cls):
+        raise TypeError(f"{where}: settings must be a {cls.__name__}, got {type(base).__name__}.")
+    if not options:
+        return base
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise TypeError(f"{where}() got unexpected keyword argument(s) {unknown}; see {cls.__name__}.")
+    return dataclasses.replace(base, **options)

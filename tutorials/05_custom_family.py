@@ -127,7 +127,7 @@ model = ReservoirModel(
     families=BUILTIN + CUSTOM,
     n_members=N_MEMBERS,
     seed=SEED,
-)
+).fit()
 print(f"reservoir of {model.num_members} members ({len(model.family_names)} families x {N_MEMBERS}) "
       f"fitted in {time.perf_counter() - t0:.1f} s; dropped: {model.dropped_families or 'none'}")
 cap = model.capacity

@@ -101,6 +101,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from axfusion.settings import BatchSettings, resolve
+
 __all__ = [
     "BatchDecision",
     "allocate_bandwidth",
@@ -484,19 +486,9 @@ def select_batch(
     q: int,
     *,
     recent_improvement: Mapping[int, float] | None = None,
-    top_factor: int = 2,
-    min_top: int = 20,
-    density_ratio_threshold: float = 1.5,
-    coverage_threshold: float = 0.2,
-    kl_threshold: float = 0.05,
-    min_distance_factor: float = 0.05,
-    distance_quantile: float = 0.9,
-    cluster_bandwidth: bool = True,
-    competitive_ratio: float = 0.8,
-    duplicate_tol: float = 1e-9,
-    n_neighbors: int = 5,
-    grid_size: int | None = None,
+    settings: BatchSettings | None = None,
     seed: int = 0,
+    **options: Any,
 ) -> BatchDecision:
     r"""Choose ``q`` distinct candidates from their utilities and geometry.
 
@@ -510,22 +502,11 @@ def select_batch(
         q: Batch size, ``1 <= q <= k``.
         recent_improvement: Per group label, the recent improvement of its best value
             (feeds the bandwidth rule; missing labels count as 0).
-        top_factor: The diversity check compares the top ``max(top_factor * q,
-            min_top)`` candidates with the evaluated set.
-        min_top: See ``top_factor``.
-        density_ratio_threshold: Diversify when the local density ratio exceeds this.
-        coverage_threshold: Diversify when the 2-D PCA grid coverage is below this.
-        kl_threshold: Diversify when the histogram KL is below this.
-        min_distance_factor: ``f`` in ``base * (f + (1 - f) * min(1, d / P90(d)))``.
-        distance_quantile: The quantile of ``d`` that counts as "far" (0.9).
-        cluster_bandwidth: Apply the paper's bandwidth rule (iii); ``False`` is the
-            authors' code (no such rule), for ablation.
-        competitive_ratio: A group is competitive when its bandwidth weight reaches this
-            share of the leader's (0.8: within 20 %).
-        duplicate_tol: Near-duplicate distance, relative to the feature scale.
-        n_neighbors: ``k`` of the k-NN distances of the local density ratio.
-        grid_size: Cells per axis of the coverage grid and bins of the KL histograms;
-            ``None`` = ``ceil(sqrt(n_top))``.
+        settings: :class:`~axfusion.settings.BatchSettings`: the diversity check and its
+            thresholds, the greedy distance rule, the cluster bandwidth rule, the
+            near-duplicate tolerance (docs/method.md, Stage 3 "Batch selection").
+        **options: Fields of :class:`~axfusion.settings.BatchSettings` overriding
+            ``settings`` (e.g. ``cluster_bandwidth=False``).
         seed: Seeds the random permutation that breaks ties in ``U``.
 
     Returns:
@@ -536,22 +517,11 @@ def select_batch(
             than ``q`` distinct candidates remain after dropping near-duplicates, or an
             input is malformed.
     """
+    cfg = resolve(BatchSettings, settings, options, "select_batch")
     scores, features, labels, evaluated = _check_inputs(scores, features, labels, evaluated, q)
     q = int(q)
-    positive = (("top_factor", top_factor), ("min_top", min_top), ("n_neighbors", n_neighbors))
-    for name, value in positive:
-        if int(value) < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    if grid_size is not None and int(grid_size) < 1:
-        raise ValueError(f"grid_size must be >= 1 or None, got {grid_size}")
-    if not 0.0 <= min_distance_factor <= 1.0:
-        raise ValueError(f"min_distance_factor must lie in [0, 1], got {min_distance_factor}")
-    if not 0.0 < distance_quantile <= 1.0:
-        raise ValueError(f"distance_quantile must lie in (0, 1], got {distance_quantile}")
-    if not 0.0 < competitive_ratio <= 1.0:
-        raise ValueError(f"competitive_ratio must lie in (0, 1], got {competitive_ratio}")
-    if not duplicate_tol >= 0.0:
-        raise ValueError(f"duplicate_tol must be >= 0, got {duplicate_tol}")
+    top_factor, min_top, n_neighbors, grid_size = cfg.top_factor, cfg.min_top, cfg.n_neighbors, cfg.grid_size
+    duplicate_tol, distance_quantile = cfg.duplicate_tol, cfg.distance_quantile
 
     k = scores.size
     n = evaluated.shape[0]
@@ -590,16 +560,16 @@ def select_batch(
         features, r, finite_idx, top_idx, evaluated,
         grid_size=None if grid_size is None else int(grid_size),
     )
-    diversified = bool(
-        values["density_ratio"] > density_ratio_threshold
-        or values["grid_coverage"] < coverage_threshold
-        or values["histogram_kl"] < kl_threshold
+    diversified = cfg.diversity_check and bool(
+        values["density_ratio"] > cfg.density_ratio_threshold
+        or values["grid_coverage"] < cfg.coverage_threshold
+        or values["histogram_kl"] < cfg.kl_threshold
     )
     checks = {
         **values,
-        "density_ratio_threshold": float(density_ratio_threshold),
-        "coverage_threshold": float(coverage_threshold),
-        "kl_threshold": float(kl_threshold),
+        "density_ratio_threshold": float(cfg.density_ratio_threshold),
+        "coverage_threshold": float(cfg.coverage_threshold),
+        "kl_threshold": float(cfg.kl_threshold),
         "n_top": float(n_top),
     }
 
@@ -614,16 +584,16 @@ def select_batch(
     quotas, competitive, _ = allocate_bandwidth(
         cluster_best, capacity, q,
         leader=leader, reference=float(np.median(scores[eligible_idx])),
-        recent_improvement=recent_improvement, competitive_ratio=competitive_ratio,
+        recent_improvement=recent_improvement, competitive_ratio=cfg.competitive_ratio,
     )
-    if not cluster_bandwidth:
+    if not cfg.cluster_bandwidth:
         quotas = {}
 
     # (ii) greedy selection.
     if diversified:
         leading = np.union1d(np.unique(labels[top_idx]), np.asarray(list(quotas), dtype=np.int64))
         base = cluster_reweight(scores, labels, leading)
-        f = float(min_distance_factor)
+        f = float(cfg.min_distance_factor)
 
         def utility(dist: np.ndarray, mask: np.ndarray) -> np.ndarray:
             pool = mask & (base > 0)

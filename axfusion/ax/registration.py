@@ -9,9 +9,9 @@ r"""Everything Ax needs to know about axfusion's classes (run on import of :mod:
   :class:`~axfusion.baselines.LVGP` or :class:`~axfusion.baselines.RandomForestModel`
   (``botorch_modular_registry.register_model``) and of the baselines' transform
   :class:`~axfusion.ax.transforms.UnorderedChoiceToIndex` (``register_transform``);
-- model fitting inside Ax's modular BoTorch generator: a no-op
-  ``fit_botorch_model`` for ``ReservoirModel`` and ``RandomForestModel`` (both fit in their
-  constructors); ``LVGP`` is a ``SingleTaskGP`` and takes Ax's GP path, which runs its
+- model fitting inside Ax's modular BoTorch generator: ``fit_botorch_model`` fits a
+  ``ReservoirModel`` (Ax builds it, then fits it) and is a no-op for ``RandomForestModel``
+  (which fits in its constructor); ``LVGP`` is a ``SingleTaskGP`` and takes Ax's GP path, which runs its
   multi-start ``custom_fit``;
 - model construction: ``ReservoirModel.construct_inputs`` (attached here, see
   :func:`reservoir_construct_inputs`), a ``submodel_input_constructor`` case for
@@ -82,6 +82,16 @@ def _fit_in_constructor(
     return None
 
 
+def _fit_reservoir(
+    model: Model,
+    mll_class: type[MarginalLogLikelihood] | None = None,
+    mll_options: dict[str, Any] | None = None,
+) -> None:
+    r"""Fit a :class:`~axfusion.models.ReservoirModel` (Ax builds it, then fits it)."""
+    if not model.is_fitted:  # type: ignore[attr-defined]
+        model.fit()  # type: ignore[operator]
+
+
 def _with_num_levels(
     botorch_model_class: type[Model],
     model_config: ModelConfig,
@@ -143,7 +153,7 @@ def register_with_ax() -> None:
         register_model(model_class)
     register_transform(UnorderedChoiceToIndex)
     ReservoirModel.construct_inputs = classmethod(reservoir_construct_inputs)  # type: ignore[assignment]
-    fit_botorch_model.register(ReservoirModel)(_fit_in_constructor)
+    fit_botorch_model.register(ReservoirModel)(_fit_reservoir)
     fit_botorch_model.register(RandomForestModel)(_fit_in_constructor)
     submodel_input_constructor.register(ReservoirModel)(_reservoir_inputs)
     submodel_input_constructor.register(LVGP)(_with_num_levels)

@@ -43,6 +43,7 @@ from axfusion.candidates.archive import TrialArchive, best_distinct, row_keys
 from axfusion.candidates.local import DEFAULT_SCALES, sample_local_codes
 from axfusion.candidates.objective import MemberFn, MemberMeanObjective, Redraw
 from axfusion.candidates.space import SearchSpace
+from axfusion.settings import BoxSettings, resolve
 
 POOLED = "pooled"
 r"""Source label of the DE run on the pooled members."""
@@ -128,24 +129,10 @@ def generate_box_candidates(
     space: SearchSpace,
     members: Mapping[str, MemberFn],
     *,
-    n_candidates: int = 10_000,
-    members_per_call: int = 2,
-    pooled_members_per_call: int = 4,
-    sobol_fraction_per_family: float = 0.2,
-    time_budget_s: float | None = 60.0,
-    maxiter: int = 100,
-    popsize: int = 15,
-    strategy: str = "best1bin",
-    mutation: float | tuple[float, float] = (0.5, 1.0),
-    recombination: float = 0.7,
-    tol: float = 0.01,
-    init: str = "latinhypercube",
-    redraw: Redraw = "vector",
-    allocation: Allocation = "pooled",
+    settings: BoxSettings | None = None,
     anchors: np.ndarray | None = None,
-    n_local: int = 0,
-    local_scales: tuple[float, ...] = DEFAULT_SCALES,
     seed: int = 0,
+    **options: Any,
 ) -> CandidateBatch:
     r"""Generate a candidate set for a box space from surrogate members.
 
@@ -153,28 +140,14 @@ def generate_box_candidates(
         space: The search space.
         members: Family name -> member function mapping features ``(k, p)`` to member
             predictions ``(B, k)`` of the objective to maximise (``M`` families).
-        n_candidates: DE candidates kept (distinct designs).
-        members_per_call: Members averaged per evaluation in a family run.
-        pooled_members_per_call: Members, across all families, averaged per evaluation in the
-            pooled run.
-        sobol_fraction_per_family: Sobol points added per family, as a fraction of
-            ``n_candidates``: ``floor(n_candidates · M · sobol_fraction_per_family)`` in all.
-        time_budget_s: Wall-clock seconds shared by all DE runs; None for no limit (then
-            ``maxiter`` and ``tol`` alone stop the runs).
-        maxiter: Maximum DE generations per run.
-        popsize: DE population size multiplier (population ``popsize · D``).
-        strategy, mutation, recombination, tol, init: Passed to
-            :func:`scipy.optimize.differential_evolution`.
-        redraw: ``"vector"`` draws members per trial vector, ``"call"`` per generation (see
-            :class:`~axfusion.candidates.objective.MemberMeanObjective`).
-        allocation: ``"pooled"`` keeps the best trials of all runs by value (METHOD.md);
-            ``"per_run"`` gives each run an equal share, so that a family whose members
-            predict larger values cannot crowd out the others.
+        settings: :class:`~axfusion.settings.BoxSettings`: candidates kept, the DE options
+            (generations, population, tolerance, time budget), members per objective call,
+            the Sobol share, ``redraw`` (``"vector"``: members drawn per trial vector,
+            ``"call"``: per generation), ``allocation`` (``"pooled"`` keeps the best trials of
+            all runs by value, ``"per_run"`` an equal share per run), and the local candidates.
+        **options: Fields of :class:`~axfusion.settings.BoxSettings` overriding ``settings``.
         anchors: ``(a, D)`` codes of the best evaluated designs, best first, for the local
             candidates (required when ``n_local > 0``).
-        n_local: Local candidates drawn around the anchors (0: none, the authors' recipe).
-        local_scales: Step scales of the local candidates, as fractions of each coordinate's
-            range (see :func:`~axfusion.candidates.local.sample_local_codes`).
         seed: Seed of all DE runs, member draws, local and Sobol points.
 
     Returns:
@@ -182,6 +155,12 @@ def generate_box_candidates(
         then the local candidates, then the Sobol points (local or Sobol points equal to an
         earlier candidate -- possible in discrete spaces -- are dropped).
     """
+    cfg = resolve(BoxSettings, settings, options, "generate_box_candidates")
+    n_candidates, members_per_call = cfg.n_candidates, cfg.members_per_call
+    pooled_members_per_call, sobol_fraction_per_family = cfg.pooled_members_per_call, cfg.sobol_fraction_per_family
+    maxiter, popsize, time_budget_s, allocation, redraw = cfg.maxiter, cfg.popsize, cfg.time_budget_s, cfg.allocation, cfg.redraw
+    n_local, local_scales = cfg.n_local, cfg.local_scales
+    strategy, mutation, recombination, tol, init = cfg.strategy, cfg.mutation, cfg.recombination, cfg.tol, cfg.init
     if not isinstance(space, SearchSpace):
         raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
     families = _check_members(members)

@@ -16,6 +16,7 @@ families, ``B`` members per family, ``s = M * B`` ensemble members.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ from axfusion.models.scores import (
     structural_trend,
 )
 from axfusion.models.tuning import TuningRecord, TuningState, choose_params
+from axfusion.settings import CapacitySettings, ReservoirSettings
 
 __all__ = ["FamilyMoments", "ReservoirModel", "SurrogateFitWarning"]
 
@@ -181,10 +183,12 @@ def _fit_family_task(
 
 
 class ReservoirModel(EnsembleModel):
-    r"""Heterogeneous bootstrap reservoir of surrogates (METHOD.md, Stages 0-1).
+    r"""Heterogeneous bootstrap reservoir of surrogates (docs/method.md, Stages 0-1).
+
+    Built, then fitted (as BoTorch's ``fit_*`` helpers and scikit-learn's ``fit`` do):
 
     Example:
-        >>> model = ReservoirModel(train_X, train_Y, seed=0)
+        >>> model = ReservoirModel(train_X, train_Y, seed=0).fit()
         >>> post = model.posterior(X)            # ReservoirPosterior
         >>> post.values.shape                    # batch x (M*B) x q x m
         >>> model.family_moments(X_cand).mean    # M x k x m
@@ -194,70 +198,60 @@ class ReservoirModel(EnsembleModel):
             applied as in every BoTorch model).
         train_Y: ``n x m`` training targets (larger is better is *not*
             assumed: the model only regresses).
-        families: Family names or :class:`SurrogateFamily` objects; default
-            :data:`~axfusion.models.families.DEFAULT_FAMILIES`.
-        n_members: Bootstrap members ``B`` per family.
-        capacity: A precomputed Stage-0 report; estimated from the data when
-            ``None``.
+        settings: :class:`~axfusion.settings.ReservoirSettings` (families, members,
+            bootstrap rule, tuning, member weighting, std floor, input clipping).
+        capacity: A precomputed Stage-0 report; estimated in :meth:`fit` when ``None``.
+        capacity_settings: :class:`~axfusion.settings.CapacitySettings` used when the
+            capacity is estimated here.
         remaining_budget: Evaluations left in the campaign (the ``cap`` of
             ``N_budget``); ``None`` means uncapped.
-        target_bias: Use the target-biased cluster bootstrap (the paper);
-            ``False`` draws every member uniformly.
-        bias_off_below_n_per_d2: The authors' code switches the bias off when
-            ``n < bias_off_below_n_per_d2 * d**2`` (their value: 10). ``None``
-            (default) never switches it off, following the paper.
         clusterer: ``(X_standardised, seed) -> labels`` used by the biased
             bootstrap; default: :func:`axfusion.structure.cluster_points`.
         tuning_state: Warm-start memory shared across campaign iterations
             (updated in place).
-        max_settings: Hyper-parameter settings tried per family.
-        member_weighting: How the ensemble posterior weights its members:
-            ``"softmax"`` (``exp(s_m / weight_temperature)`` on the families'
-            OOB accuracy), ``"reliability"`` (proportional to ``(s_m + e_m)/2``)
-            or ``"uniform"``; see :meth:`_set_weights`.
-        weight_temperature: Temperature of the softmax weights.
         trend_points: Points on which the structural trend ``S_m`` is scored
             (e.g. the candidate set); default: the training inputs.
-        input_clip: Inputs are standardised on the training rows and clipped
-            to ``+-input_clip`` standard deviations, so that no member
-            extrapolates linearly to absurd values on out-of-distribution
-            candidates (composition descriptors have rare extreme values:
-            one held-out Curie-temperature row lies 7e4 training stds out).
-            ``None`` disables clipping.
         n_jobs: Processes fitting families in parallel (joblib/loky); the
             result does not depend on it.
         seed: Seed for the bootstrap and every estimator.
         input_transform: A BoTorch input transform.
         outcome_transform: A BoTorch outcome transform; predictions are
             untransformed back to the scale of ``train_Y``.
-        fit: Fit immediately (default). With ``False`` call :meth:`fit` later.
+        **options: Fields of :class:`~axfusion.settings.ReservoirSettings` that
+            override ``settings`` (e.g. ``families=("ridge", "knn"), n_members=4``).
     """
 
     def __init__(
         self,
         train_X: Tensor,
         train_Y: Tensor,
+        settings: ReservoirSettings | None = None,
         *,
-        families: Iterable[str | SurrogateFamily] | None = None,
-        n_members: int = 8,
         capacity: CapacityReport | None = None,
+        capacity_settings: CapacitySettings | None = None,
         remaining_budget: int | None = None,
-        target_bias: bool = True,
-        bias_off_below_n_per_d2: float | None = None,
         clusterer: Clusterer | None = None,
         tuning_state: TuningState | None = None,
-        max_settings: int = 4,
-        member_weighting: str = "softmax",
-        weight_temperature: float = 0.05,
         trend_points: Tensor | np.ndarray | None = None,
         n_jobs: int = 1,
-        input_clip: float | None = 5.0,
         seed: int = 0,
         input_transform: InputTransform | None = None,
         outcome_transform: OutcomeTransform | None = None,
-        fit: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__()
+        settings = settings if settings is not None else ReservoirSettings()
+        families = options.pop("families", settings.families)
+        resolved = resolve_families(families)
+        if families is not None:
+            # Family objects (e.g. unregistered custom families) are kept; the settings record names.
+            options["families"] = tuple(f.name for f in resolved)
+        if options:
+            unknown = sorted(set(options) - {f.name for f in dataclasses.fields(ReservoirSettings)})
+            if unknown:
+                raise TypeError(f"ReservoirModel got unknown option(s) {unknown}; see ReservoirSettings.")
+            settings = dataclasses.replace(settings, **options)
+        self.settings = settings
         train_X = _as_2d_tensor(train_X, "train_X")
         train_Y = _as_2d_tensor(train_Y, "train_Y")
         if train_X.shape[0] != train_Y.shape[0]:
@@ -268,12 +262,6 @@ class ReservoirModel(EnsembleModel):
             raise ValueError(
                 f"ReservoirModel needs at least 4 training rows to bootstrap; got {train_X.shape[0]}."
             )
-        if n_members < 2:
-            raise ValueError("n_members must be >= 2 (the members' spread is the uncertainty).")
-        if member_weighting not in ("softmax", "reliability", "uniform"):
-            raise ValueError("member_weighting must be 'softmax', 'reliability' or 'uniform'.")
-        if not weight_temperature > 0:
-            raise ValueError("weight_temperature must be positive.")
         self.train_inputs = (train_X,)
         self.train_targets_raw = train_Y
         with torch.no_grad():
@@ -291,53 +279,71 @@ class ReservoirModel(EnsembleModel):
         self._X = X_tf.detach().cpu().numpy().astype(np.float64)
         self._Y = Y_tf.detach().cpu().numpy().astype(np.float64)
         self._num_outputs = self._Y.shape[1]
-        self.families = resolve_families(families)
-        self.n_members = int(n_members)
+        self.families = resolved
+        self.n_members = settings.n_members
         self.capacity = capacity
+        self.capacity_settings = capacity_settings if capacity_settings is not None else CapacitySettings()
         self.remaining_budget = remaining_budget
-        self.target_bias = target_bias
-        self.bias_off_below_n_per_d2 = bias_off_below_n_per_d2
         self.clusterer = clusterer or _default_clusterer
         self.tuning_state = tuning_state if tuning_state is not None else TuningState()
-        self.max_settings = max_settings
-        self.member_weighting = member_weighting
-        self.weight_temperature = float(weight_temperature)
-        self.std_floor = 0.03
+        self.member_weighting = settings.member_weighting
+        self.std_floor = settings.std_floor
+        self.input_clip = settings.input_clip
         self.seed = int(seed)
         self.n_jobs = int(n_jobs)
-        self.input_clip = input_clip
         self.dedupe_fraction = 0.9
         self._trend_points = trend_points
         self._fitted: list[_FittedFamily] = []
         self.dropped_families: dict[str, str] = {}
         self.timings: dict[str, float] = {}
-        if fit:
-            self.fit()
+        self._set_standardisation()
 
-    # ------------------------------------------------------------------ fit
-    def fit(self) -> ReservoirModel:
-        r"""Fit every family's members (Stage 0 capacity, bootstrap, OOB scores)."""
-        t0 = time.perf_counter()
+    def _set_standardisation(self) -> None:
         X, Y = self._X, self._Y
-        n, d = X.shape
         self._x_mean = X.mean(axis=0)
         x_std = X.std(axis=0)
         self._x_std = np.where(x_std > 1e-12, x_std, 1.0)
         self._y_mean = Y.mean(axis=0)
         y_std = Y.std(axis=0)
         self._y_std = np.where(y_std > 1e-12, y_std, 1.0)
-        Xs = self._standardise(X)
-        Ys = (Y - self._y_mean) / self._y_std
-        self._Xs, self._Ys = Xs, Ys
 
+    def standardised_training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""``(Xs, Ys)``: the ``n x d`` inputs as the members see them (standardised on the
+        training rows, clipped to ``+-input_clip``) and the ``n x m`` standardised targets.
+        Stage 0 estimates the capacity on exactly these."""
+        return self._standardise(self._X), (self._Y - self._y_mean) / self._y_std
+
+    @property
+    def is_fitted(self) -> bool:
+        r"""Whether :meth:`fit` has run."""
+        return bool(self._fitted)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, capacity: CapacityReport | None = None) -> ReservoirModel:
+        r"""Fit every family's members (Stage 0 capacity if not given, bootstrap, OOB scores).
+
+        Args:
+            capacity: The Stage-0 report to fit under (default: the one given at
+                construction, else estimated from the standardised training data).
+
+        Returns:
+            ``self``.
+        """
+        t0 = time.perf_counter()
+        settings = self.settings
+        Xs, Ys = self.standardised_training_data()
+        n, d = Xs.shape
+        self._Xs, self._Ys = Xs, Ys
+        if capacity is not None:
+            self.capacity = capacity
         if self.capacity is None:
             self.capacity = estimate_capacity(
-                Xs, Ys, remaining_budget=self.remaining_budget, seed=self.seed
+                Xs, Ys, remaining_budget=self.remaining_budget, settings=self.capacity_settings, seed=self.seed
             )
         t1 = time.perf_counter()
 
-        use_bias = self.target_bias and not (
-            self.bias_off_below_n_per_d2 is not None and n < self.bias_off_below_n_per_d2 * d**2
+        use_bias = settings.target_bias and not (
+            settings.bias_off_below_n_per_d2 is not None and n < settings.bias_off_below_n_per_d2 * d**2
         )
         labels = self.clusterer(Xs, self.seed) if use_bias else np.full(n, -1)
         self.bootstrap_biased = bool(use_bias)
@@ -345,11 +351,37 @@ class ReservoirModel(EnsembleModel):
         rng = np.random.default_rng(self.seed)
         plans = []
         for t in range(self._num_outputs):
-            probs = target_biased_probabilities(Ys[:, t], labels) if use_bias else None
-            plans.append(plan_bootstrap(n, self.n_members, rng, biased_probs=probs))
+            probs = (
+                target_biased_probabilities(Ys[:, t], labels, clustered_mass=settings.clustered_mass)
+                if use_bias else None
+            )
+            plans.append(
+                plan_bootstrap(
+                    n, self.n_members, rng, biased_probs=probs,
+                    biased_fraction=settings.biased_fraction, rho_range=settings.rho_range,
+                )
+            )
         self.bootstrap_plans = plans
         t2 = time.perf_counter()
+        fitted, family_times = self._fit_families(Xs, Ys, plans)
+        self._fitted = fitted
+        t3 = time.perf_counter()
+        self._score_trends(self._trend_points)
+        self._set_weights()
+        self.timings = {
+            "capacity": t1 - t0,
+            "bootstrap": t2 - t1,
+            "families": t3 - t2,
+            "total": time.perf_counter() - t0,
+            **{f"family/{k}": v for k, v in family_times.items()},
+        }
+        return self
 
+    def _fit_families(
+        self, Xs: np.ndarray, Ys: np.ndarray, plans: Sequence[Any]
+    ) -> tuple[list[_FittedFamily], dict[str, float]]:
+        r"""Tune and fit every family (in parallel with ``n_jobs > 1``); drop failures."""
+        assert self.capacity is not None
         tasks = []
         for f_idx, family in enumerate(self.families):
             known = {
@@ -357,18 +389,12 @@ class ReservoirModel(EnsembleModel):
                 for t in range(self._num_outputs)
             }
             tasks.append((family, f_idx, known))
-        runner = _fit_family_task
         args = dict(
-            Xs=Xs,
-            Ys=Ys,
-            capacity=self.capacity,
-            plans=plans,
-            n_members=self.n_members,
-            seed=self.seed,
-            max_settings=self.max_settings,
+            Xs=Xs, Ys=Ys, capacity=self.capacity, plans=plans, n_members=self.n_members,
+            seed=self.seed, max_settings=self.settings.max_settings,
         )
         if self.n_jobs == 1 or len(tasks) == 1:
-            results = [runner(fam, i, known, **args) for fam, i, known in tasks]
+            results = [_fit_family_task(fam, i, known, **args) for fam, i, known in tasks]
         else:
             from joblib import Parallel, delayed
 
@@ -376,7 +402,7 @@ class ReservoirModel(EnsembleModel):
             cost = {"high": 0, "custom": 1, "medium": 2, "low": 3}
             order = sorted(range(len(tasks)), key=lambda j: cost.get(tasks[j][0].tier, 1))
             done = Parallel(n_jobs=self.n_jobs, backend="loky")(
-                delayed(runner)(*tasks[j], **args) for j in order
+                delayed(_fit_family_task)(*tasks[j], **args) for j in order
             )
             results = [None] * len(tasks)
             for j, res in zip(order, done):
@@ -392,7 +418,7 @@ class ReservoirModel(EnsembleModel):
                     f"Surrogate family {family.name!r} failed to fit and is dropped "
                     f"for this iteration ({result}).",
                     SurrogateFitWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 continue
             # Estimators fitted in worker processes come back as copies; keep
@@ -406,18 +432,7 @@ class ReservoirModel(EnsembleModel):
                 "Every surrogate family failed to fit: "
                 + "; ".join(f"{k}: {v}" for k, v in self.dropped_families.items())
             )
-        self._fitted = fitted
-        t3 = time.perf_counter()
-        self._score_trends(self._trend_points)
-        self._set_weights()
-        self.timings = {
-            "capacity": t1 - t0,
-            "bootstrap": t2 - t1,
-            "families": t3 - t2,
-            "total": time.perf_counter() - t0,
-            **{f"family/{k}": v for k, v in family_times.items()},
-        }
-        return self
+        return fitted, family_times
 
     def _score_trends(self, points: Tensor | np.ndarray | None) -> None:
         r"""Score each family's structural trend ``S_m`` and finalise its scores."""
@@ -445,7 +460,7 @@ class ReservoirModel(EnsembleModel):
             fam_w = np.ones(M)
         elif self.member_weighting == "softmax":
             acc = np.array([[s.accuracy for s in ff.scores] for ff in self._fitted]).mean(axis=1)
-            fam_w = np.exp((acc - acc.max()) / self.weight_temperature)
+            fam_w = np.exp((acc - acc.max()) / self.settings.weight_temperature)
         else:
             rel = np.array([[s.reliability for s in ff.scores] for ff in self._fitted])  # M x m
             rel = rel / np.maximum(rel.sum(axis=0, keepdims=True), 1e-12)
@@ -618,6 +633,17 @@ class ReservoirModel(EnsembleModel):
         out = torch.as_tensor(vals, dtype=X.dtype, device=X.device).transpose(0, 1)
         return out.reshape(*batch_shape, M * B, q, m)
 
+    def _forward(self, X: Tensor) -> Tensor:
+        r""":meth:`forward` without autograd through the members (they are not
+        differentiable), connected to ``X`` with a zero gradient so that gradient-based
+        optimisers (Ax's default on continuous spaces) run and fall back on their random
+        restarts instead of failing on a missing graph."""
+        with torch.no_grad():
+            values = self.forward(X)
+        if X.requires_grad:
+            values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
+        return values
+
     def posterior(
         self,
         X: Tensor,
@@ -627,33 +653,22 @@ class ReservoirModel(EnsembleModel):
     ) -> ReservoirPosterior:
         r"""The ensemble posterior at ``X`` (``batch x q x d``).
 
-        A :class:`~botorch.acquisition.objective.ScalarizedPosteriorTransform`
-        (which Ax passes for single-objective problems) is applied to the
-        member values directly: ``values @ weights + offset``.
+        BoTorch's :meth:`EnsembleModel.posterior` (input transform, :meth:`forward`,
+        outcome untransform, output selection), returned as a
+        :class:`~axfusion.models.sampler.ReservoirPosterior` (which enumerates members
+        when sampled). A :class:`~botorch.acquisition.objective.ScalarizedPosteriorTransform`
+        (which Ax passes for single-objective problems) is applied to the member values
+        directly, ``values @ weights + offset``: BoTorch's own expects a Gaussian.
         """
-        self.eval()
-        X = self.transform_inputs(X)
-        if isinstance(kwargs.get("observation_noise"), Tensor):
-            raise UnsupportedError("ReservoirModel does not support observation noise.")
-        with torch.no_grad():
-            values = self.forward(X)
-            if hasattr(self, "outcome_transform"):
-                values, _ = self.outcome_transform.untransform(values, X=X)
-        if X.requires_grad:
-            # The members are not differentiable: their gradient is zero. Connect the values
-            # to X so gradient-based optimisers (Ax's default on continuous spaces) run and
-            # fall back on their random restarts instead of failing on a missing graph.
-            values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
-        if output_indices is not None:
-            values = values[..., output_indices]
-        weights = self.ensemble_weights
+        base = super().posterior(X, output_indices=output_indices, **kwargs)
+        post = ReservoirPosterior(values=base.values, weights=self.ensemble_weights)
         if posterior_transform is None:
-            return ReservoirPosterior(values=values, weights=weights)
+            return post
         if isinstance(posterior_transform, ScalarizedPosteriorTransform):
-            w = posterior_transform.weights.to(values)
-            scalar = (values @ w + posterior_transform.offset).unsqueeze(-1)
-            return ReservoirPosterior(values=scalar, weights=weights)
-        return posterior_transform(ReservoirPosterior(values=values, weights=weights), X=X)
+            w = posterior_transform.weights.to(post.values)
+            scalar = (post.values @ w + posterior_transform.offset).unsqueeze(-1)
+            return ReservoirPosterior(values=scalar, weights=self.ensemble_weights)
+        return posterior_transform(post, X=X)
 
     # --------------------------------------------------------- diagnostics
     def oob_residuals(self) -> np.ndarray:

@@ -29,6 +29,7 @@ from axfusion.structure.clustering import ClusterConfig, adaptive_cluster
 from axfusion.structure.embedding import Embedding, EmbeddingMethod
 from axfusion.structure.report import StructureReport
 from axfusion.structure.scoring import ChunkScorer
+from axfusion.settings import StructureSettings, resolve
 from axfusion.structure.weights import (
     COMPONENTS,
     check_component_weights,
@@ -88,16 +89,10 @@ def structural_weights(
     evaluated: Any,
     *,
     evaluated_y: Any = None,
-    seed: int = 0,
-    pi_range: tuple[float, float] = (0.5, 1.0),
-    n_neighbors: int = 10,
-    bridge_saturation: float = 0.5,
-    tail_quantile: float = 0.5,
-    component_weights: Mapping[str, float] | None = None,
-    embedding_method: EmbeddingMethod = "pca",
-    n_components: int = 10,
+    settings: StructureSettings | None = None,
     cluster_config: ClusterConfig | None = None,
-    chunk_size: int = 65_536,
+    seed: int = 0,
+    **options: Any,
 ) -> tuple[np.ndarray, StructureReport]:
     r"""Structural weight ``pi(x)`` of every candidate, with the clustering behind it.
 
@@ -114,22 +109,22 @@ def structural_weights(
             array means none).
         evaluated_y: ``(n,)`` or ``(n, q)`` observed targets, larger is better (METHOD.md
             orientation), NaN = missing; only used for the per-cluster best values.
-        seed: Seed of every sample and randomised algorithm (equal seeds, equal output).
-        pi_range: ``(lo, hi)`` with ``0 < lo <= hi <= 1``: ``pi`` lies in ``[lo, hi]``.
-        n_neighbors: ``k`` of the density and bridge indicators.
-        bridge_saturation: Share of other-mode neighbours at which ``u_bridge`` reaches 1.
-        tail_quantile: Density quantile above which ``u_tail`` starts to rise.
-        component_weights: Weights of ``edge``, ``bridge``, ``tail``, ``coverage``,
-            ``novelty`` (missing keys: 1).
-        embedding_method: ``"pca"`` (default) or ``"umap"`` (optional ``umap-learn``).
-        n_components: Maximum embedding dimension (METHOD.md: 10).
+        settings: :class:`~axfusion.settings.StructureSettings`: the range of ``pi``, the
+            k-NN size, the bridge and tail constants, the component weights, the embedding
+            method and dimension, the chunk size (``enabled`` is the loop's switch).
         cluster_config: Settings of the clusterer, its samples and its threads.
-        chunk_size: Candidate rows processed at a time.
+        seed: Seed of every sample and randomised algorithm (equal seeds, equal output).
+        **options: Fields of :class:`~axfusion.settings.StructureSettings` overriding
+            ``settings`` (e.g. ``pi_range=(0.8, 1.0)``).
 
     Returns:
         ``(pi, report)``: ``(N,)`` float64 weights in ``pi_range`` and the
         :class:`~axfusion.structure.report.StructureReport`.
     """
+    cfg = resolve(StructureSettings, settings, options, "structural_weights")
+    pi_range, n_neighbors, chunk_size = cfg.pi_range, cfg.n_neighbors, cfg.chunk_size
+    bridge_saturation, tail_quantile, component_weights = cfg.bridge_saturation, cfg.tail_quantile, cfg.component_weights
+    embedding_method, n_components = cfg.embedding_method, cfg.n_components
     start = time.perf_counter()
     config = ClusterConfig() if cluster_config is None else cluster_config
     if not isinstance(config, ClusterConfig):

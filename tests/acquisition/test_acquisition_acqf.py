@@ -12,7 +12,6 @@ from sklearn.cluster import KMeans
 from axfusion.acquisition import (
     FusionAcquisition,
     FusionConfig,
-    FusionScorer,
     HypervolumeConfig,
     StructuralWeight,
     Target,
@@ -45,13 +44,13 @@ def data():
 @pytest.fixture(scope="module")
 def model(data):
     X, Y1, _, _ = data
-    return ReservoirModel(X, Y1, families=FAMILIES, n_members=3, clusterer=_clusterer, seed=0)
+    return ReservoirModel(X, Y1, families=FAMILIES, n_members=3, clusterer=_clusterer, seed=0).fit()
 
 
 @pytest.fixture(scope="module")
 def model2(data):
     X, _, Y2, _ = data
-    return ReservoirModel(X, Y2, families=FAMILIES, n_members=3, clusterer=_clusterer, seed=0)
+    return ReservoirModel(X, Y2, families=FAMILIES, n_members=3, clusterer=_clusterer, seed=0).fit()
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +213,9 @@ def test_constant_pi_leaves_ranking_unchanged(model, pool, scored):
     out = acqf.score(pool)
     np.testing.assert_array_equal(out["pi"], 1.0)
     np.testing.assert_array_equal(out["utility"], parts["utility"])
-    np.testing.assert_array_equal(np.argsort(-out["utility"], kind="stable"), np.argsort(-parts["utility"], kind="stable"))
+    np.testing.assert_array_equal(
+        np.argsort(-out["utility"], kind="stable"), np.argsort(-parts["utility"], kind="stable")
+    )
 
 
 def test_non_constant_pi_multiplies_the_acquisition(model, pool, scored):

@@ -38,14 +38,17 @@ def test_reservoir_construct_inputs_accepts_ax_options():
     inputs = ReservoirModel.construct_inputs(data, categorical_features=[2], families=["ridge"], n_members=2)
     assert set(inputs) == {"train_X", "train_Y", "families", "n_members"}
     assert inputs["families"] == ("ridge",)
-    model = ReservoirModel(**inputs)
+    model = ReservoirModel(**inputs).fit()
     assert model.posterior(X[:4].unsqueeze(1)).mean.shape == (4, 1, 1)
 
 
 def _reservoir_loop(x_parameter) -> Client:
     client = Client(random_seed=0)
     client.configure_experiment(
-        parameters=[x_parameter, ChoiceParameterConfig(name="c", parameter_type="str", values=["a", "b", "c"], is_ordered=False)]
+        parameters=[
+            x_parameter,
+            ChoiceParameterConfig(name="c", parameter_type="str", values=["a", "b", "c"], is_ordered=False),
+        ]
     )
     client.configure_optimization(objective="-loss")
     client.set_generation_strategy(modular_generation_strategy(RESERVOIR, n_initial=5, seed=0))
@@ -56,10 +59,13 @@ def _reservoir_loop(x_parameter) -> Client:
 
 
 def test_reservoir_in_ax_modular_botorch_on_a_discrete_space(tmp_path):
-    client = _reservoir_loop(ChoiceParameterConfig(name="x", parameter_type="int", values=list(range(21)), is_ordered=True))
+    client = _reservoir_loop(
+        ChoiceParameterConfig(name="x", parameter_type="int", values=list(range(21)), is_ordered=True)
+    )
     gs = client._generation_strategy
     assert isinstance(gs.adapter.generator.surrogate.model, ReservoirModel)
-    assert client._experiment.trials[max(client._experiment.trials)].generator_runs[0]._generation_node_name == "Reservoir"
+    last = client._experiment.trials[max(client._experiment.trials)]
+    assert last.generator_runs[0]._generation_node_name == "Reservoir"
     path = tmp_path / "reservoir.json"
     client.save_to_json_file(str(path))
     reloaded = Client.load_from_json_file(str(path))
@@ -70,7 +76,9 @@ def test_reservoir_in_ax_modular_botorch_on_a_continuous_space():
     # The members are not differentiable; the posterior keeps a zero-gradient path to X so
     # Ax's gradient-based optimiser runs (on its random restarts).
     Xq = torch.rand(3, 1, 2, dtype=torch.float64, requires_grad=True)
-    small = ReservoirModel(Xq.detach()[:, 0].repeat(4, 1), torch.rand(12, 1, dtype=torch.float64), families=["ridge"], n_members=2)
+    small = ReservoirModel(
+        Xq.detach()[:, 0].repeat(4, 1), torch.rand(12, 1, dtype=torch.float64), families=["ridge"], n_members=2
+    ).fit()
     assert small.posterior(Xq).mean.requires_grad
     client = _reservoir_loop(RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 20.0)))
     assert isinstance(client._generation_strategy.adapter.generator.surrogate.model, ReservoirModel)

@@ -29,7 +29,7 @@ def fitted_single():
     from axfusion.models import ReservoirModel
 
     X, Y = toy_data()
-    return ReservoirModel(X, Y, families=FAST_FAMILIES, n_members=4, clusterer=kmeans_clusterer, seed=0)
+    return ReservoirModel(X, Y, families=FAST_FAMILIES, n_members=4, clusterer=kmeans_clusterer, seed=0).fit()
 
 
 @pytest.fixture(scope="module")
@@ -37,4 +37,4 @@ def fitted_two():
     from axfusion.models import ReservoirModel
 
     X, Y = toy_data(m=2)
-    return ReservoirModel(X, Y, families=("ridge", "knn", "lightgbm"), n_members=4, clusterer=kmeans_clusterer, seed=1)
+    return ReservoirModel(X, Y, families=("ridge", "knn", "lightgbm"), n_members=4, clusterer=kmeans_clusterer, seed=1).fit()

@@ -19,6 +19,7 @@ from axfusion.models import (
     SklearnFamily,
     SurrogateFitWarning,
 )
+
 from .conftest import FAST_FAMILIES, kmeans_clusterer, toy_data
 
 
@@ -63,7 +64,7 @@ def test_reliability_weights_and_scores(fitted_single):
     assert float(w.sum()) == pytest.approx(1.0)
     scores = fitted_single.family_scores
     assert set(scores) == set(FAST_FAMILIES)
-    for name, per_target in scores.items():
+    for per_target in scores.values():
         (sc,) = per_target
         assert 0 <= sc.accuracy <= 1 and 0 <= sc.calibration <= 1 and 0 <= sc.trend <= 1
         assert sc.n_members == 4
@@ -78,9 +79,9 @@ def test_reliability_weights_and_scores(fitted_single):
 def test_same_seed_same_posterior_and_different_seed_differs():
     X, Y = toy_data(n=30)
     kw = dict(families=("ridge", "knn", "lightgbm", "mlp"), n_members=3, clusterer=kmeans_clusterer)
-    a = ReservoirModel(X, Y, seed=3, **kw)
-    b = ReservoirModel(X, Y, seed=3, **kw)
-    c = ReservoirModel(X, Y, seed=4, **kw)
+    a = ReservoirModel(X, Y, seed=3, **kw).fit()
+    b = ReservoirModel(X, Y, seed=3, **kw).fit()
+    c = ReservoirModel(X, Y, seed=4, **kw).fit()
     Xt = torch.rand(20, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     va, vb, vc = (m.posterior(Xt).values for m in (a, b, c))
     assert torch.equal(va, vb)
@@ -90,8 +91,8 @@ def test_same_seed_same_posterior_and_different_seed_differs():
 def test_parallel_fit_matches_serial():
     X, Y = toy_data(n=30)
     kw = dict(families=("ridge", "knn", "lightgbm"), n_members=3, clusterer=kmeans_clusterer, seed=2)
-    serial = ReservoirModel(X, Y, n_jobs=1, **kw)
-    parallel = ReservoirModel(X, Y, n_jobs=2, **kw)
+    serial = ReservoirModel(X, Y, n_jobs=1, **kw).fit()
+    parallel = ReservoirModel(X, Y, n_jobs=2, **kw).fit()
     Xt = torch.rand(10, 5, dtype=torch.float64)
     assert torch.allclose(serial.posterior(Xt).values, parallel.posterior(Xt).values)
 
@@ -116,7 +117,7 @@ def test_broken_family_is_dropped_with_a_warning():
     with pytest.warns(SurrogateFitWarning, match="broken.*dropped"):
         model = ReservoirModel(
             X, Y, families=("ridge", broken, "knn"), n_members=3, clusterer=kmeans_clusterer
-        )
+        ).fit()
     assert model.family_names == ("ridge", "knn")
     assert "broken on purpose" in model.dropped_families["broken"]
     assert model.posterior(X[:4]).values.shape == (6, 4, 1)
@@ -128,7 +129,7 @@ def test_all_families_broken_is_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SurrogateFitWarning)
         with pytest.raises(RuntimeError, match="Every surrogate family failed"):
-            ReservoirModel(X, Y, families=(broken,), n_members=2, clusterer=kmeans_clusterer)
+            ReservoirModel(X, Y, families=(broken,), n_members=2, clusterer=kmeans_clusterer).fit()
 
 
 def test_user_registered_family_with_own_std_is_used():
@@ -140,7 +141,7 @@ def test_user_registered_family_with_own_std_is_used():
         predict_std=lambda est, X: est.predict(X, return_std=True)[1],
     )
     X, Y = toy_data(n=25)
-    model = ReservoirModel(X, Y, families=(fam, "ridge"), n_members=3, clusterer=kmeans_clusterer)
+    model = ReservoirModel(X, Y, families=(fam, "ridge"), n_members=3, clusterer=kmeans_clusterer).fit()
     vals, stds = model.member_predictions(X[:5], return_std=True)
     assert np.all(stds[0] > 0) and np.all(stds[1] == 0)
     assert model.provides_std.tolist() == [True, False]
@@ -151,20 +152,21 @@ def test_input_and_outcome_transforms():
     Xs = X * 100 + 50
     Ys = Y * 1000 - 3
     kw = dict(families=("ridge", "knn"), n_members=3, clusterer=kmeans_clusterer, seed=0)
-    plain = ReservoirModel(X, Y, **kw)
+    plain = ReservoirModel(X, Y, **kw).fit()
     tf = ReservoirModel(
         Xs,
         Ys,
         input_transform=Normalize(d=5, bounds=torch.tensor([[50.0] * 5, [150.0] * 5], dtype=torch.float64)),
         outcome_transform=Standardize(m=1),
         **kw,
-    )
+    ).fit()
     Xt = torch.rand(8, 5, dtype=torch.float64)
     mu_plain = plain.posterior(Xt).mean
     mu_tf = tf.posterior(Xt * 100 + 50).mean
     torch.testing.assert_close(mu_tf, mu_plain * 1000 - 3, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(
-        tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1)), mu_tf.numpy() * 0 + tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1))
+        tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1)),
+        mu_tf.numpy() * 0 + tf.member_predictions(Xt * 100 + 50).mean(axis=(0, 1)),
     )
 
 
@@ -186,16 +188,16 @@ def test_residual_correlation(fitted_two):
 def test_bad_inputs_are_named():
     X, Y = toy_data(n=30)
     with pytest.raises(ValueError, match="rows"):
-        ReservoirModel(X, Y[:20], clusterer=kmeans_clusterer)
+        ReservoirModel(X, Y[:20], clusterer=kmeans_clusterer).fit()
     bad = Y.clone()
     bad[3, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
-        ReservoirModel(X, bad, clusterer=kmeans_clusterer)
+        ReservoirModel(X, bad, clusterer=kmeans_clusterer).fit()
     with pytest.raises(ValueError, match="at least 4"):
-        ReservoirModel(X[:3], Y[:3], clusterer=kmeans_clusterer)
+        ReservoirModel(X[:3], Y[:3], clusterer=kmeans_clusterer).fit()
     with pytest.raises(ValueError, match="Unknown surrogate family"):
-        ReservoirModel(X, Y, families=("nope",), clusterer=kmeans_clusterer)
-    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer)
+        ReservoirModel(X, Y, families=("nope",), clusterer=kmeans_clusterer).fit()
+    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer).fit()
     with pytest.raises(ValueError, match="features"):
         model.posterior(torch.rand(3, 4, dtype=torch.float64))
 
@@ -248,10 +250,10 @@ def test_tuning_state_warm_starts():
     X, Y = toy_data(n=30)
     state = TuningState()
     kw = dict(families=("lasso", "knn"), n_members=2, clusterer=kmeans_clusterer, tuning_state=state)
-    ReservoirModel(X, Y, **kw)
+    ReservoirModel(X, Y, **kw).fit()
     first = dict(state.records)
     assert set(k[0] for k in first) == {"lasso", "knn"}
-    model = ReservoirModel(X, Y, capacity=None, **kw)
+    model = ReservoirModel(X, Y, capacity=None, **kw).fit()
     # same data -> same d_eff and C -> records reused, not re-tuned
     assert state.records == first
     assert model.family_params["lasso"][0] == first[("lasso", 0)].params
@@ -263,7 +265,7 @@ def test_large_seeds_do_not_drop_families():
         warnings.simplefilter("error", SurrogateFitWarning)
         model = ReservoirModel(
             X, Y, families=("lasso", "mlp"), n_members=2, clusterer=kmeans_clusterer, seed=10**9
-        )
+        ).fit()
     assert model.family_names == ("lasso", "mlp")
 
 
@@ -279,6 +281,6 @@ def test_softmax_weights_concentrate_on_the_most_accurate_family(fitted_single):
 
 def test_family_std_is_floored():
     X, Y = toy_data(n=30)
-    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer)
+    model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer).fit()
     mom = model.family_moments(X[:5])
     assert np.all(mom.std >= 0.03 * Y.std(dim=0).numpy() - 1e-15)
