@@ -5,7 +5,9 @@ from axfusion.cli import main
 
 def test_cli_run_prints_the_family_table(tmp_path, capsys):
     out = tmp_path / "diag.json"
-    rc = main(["reservoir", "--dataset", "steel_strength", "--n", "40", "--members", "2", "--jobs", "1", "--json", str(out)])
+    rc = main(
+        ["reservoir", "--dataset", "steel_strength", "--n", "40", "--members", "2", "--jobs", "1", "--json", str(out)]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "Stage 0: d_unsup=" in text

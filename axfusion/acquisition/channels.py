@@ -18,9 +18,8 @@ Per family ``m`` (METHOD.md, Stage 3, code's formulas):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
 from axfusion.settings import ChannelConfig
 
 __all__ = ["ChannelConfig", "exploration_ratio", "model_channel", "optimism", "softplus"]

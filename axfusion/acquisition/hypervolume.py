@@ -18,13 +18,12 @@ Everything is in oriented, standardised units (larger is better).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from botorch.utils.multi_objective.box_decompositions.non_dominated import (
     FastNondominatedPartitioning,
 )
+
 from axfusion.settings import HypervolumeConfig
 
 __all__ = ["HypervolumeConfig", "data_reference_point", "ehvi_scores", "hypercell_bounds"]

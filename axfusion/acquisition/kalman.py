@@ -20,9 +20,8 @@ With both deviation ratios at 0 the fusion is pure KF.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
 from axfusion.settings import KalmanConfig
 
 __all__ = [

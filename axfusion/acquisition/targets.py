@@ -53,7 +53,8 @@ class Target:
             hi = math.inf if self.upper is None else float(self.upper)
             if math.isnan(lo) or math.isnan(hi) or lo > hi or (math.isinf(lo) and math.isinf(hi)):
                 raise ValueError(
-                    f"A window target needs lower <= upper with at least one finite end; got [{self.lower}, {self.upper}]."
+                    "A window target needs lower <= upper with at least one finite end; "
+                    f"got [{self.lower}, {self.upper}]."
                 )
 
     @classmethod

@@ -93,7 +93,8 @@ def _metric_means(data: Data, metrics: Sequence[str]) -> pd.DataFrame:
     r"""Frame indexed by ``(trial_index, arm_name)`` with one column of means per metric."""
     df = data.df
     if df.empty:
-        return pd.DataFrame(columns=list(metrics), index=pd.MultiIndex.from_tuples([], names=["trial_index", "arm_name"]))
+        empty_index = pd.MultiIndex.from_tuples([], names=["trial_index", "arm_name"])
+        return pd.DataFrame(columns=list(metrics), index=empty_index)
     df = df[df["metric_name"].isin(list(metrics))]
     wide = df.pivot_table(index=["trial_index", "arm_name"], columns="metric_name", values="mean", aggfunc="last")
     for m in metrics:

@@ -21,7 +21,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class IntegerParameter:
         return x
 
 
-Level = Union[str, int, float]
+Level = str | int | float
 
 
 @dataclass(frozen=True)
@@ -221,9 +221,12 @@ class CategoricalParameter:
         for level in levels:
             if isinstance(level, bool) or not isinstance(level, (str, numbers.Real)):
                 raise TypeError(f"levels of {name!r} must be str, int or float, got {level!r}")
-            if isinstance(level, numbers.Real) and not isinstance(level, numbers.Integral):
-                if not math.isfinite(level):
-                    raise ValueError(f"levels of {name!r} must be finite, got {level!r}")
+            if (
+                isinstance(level, numbers.Real)
+                and not isinstance(level, numbers.Integral)
+                and not math.isfinite(level)
+            ):
+                raise ValueError(f"levels of {name!r} must be finite, got {level!r}")
         index: dict[Level, int] = {}
         for i, level in enumerate(levels):
             if level in index:
@@ -294,7 +297,7 @@ class CategoricalParameter:
         return idx.astype(np.float64)
 
 
-Parameter = Union[ContinuousParameter, IntegerParameter, CategoricalParameter]
+Parameter = ContinuousParameter | IntegerParameter | CategoricalParameter
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ npj Comput. Mater. 2, 16028 (2016).
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from functools import cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ FORMULA_INDEX_NAME: str = "formula"
 InvalidPolicy = Literal["raise", "drop"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _element_property(preset: str, impute_nan: bool):
     """The matminer featuriser (imported lazily: matminer is slow to import)."""
     from matminer.featurizers.composition import ElementProperty

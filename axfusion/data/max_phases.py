@@ -9,7 +9,7 @@ optionally followed by one lower-case letter, which makes the split unique.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -11,7 +11,7 @@ order, and which emit warnings) lives in :func:`axfusion.data.load_csv`.
 from __future__ import annotations
 
 import difflib
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd

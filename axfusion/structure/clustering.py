@@ -20,18 +20,16 @@ assigned row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from axfusion.settings import ClusterConfig
 from axfusion.structure import algorithms as _algorithms
 from axfusion.structure._validation import (
     as_matrix,
     check_finite_chunk,
-    check_positive_int,
     check_seed,
     sample_rows,
 )
@@ -45,7 +43,6 @@ from axfusion.structure.partition import (
     tiny_to_noise,
 )
 from axfusion.structure.silhouette import SampledSilhouette
-from axfusion.settings import ClusterConfig
 
 
 def _fit_candidate(

@@ -12,7 +12,7 @@ import pandas as pd
 
 from axfusion.suggest.errors import SuggestInputError, SuggestWarning
 from axfusion.suggest.hashing import row_hashes
-from axfusion.suggest.pool import _Pool, _formula_strings, _magpie_rows
+from axfusion.suggest.pool import _formula_strings, _magpie_rows, _Pool
 from axfusion.suggest.tables import (
     MAX_COLUMNS_SHOWN,
     MAX_LISTED,

@@ -67,7 +67,8 @@ def test_lvgp_strategy_survives_a_json_round_trip(tmp_path):
     client.save_to_json_file(str(path))
     reloaded = Client.load_from_json_file(str(path))
     _loop(reloaded, steps=1)
-    assert reloaded._experiment.trials[max(reloaded._experiment.trials)].generator_runs[0]._generation_node_name == "LVGP"
+    last = reloaded._experiment.trials[max(reloaded._experiment.trials)]
+    assert last.generator_runs[0]._generation_node_name == "LVGP"
 
 
 def test_names_and_pool_rules():
@@ -106,7 +107,9 @@ def test_model_baselines_handle_two_objectives(name):
         ]
     )
     client.configure_optimization(objective="f1, -f2")
-    client.set_generation_strategy(generation_strategy(name, seed=0, n_initial=5, model_options=MODEL_OPTIONS.get(name)))
+    client.set_generation_strategy(
+        generation_strategy(name, seed=0, n_initial=5, model_options=MODEL_OPTIONS.get(name))
+    )
     shift = {"a": 0.0, "b": 0.3, "c": 0.6}
     for _ in range(4):
         for index, p in client.get_next_trials(max_trials=2).items():

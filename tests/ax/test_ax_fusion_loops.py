@@ -72,7 +72,9 @@ def test_mixed_loop_with_three_categoricals(fast_options):
     client = Client(random_seed=1)
     client.configure_experiment(
         parameters=[
-            ChoiceParameterConfig(name="M", parameter_type="str", values=["Sc", "Ti", "V", "Cr", "Zr", "Nb"], is_ordered=False),
+            ChoiceParameterConfig(
+                name="M", parameter_type="str", values=["Sc", "Ti", "V", "Cr", "Zr", "Nb"], is_ordered=False
+            ),
             ChoiceParameterConfig(name="A", parameter_type="str", values=["Al", "Si", "Ga", "Ge"], is_ordered=False),
             ChoiceParameterConfig(name="X", parameter_type="str", values=["C", "N"], is_ordered=False),
             RangeParameterConfig(name="n", parameter_type="int", bounds=(1, 3)),
@@ -104,7 +106,9 @@ def test_pool_loop_proposes_only_unevaluated_rows(fast_options):
     ref = configure_pool_experiment(client, X, name="test-ax-pool-loop")
     try:
         client.configure_optimization(objective="y")
-        client.set_generation_strategy(fusion_generation_strategy(pool=ref, n_initial=6, seed=0, batch_size=3, **fast_options))
+        client.set_generation_strategy(
+            fusion_generation_strategy(pool=ref, n_initial=6, seed=0, batch_size=3, **fast_options)
+        )
         _run_until(client, lambda p: {"y": float(y[p[ROW_ID]])}, n_fusion=3, max_trials=3)
         # Two calls without completing: the second sees the first as pending.
         first = client.get_next_trials(max_trials=3)

@@ -51,7 +51,9 @@ def test_invalid_uses_raise(pool_client, fast_options):
     with pytest.raises(UnsupportedError, match="row_id"):
         node.update_generator_state(box._experiment, box._experiment.lookup_data())
     no_config = Client()
-    no_config.configure_experiment(parameters=[RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 1.0))])
+    no_config.configure_experiment(
+        parameters=[RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 1.0))]
+    )
     with pytest.raises(UnsupportedError, match="optimization config"):
         FusionGenerationNode().update_generator_state(no_config._experiment, no_config._experiment.lookup_data())
     with pytest.raises(RuntimeError, match="update_generator_state"):

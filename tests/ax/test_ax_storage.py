@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from ax.api.client import Client
@@ -84,7 +83,9 @@ def test_json_round_trip_of_a_pool_experiment_needs_the_pool(fast_options, tmp_p
     ref = configure_pool_experiment(client, X, name="test-ax-json-pool")
     try:
         client.configure_optimization(objective="y")
-        client.set_generation_strategy(fusion_generation_strategy(pool=ref, n_initial=5, seed=0, batch_size=2, **fast_options))
+        client.set_generation_strategy(
+            fusion_generation_strategy(pool=ref, n_initial=5, seed=0, batch_size=2, **fast_options)
+        )
         _loop(client, lambda p: {"y": float(y[p[ROW_ID]])}, steps=4)
         path = tmp_path / "pool.json"
         client.save_to_json_file(str(path))
@@ -115,7 +116,9 @@ def test_sqlite_round_trip_mid_experiment_then_continue(fast_options, tmp_path):
     ref = configure_pool_experiment(client, X, name="test-ax-sql-pool")
     try:
         client.configure_optimization(objective="y")
-        client.set_generation_strategy(fusion_generation_strategy(pool=ref, n_initial=5, seed=0, batch_size=2, **fast_options))
+        client.set_generation_strategy(
+            fusion_generation_strategy(pool=ref, n_initial=5, seed=0, batch_size=2, **fast_options)
+        )
         _loop(client, lambda p: {"y": float(y[p[ROW_ID]])}, steps=4)
         n_trials = len(client._experiment.trials)
         reloaded = Client.load_from_database("test-ax-sql-pool", storage_config=storage)

@@ -12,7 +12,9 @@ def pool_task():
 
 
 def test_design_space_sampling_respects_kinds_and_seed():
-    space = DesignSpace(np.array([-1.0, 0.0, 2.0]), np.array([1.0, 3.0, 5.0]), ("continuous", "categorical", "integer"), ("a", "b", "c"))
+    space = DesignSpace(
+        np.array([-1.0, 0.0, 2.0]), np.array([1.0, 3.0, 5.0]), ("continuous", "categorical", "integer"), ("a", "b", "c")
+    )
     X = space.sample(200, seed=3)
     assert X.shape == (200, 3)
     assert np.all(X >= space.lower) and np.all(X <= space.upper)

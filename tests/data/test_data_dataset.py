@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from axfusion.data import DataValidationError, Dataset
+from axfusion.data import Dataset, DataValidationError
 
 
 def _dataset(**overrides) -> Dataset:

@@ -1,7 +1,7 @@
 import torch
+from botorch.sampling.get_sampler import get_sampler
 
 from axfusion.models.sampler import EnumeratingSampler, ReservoirPosterior, allocate_members
-from botorch.sampling.get_sampler import get_sampler
 
 
 def test_enumerating_sampler_visits_every_member_once():

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from axfusion.structure import ClusterConfig, adaptive_cluster, cluster_points
-from axfusion.structure import algorithms
+from axfusion.structure import ClusterConfig, adaptive_cluster, algorithms, cluster_points
 from axfusion.structure.partition import relabel_by_size, split_giants, tiny_to_noise
 
 CENTERS = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0], [8.0, 8.0], [4.0, 16.0]])

@@ -102,7 +102,7 @@ def test_umap_path_uses_the_umap_api(monkeypatch) -> None:
             self.n_neighbors = n_neighbors
             self.random_state = random_state
 
-        def fit(self, Z: np.ndarray) -> "FakeUMAP":
+        def fit(self, Z: np.ndarray) -> FakeUMAP:
             self.fitted_rows = Z.shape[0]
             return self
 

@@ -33,7 +33,9 @@ def _pool_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def _write_lab(tmp_path: Path, *, with_id_in_pool: bool = False, measured_ids: bool = False) -> tuple[Path, Path, pd.DataFrame]:
+def _write_lab(
+    tmp_path: Path, *, with_id_in_pool: bool = False, measured_ids: bool = False
+) -> tuple[Path, Path, pd.DataFrame]:
     """pool.csv (200 x 4, optionally with an id column) and measured.csv (20 rows, one failed)."""
     frame = _pool_frame()
     pool = frame if with_id_in_pool else frame[FEATURES]

@@ -16,6 +16,7 @@ from axfusion.suggest import (
     default_campaign_path,
     suggest_next,
 )
+
 from .conftest import (
     FAST_OPTIONS,
     FEATURES,
@@ -83,9 +84,11 @@ def test_resumed_campaign_warns_about_ignored_options(tmp_path):
         suggest_next(pool, measured, "Tc", batch_size=3, campaign=campaign, **FAST_OPTIONS)
     assert json.loads(campaign.read_text())["iteration"] == 1
     options = dict(FAST_OPTIONS, n_members=5)
-    with pytest.warns(SuggestWarning, match="ignored: {'n_members': 5}"):
-        with pytest.raises(SuggestInputError, match="larger than the remaining pool"):
-            suggest_next(pool, measured, "Tc", batch_size=500, campaign=campaign, **options)
+    with (
+        pytest.warns(SuggestWarning, match="ignored: {'n_members': 5}"),
+        pytest.raises(SuggestInputError, match="larger than the remaining pool"),
+    ):
+        suggest_next(pool, measured, "Tc", batch_size=500, campaign=campaign, **options)
 
 
 def test_unknown_family_and_bad_options(tmp_path, capsys):

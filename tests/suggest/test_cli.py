@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from axfusion.suggest import ROW_ID_COLUMN, default_campaign_path
+
 from .conftest import FEATURES, _cli, _error, _suggest_cmd, _truth, _write_lab
 
 

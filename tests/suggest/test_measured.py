@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from axfusion.suggest import ROW_ID_COLUMN, SuggestInputError, SuggestWarning, suggest_next
+
 from .conftest import FEATURES, _error, _suggest_cmd, _truth, _write_lab
 
 
@@ -69,11 +70,14 @@ def test_rounded_feature_rows_match_with_a_warning(tmp_path):
     rounded["Tc"] = _truth(frame[FEATURES].to_numpy())[rows]
     path = tmp_path / "rounded.csv"
     rounded.to_csv(path, index=False, float_format="%.13g")  # as a spreadsheet might keep them
-    with pytest.warns(SuggestWarning, match=r"20 measured rows of rounded.csv .* match a pool row only up to a rel"):
-        with pytest.raises(SuggestInputError, match="180 rows are left"):
-            suggest_next(pool, path, "Tc", batch_size=181)
+    with (
+        pytest.warns(SuggestWarning, match=r"20 measured rows of rounded.csv .* match a pool row only up to a rel"),
+        pytest.raises(SuggestInputError, match="180 rows are left"),
+    ):
+        suggest_next(pool, path, "Tc", batch_size=181)
     # ... but values that differ by more than rounding do not match
     rounded.iloc[2, 1] *= 1 + 1e-8
     rounded.to_csv(path, index=False, float_format="%.13g")
-    with pytest.raises(SuggestInputError, match=r"1 measured row of rounded.csv matches no pool row \(row 2 \(line 4\)\)"):
+    no_match = r"1 measured row of rounded.csv matches no pool row \(row 2 \(line 4\)\)"
+    with pytest.raises(SuggestInputError, match=no_match):
         suggest_next(pool, path, "Tc", batch_size=5)

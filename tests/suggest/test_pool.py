@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from axfusion.suggest import ROW_ID_COLUMN
+
 from .conftest import FAST, _cli, _error, _pool_frame, _suggest_cmd
 
 

@@ -3,6 +3,7 @@ r"""Reading the tables: unknown columns are named with the available ones (:mod:
 from __future__ import annotations
 
 from axfusion.suggest import default_campaign_path
+
 from .conftest import _error, _suggest_cmd, _write_lab
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from axfusion.suggest import ROW_ID_COLUMN, SuggestInputError, default_campaign_path, suggest_next
+
 from .conftest import FAST, FEATURES, _cli, _error, _pool_frame, _suggest_cmd, _truth, _write_lab
 
 

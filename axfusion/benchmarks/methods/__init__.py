@@ -15,14 +15,6 @@ Optional libraries (``cma``, ``mealpy``) are imported when a run starts, so list
 methods never needs them.
 """
 
-from axfusion.benchmarks.methods.base import (
-    Method,
-    get_method,
-    limited_threads,
-    list_methods,
-    register_method,
-    unregister_method,
-)
 from axfusion.benchmarks.methods import (  # noqa: E402  (registration on import)
     ax_methods,
     cmaes,
@@ -31,6 +23,14 @@ from axfusion.benchmarks.methods import (  # noqa: E402  (registration on import
     pool_bo,
     random_search,
     turbo,
+)
+from axfusion.benchmarks.methods.base import (
+    Method,
+    get_method,
+    limited_threads,
+    list_methods,
+    register_method,
+    unregister_method,
 )
 
 __all__ = [

@@ -26,8 +26,9 @@ On a :class:`~axfusion.benchmarks.tasks.FunctionTask`, :class:`AxClientMethod` r
 - each ``get_next_trials(max_trials=batch_size)`` batch is evaluated and completed with
   the evaluator's losses. Ax 1.3 caps a multi-trial call by the trial limit of the node
   it *starts* in, so the first call (which leaves the initial node) returns one trial:
-  the method asks again for the rest of the batch, the first trial pending. ``Client(random_seed=evaluator.seed)`` seeds every generation
-  call, and the Sobol generator is seeded too, so a seed reproduces its run.
+  the method asks again for the rest of the batch, the first trial pending.
+  ``Client(random_seed=evaluator.seed)`` seeds every generation call, and the Sobol generator is
+  seeded too, so a seed reproduces its run.
 
 The registered names work on both task kinds (:class:`TaskKindDispatch`): on a
 :class:`~axfusion.benchmarks.tasks.PoolTask`, where Ax's generators cannot search a
@@ -73,7 +74,8 @@ def parameter_configs(problem: Any) -> list[Any]:
     out = []
     for p in problem.parameters:
         if p.kind == "continuous":
-            out.append(RangeParameterConfig(name=p.name, parameter_type="float", bounds=(float(p.lower), float(p.upper))))
+            bounds = (float(p.lower), float(p.upper))
+            out.append(RangeParameterConfig(name=p.name, parameter_type="float", bounds=bounds))
         elif p.kind == "integer":
             out.append(RangeParameterConfig(name=p.name, parameter_type="int", bounds=(int(p.lower), int(p.upper))))
         else:
@@ -149,7 +151,9 @@ class AxClientMethod(Method):
         from axfusion.ax.strategy import generation_strategy
 
         client = Client(random_seed=seed)
-        client.configure_experiment(parameters=parameter_configs(task.problem), name=f"{task.name}-{self.strategy}-{seed}")
+        client.configure_experiment(
+            parameters=parameter_configs(task.problem), name=f"{task.name}-{self.strategy}-{seed}"
+        )
         client.configure_optimization(objective=f"-{METRIC}")
         client.set_generation_strategy(
             generation_strategy(

@@ -180,7 +180,8 @@ class EvaluationCache:
 
     def key(self, x: np.ndarray) -> bytes:
         r"""The cache key of one clipped point."""
-        return np.rint((np.asarray(x, dtype=np.float64) - self.space.lower) / self._scale * 1e9).astype(np.int64).tobytes()
+        scaled = (np.asarray(x, dtype=np.float64) - self.space.lower) / self._scale
+        return np.rint(scaled * 1e9).astype(np.int64).tobytes()
 
     def __contains__(self, x: np.ndarray) -> bool:
         return self.key(self.space.clip(x)[0]) in self._known
@@ -483,7 +484,10 @@ class ACOR(MealpyMethod):
 
 
 class ABC(MealpyMethod):
-    r"""Artificial bee colony (mealpy ``OriginalABC``): employed and onlooker phases, ``2 pop`` evaluations per epoch."""
+    r"""Artificial bee colony (mealpy ``OriginalABC``).
+
+    Employed and onlooker phases, ``2 pop`` evaluations per epoch.
+    """
 
     name = "abc"
     mealpy_class = "swarm_based.ABC:OriginalABC"

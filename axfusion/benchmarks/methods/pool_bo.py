@@ -71,7 +71,9 @@ class _PoolBO(Method):
 
     _salt = 0
 
-    def __init__(self, *, max_candidates: int = 10_000, chunk_size: int = 1024, n_threads: int = 1, **options: Any) -> None:
+    def __init__(
+        self, *, max_candidates: int = 10_000, chunk_size: int = 1024, n_threads: int = 1, **options: Any
+    ) -> None:
         super().__init__(max_candidates=max_candidates, chunk_size=chunk_size, n_threads=n_threads, **options)
         if max_candidates < 1 or chunk_size < 1:
             raise ValueError("max_candidates and chunk_size must be positive.")

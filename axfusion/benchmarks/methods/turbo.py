@@ -178,7 +178,9 @@ class Turbo(Method):
                 y = torch.as_tensor(-evaluator.loss[start:], dtype=torch.float64).reshape(-1, 1)
                 with manual_seed(seed):
                     U_next = self._propose(state, X, y, q, seed)
-                self._records.append({"iteration": iteration, "restart": restart, "phase": "trust_region", **asdict(state)})
+                self._records.append(
+                    {"iteration": iteration, "restart": restart, "phase": "trust_region", **asdict(state)}
+                )
                 n_before = evaluator.n_evaluated
                 try:
                     evaluator.evaluate(space.from_unit(U_next))
@@ -189,6 +191,7 @@ class Turbo(Method):
     # --------------------------------------------------------------- proposal
     def _fit(self, X: torch.Tensor, y: torch.Tensor) -> Any:
         import gpytorch
+        from botorch.exceptions.errors import ModelFittingError
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.transforms.outcome import Standardize
@@ -196,8 +199,6 @@ class Turbo(Method):
         from gpytorch.kernels import MaternKernel, ScaleKernel
         from gpytorch.likelihoods import GaussianLikelihood
         from gpytorch.mlls import ExactMarginalLogLikelihood
-
-        from botorch.exceptions.errors import ModelFittingError
 
         d = X.shape[-1]
         # The tutorial's near-noiseless likelihood first; rounded discrete dimensions can

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("cma")
 
-from axfusion.benchmarks.methods import cmaes  # noqa: E402,F401  (registers "cmaes")
+import axfusion.benchmarks.methods.cmaes  # noqa: E402,F401  (registers "cmaes")
 from axfusion.benchmarks.methods import get_method, list_methods  # noqa: E402
 from axfusion.benchmarks.tasks import FunctionTask  # noqa: E402
 

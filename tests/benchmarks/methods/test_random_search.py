@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from axfusion.benchmarks.methods import base, random_search
+from axfusion.benchmarks.methods import base
 from axfusion.benchmarks.methods.base import get_method
 from axfusion.benchmarks.tasks import PoolTask
 
