@@ -7,7 +7,7 @@ into per-family hyper-parameter caps (:class:`CapacityCaps`). The point, from
 the paper, is that model expressivity grows only in proportion to the
 information the data supports.
 
-The recipe (``shared/design/METHOD.md``, Stage 0):
+The recipe (``docs/method.md``, Stage 0):
 
 1. Drop duplicate rows of ``X`` (targets of duplicated designs are averaged),
    drop zero-variance columns and standardise the remaining ``d'`` columns.
@@ -250,7 +250,7 @@ def caps_from_capacity(
       1, max(1, n // 2))``, non-increasing (``C = 10 -> 5``, ``60 -> 3``,
       ``1000 -> 2``);
     - MLP width: ``max(mlp_width_floor, min(C, mlp_width_ceiling,
-      round(mlp_width_factor * d_eff * ln(1 + d_eff))))`` (METHOD.md: width
+      round(mlp_width_factor * d_eff * ln(1 + d_eff))))`` (docs/method.md: width
       grows like ``8 d_eff ln(1 + d_eff)``; capped by ``C``; the ceiling keeps
       the MLP an order of magnitude cheaper than the authors' 1024);
     - MLP depth: ``1 + #{t in mlp_depth_thresholds: C >= t}`` (1..3);
@@ -383,8 +383,8 @@ def information_budget(
         d_sup: Supervised (SIR) dimension ``>= 1``.
         remaining_budget: ``cap`` (batch size times remaining iterations), or
             ``None`` for no cap.
-        budget_scale: The ``32`` of METHOD.md.
-        budget_floor: The ``10`` of METHOD.md.
+        budget_scale: The ``32`` of docs/method.md.
+        budget_floor: The ``10`` of docs/method.md.
 
     Returns:
         The information budget ``N_budget``.
@@ -451,7 +451,7 @@ def sir_dimension(
 
     Whitening uses the principal components of ``X``: components with
     numerically zero variance are dropped (pseudo-inverse whitening) and, when
-    ``p >= n`` (more columns than points, METHOD.md "PCA first when d > n"),
+    ``p >= n`` (more columns than points, docs/method.md "PCA first when d > n"),
     only the components reaching ``variance_threshold`` are kept.
 
     The number of slices is ``H = min(n_slices, n // min_slice_size, #distinct
@@ -577,7 +577,7 @@ def estimate_capacity(
             ``d_sup`` is the maximum of the per-target SIR dimensions (the
             capacity must serve the most demanding target). Targets of
             duplicated designs are averaged.
-        remaining_budget: ``cap`` of METHOD.md (batch size times remaining
+        remaining_budget: ``cap`` of docs/method.md (batch size times remaining
             iterations, ``>= 1``), or ``None`` for no cap.
         settings: :class:`~axfusion.settings.CapacitySettings` (the variance share of
             ``d_unsup``, SIR and k-NN estimator options, the budget constants, the data

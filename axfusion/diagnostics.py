@@ -1,6 +1,6 @@
 r"""One diagnostics record per iteration of a campaign.
 
-:class:`IterationRecord` carries every quantity METHOD.md's "Diagnostics" lists
+:class:`IterationRecord` carries every quantity docs/method.md's "Diagnostics" lists
 (the paper's Fig. 2, 3 and 5 panels are drawn from them) from the loop to the
 reports, as plain JSON-serialisable values.
 """

@@ -52,7 +52,7 @@ class CampaignMismatchError(ValueError):
 
 STATE_VERSION = 1
 #: Dimensions kept for the batch geometry (distances, duplicates, novelty). The
-#: clustering embedding keeps 10 (METHOD.md); distances need more: 10 principal axes of
+#: clustering embedding keeps 10 (docs/method.md); distances need more: 10 principal axes of
 #: one-hot categorical features map distinct designs onto the same point.
 BATCH_EMBEDDING_DIM = 50
 

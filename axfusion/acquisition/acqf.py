@@ -31,7 +31,7 @@ __all__ = ["FusionAcquisition"]
 
 
 class FusionAcquisition(AcquisitionFunction):
-    r"""Kalman-style multi-model fusion acquisition (METHOD.md, Stage 3).
+    r"""Kalman-style multi-model fusion acquisition (docs/method.md, Stage 3).
 
     Example:
         >>> acqf = FusionAcquisition(model, targets=[Target.maximize()])

@@ -1,4 +1,4 @@
-r"""Cluster-aware batch selection (Stage 3, last step; METHOD.md "Batch selection").
+r"""Cluster-aware batch selection (Stage 3, last step; docs/method.md "Batch selection").
 
 Given the final utility ``U`` of every candidate (higher is better, ``-inf`` for rows
 that must not be chosen), the candidates' coordinates in a standardised or embedded

@@ -3,7 +3,7 @@ r"""The model channel: dual-channel SNR, exploration ratio gamma and A_model.
 All arrays are in oriented (larger is better), standardised target units.
 Shapes: ``M`` families, ``k`` candidates (per target).
 
-Per family ``m`` (METHOD.md, Stage 3, code's formulas):
+Per family ``m`` (docs/method.md, Stage 3, code's formulas):
 
 - ``sigma_eff = sqrt(sigma_m^2 + (0.5 std_m mu_m)^2 + 1e-6)``;
 - ``p_pos`` = share of (family, candidate) with ``mu_m + sigma_m > y*``;

@@ -1,6 +1,6 @@
 r"""Multi-objective fusion: expected hypervolume improvement per family.
 
-For ``m > 1`` targets (METHOD.md, Stage 3): the targets' residual correlation
+For ``m > 1`` targets (docs/method.md, Stage 3): the targets' residual correlation
 ``Corr`` (from the members' out-of-bag residuals) couples correlated Monte
 Carlo samples ``N(mu_m, diag(sigma_m) Corr diag(sigma_m))`` per family; each
 sample's hypervolume improvement over the current Pareto front is computed on

@@ -1,6 +1,6 @@
 r"""Kalman-style fusion of the surrogate families: KF and reverse KF (rKF).
 
-Per family ``m`` and candidate ``x`` (METHOD.md, Stage 3):
+Per family ``m`` and candidate ``x`` (docs/method.md, Stage 3):
 
 - prediction variance ``P_m = sigma_m^2``; measurement noise
   ``R_m = max(MAD2_m - median_x P_m, 1e-9)`` from the OOB residuals;

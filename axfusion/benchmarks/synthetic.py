@@ -5,7 +5,7 @@ within its conventional search domain: [-32.768, 32.768]^20 for Ackley,
 [-5.12, 5.12]^20 for Rastrigin, and [-500, 500]^20 for Schwefel"; the
 dimension is an argument here (default 20). All are minimised.
 
-METHOD.md's synthetic protocol shifts and rotates Ackley and Rastrigin:
+docs/method.md's synthetic protocol shifts and rotates Ackley and Rastrigin:
 with ``z = R (x - s)``, the problem is ``f(z)``, where the shift ``s`` places
 the optimum at ``centre + 0.3 * half_width * U(-1, 1)`` per coordinate and
 ``R`` is a random orthogonal matrix (QR of a Gaussian matrix, signs fixed so
@@ -115,7 +115,7 @@ def rastrigin(Z: np.ndarray) -> np.ndarray:
 
 
 def schwefel(Z: np.ndarray) -> np.ndarray:
-    r"""Schwefel function (METHOD.md's form), minimum near 0 at ``z_i = 420.9687``.
+    r"""Schwefel function (docs/method.md's form), minimum near 0 at ``z_i = 420.9687``.
 
     .. math::
 

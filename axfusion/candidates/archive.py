@@ -1,6 +1,6 @@
 r"""A bounded record of the trial vectors a differential-evolution run has scored.
 
-Every trial is a candidate (METHOD.md keeps the best ``n_cand`` trial vectors, not only the
+Every trial is a candidate (docs/method.md keeps the best ``n_cand`` trial vectors, not only the
 final population). The archive keeps, at any time, at most ``compact_factor · n_keep`` rows
 and compacts to the best ``n_keep`` *distinct* designs whenever it grows past that, so its
 memory is bounded however long the run goes.

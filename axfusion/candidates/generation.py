@@ -9,7 +9,7 @@ For ``M`` surrogate families:
 3. every trial vector scored by these runs is recorded; the best ``n_candidates`` (10,000)
    distinct designs by objective value are kept;
 4. ``floor(n_candidates · M · sobol_fraction_per_family)`` scrambled Sobol points are added
-   (``sobol_fraction_per_family = 1/5`` gives METHOD.md's ``floor(n_cand · M / 5)``);
+   (``sobol_fraction_per_family = 1/5`` gives docs/method.md's ``floor(n_cand · M / 5)``);
 5. optionally (``n_local > 0`` with ``anchors``), local candidates around the best evaluated
    designs (:mod:`axfusion.candidates.local`) -- an axfusion addition, not in the authors'
    recipe: without it a large continuous box gets no candidates near the incumbent.

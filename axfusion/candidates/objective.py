@@ -2,7 +2,7 @@ r"""The stochastic landscape that differential evolution climbs in Stage 2 (box 
 
 A surrogate family is a set of bootstrap members. Its "stochastic family landscape" is, at
 every evaluation, the mean prediction of a few members drawn at random without replacement
-(METHOD.md: 2 per family, 4 for the pooled run over all families). The objective below wraps
+(docs/method.md: 2 per family, 4 for the pooled run over all families). The objective below wraps
 such landscapes for :func:`scipy.optimize.differential_evolution` with ``vectorized=True``:
 it decodes the optimiser vectors of a whole generation, predicts once, draws members,
 returns the negated mean (differential evolution minimises) and hands every scored trial to

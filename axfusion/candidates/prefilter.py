@@ -86,7 +86,7 @@ def prefilter(
         n_strata: Number of equal-mass bins of the mean for the random slice.
         reservoir_factor: The random slice is drawn from a uniform reservoir of
             ``reservoir_factor · size`` rows (all rows when fewer).
-        min_pool_rows: Pools with fewer available rows are returned whole (METHOD.md: pools
+        min_pool_rows: Pools with fewer available rows are returned whole (docs/method.md: pools
             of at least 10^5 rows may be prefiltered).
         chunk_size: Rows per call of ``mean_spread_fn``.
         seed: Seed of the random slice.

@@ -2,7 +2,7 @@ r"""Target-biased cluster bootstrap (Stage 1).
 
 Within each structural cluster ``c`` of the evaluated designs, rows whose
 target exceeds the cluster median get more probability mass, in a
-temperature-free way (METHOD.md, "code's weighting"):
+temperature-free way (docs/method.md, "code's weighting"):
 
 .. math::
 

@@ -592,7 +592,7 @@ class ReservoirModel(EnsembleModel):
 
         ``std`` combines the spread of the family's members and (for families
         that report one) the mean of their own predictive variances, floored at
-        ``std_floor`` (0.03, METHOD.md's floor of a member's scale) training
+        ``std_floor`` (0.03, docs/method.md's floor of a member's scale) training
         standard deviations: members that agree exactly (k-NN with k = 1) do
         not claim zero uncertainty.
         """

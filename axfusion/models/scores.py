@@ -1,6 +1,6 @@
 r"""Out-of-bag scores and family reliability (Stage 1).
 
-Per member ``b`` on its out-of-bag (OOB) rows (METHOD.md):
+Per member ``b`` on its out-of-bag (OOB) rows (docs/method.md):
 
 - ``R2_b = max(1e-8, 1 - SS_res / (SS_tot + 1e-4))``;
 - ``sigma_b``: the member's own predictive std where it has one, else the std
@@ -161,7 +161,7 @@ def family_score(
         trend: Structural trend score ``S_m`` (see :func:`structural_trend`).
         flat: Whether the family's prediction is flat; its accuracy and
             calibration are multiplied by ``flat_factor`` and its trend set to 0.
-        stability_penalty: Weight of the R² spread (``0.01`` in METHOD.md).
+        stability_penalty: Weight of the R² spread (``0.01`` in docs/method.md).
         flat_factor: Down-weighting of a flat family.
 
     Returns:

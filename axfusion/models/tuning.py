@@ -1,6 +1,6 @@
 r"""Per-family hyper-parameter choice inside the Stage-0 caps (Stage 1).
 
-METHOD.md asks for hyper-parameters chosen per family by out-of-bag error on
+docs/method.md asks for hyper-parameters chosen per family by out-of-bag error on
 one target-biased resample, then fixed for the family's members; and for a
 search an order of magnitude cheaper than the authors' (20 Optuna trials x 5
 folds): a small grid (at most ``max_settings`` settings from the family's

@@ -2,7 +2,7 @@ r"""The candidate partitions tried by the adaptive clusterer.
 
 Each :class:`CandidateSpec` names an algorithm and one of its settings and knows how to
 fit it on the ``(m, p)`` fit sample, returning ``(m,)`` integer labels (``-1`` = noise).
-METHOD.md, Stage 2: k-means and Gaussian mixtures with ``k in {5, 10, 15, 20}``,
+docs/method.md, Stage 2: k-means and Gaussian mixtures with ``k in {5, 10, 15, 20}``,
 HDBSCAN with ``(min_cluster_size, min_samples) in {(5, 3), (10, 6), (20, 12)}``, and
 Leiden on a k-NN graph (optional, off by default).
 

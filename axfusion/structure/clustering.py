@@ -1,6 +1,6 @@
 r"""Adaptive clustering: try several algorithms and settings, keep the best silhouette.
 
-METHOD.md, Stage 2 ("adaptive clusterer", shared with Stage 1's bootstrap):
+docs/method.md, Stage 2 ("adaptive clusterer", shared with Stage 1's bootstrap):
 
 1. With fewer than ``min_points = 8`` points, return one cluster.
 2. Fit every candidate partition (:mod:`axfusion.structure.algorithms`) on a seeded
@@ -236,7 +236,7 @@ def cluster_points(
         seed: Seed of the embedding sample and of the clusterer.
         config: Clusterer settings; ``ClusterConfig()`` when ``None``.
         embedding_method: ``"pca"`` (default) or ``"umap"``.
-        n_components: Maximum embedding dimension (METHOD.md: 10).
+        n_components: Maximum embedding dimension (docs/method.md: 10).
 
     Returns:
         The :class:`Partition` of the ``n`` rows (``labels`` in row order, ``-1`` =

@@ -1,6 +1,6 @@
 r"""Low-dimensional embedding of design features: standardise, then PCA (or UMAP).
 
-METHOD.md, Stage 2: the clusterer works on standardised features reduced by PCA to at
+docs/method.md, Stage 2: the clusterer works on standardised features reduced by PCA to at
 most 10 components; UMAP is an optional alternative (package ``umap-learn``, an
 optional extra).  The embedding is fitted on at most ``max_fit_rows`` rows drawn with
 the seed and then applied to any number of rows in chunks, so a pool of millions of
@@ -225,8 +225,8 @@ def embed(
     Args:
         X: ``(n, d)`` real array (may be a ``numpy.memmap``).
         method: ``"pca"`` (default) or ``"umap"`` (needs ``umap-learn``).
-        n_components: Maximum output dimension (METHOD.md: 10).
-        max_fit_rows: Rows used to fit the embedding (METHOD.md: 20,000).
+        n_components: Maximum output dimension (docs/method.md: 10).
+        max_fit_rows: Rows used to fit the embedding (docs/method.md: 20,000).
         seed: Seed of the fitting sample (and of UMAP).
 
     Returns:

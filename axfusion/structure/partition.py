@@ -1,6 +1,6 @@
 r"""The :class:`Partition` result type and the label post-processing rules.
 
-Post-processing (METHOD.md, Stage 2), applied to the winning partition of the fit
+Post-processing (docs/method.md, Stage 2), applied to the winning partition of the fit
 sample, in this order:
 
 1. tiny clusters (fewer than ``min_cluster_size = 3`` members) become noise (``-1``);

@@ -107,7 +107,7 @@ def structural_weights(
         candidates: ``(N, d)`` real candidate designs; may be a ``numpy.memmap``.
         evaluated: ``(n, d)`` evaluated designs; ``n`` may be 0 (``None`` or an empty
             array means none).
-        evaluated_y: ``(n,)`` or ``(n, q)`` observed targets, larger is better (METHOD.md
+        evaluated_y: ``(n,)`` or ``(n, q)`` observed targets, larger is better (docs/method.md
             orientation), NaN = missing; only used for the per-cluster best values.
         settings: :class:`~axfusion.settings.StructureSettings`: the range of ``pi``, the
             k-NN size, the bridge and tail constants, the component weights, the embedding

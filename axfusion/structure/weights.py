@@ -35,7 +35,7 @@ With weights ``w`` (default 1 each),
     s(x) = \frac{\sum_j w_j u_j(x)}{\sum_j w_j}, \qquad
     \pi(x) = \pi_{lo} + (\pi_{hi} - \pi_{lo})\, s(x),
 
-``pi_range = (pi_lo, pi_hi) = (0.5, 1.0)`` by default (METHOD.md: a prior, not the
+``pi_range = (pi_lo, pi_hi) = (0.5, 1.0)`` by default (docs/method.md: a prior, not the
 decision).  A core point of a well-sampled cluster, next to evaluated points, gets
 close to ``pi_lo``; a bridge or tail point of an unsampled region close to ``pi_hi``.
 """

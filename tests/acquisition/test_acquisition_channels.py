@@ -1,4 +1,4 @@
-r"""Tests of axfusion.acquisition.channels against METHOD.md Stage 3 (model channel)."""
+r"""Tests of axfusion.acquisition.channels against docs/method.md Stage 3 (model channel)."""
 
 from __future__ import annotations
 
