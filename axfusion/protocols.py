@@ -1,7 +1,7 @@
 r"""The closed-pool protocol of the fusion paper.
 
 A closed pool is a table of ``N`` candidates whose targets are all known; the
-optimiser sees only what it asks for (METHOD.md, "Protocols"):
+optimiser sees only what it asks for (docs/method.md, "Protocols"):
 
 - 20 initial rows drawn at random from those at or below the median target;
 - batches of 10; a budget of 50 iterations;
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from axfusion.acquisition.targets import Target, orient, parse_targets
+from axfusion.acquisition.targets import Target, orient, pareto_rows, parse_targets
 
 __all__ = [
     "ClosedPoolResult",
@@ -45,27 +45,6 @@ def top_rows(o: np.ndarray, n_top: int) -> np.ndarray:
     o = np.asarray(o, dtype=np.float64).reshape(-1)
     cutoff = np.sort(o)[::-1][min(n_top, o.size) - 1]
     return np.flatnonzero(o >= cutoff)
-
-
-def pareto_rows(O: np.ndarray) -> np.ndarray:
-    r"""Indices of the Pareto-optimal rows of ``N x m`` oriented targets (maximised)."""
-    O = np.asarray(O, dtype=np.float64)
-    n = O.shape[0]
-    keep = np.ones(n, dtype=bool)
-    # A dominating row has a strictly larger sum, so it is visited first.
-    order = np.argsort(-O.sum(axis=1), kind="stable")
-    front: list[int] = []
-    for i in order:
-        dominated = False
-        for j in front:
-            if np.all(O[j] >= O[i]) and np.any(O[j] > O[i]):
-                dominated = True
-                break
-        if dominated:
-            keep[i] = False
-        else:
-            front.append(int(i))
-    return np.flatnonzero(keep)
 
 
 def success_set_size(N: int, top_fraction: float = 0.01, max_top: int = 10) -> int:

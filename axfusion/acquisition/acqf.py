@@ -15,7 +15,8 @@ inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -27,7 +28,38 @@ from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionS
 from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
 from axfusion.acquisition.targets import Target
 
-__all__ = ["FusionAcquisition"]
+__all__ = ["FusionAcquisition", "FusionModel"]
+
+
+@runtime_checkable
+class FusionModel(Protocol):
+    r"""What :class:`FusionAcquisition` needs of a model (a fitted
+    :class:`~axfusion.models.ReservoirModel` provides it).
+
+    Shapes: ``M`` families, ``B`` members, ``k`` points, ``m`` targets, ``n`` training rows.
+    """
+
+    train_targets_raw: Tensor  # n x m
+    provides_std: np.ndarray  # M flags: the family reports its own predictive std
+
+    @property
+    def family_scores(self) -> Mapping[str, Sequence[Any]]:
+        r"""Per family, one OOB score record per target (accuracy, calibration, MAD^2, trend)."""
+        ...
+
+    def member_predictions(
+        self, X: Tensor | np.ndarray, *, transformed: bool = False, return_std: bool = False
+    ) -> Any:
+        r"""``M x B x k x m`` member predictions (and their own stds with ``return_std``)."""
+        ...
+
+    def standardised_inputs(self, X: Tensor | np.ndarray, *, transformed: bool = False) -> np.ndarray:
+        r"""``k x d`` inputs as the members see them."""
+        ...
+
+    def residual_correlation(self) -> np.ndarray:
+        r"""``m x m`` correlation of the out-of-bag residuals between targets."""
+        ...
 
 
 class FusionAcquisition(AcquisitionFunction):
@@ -40,7 +72,8 @@ class FusionAcquisition(AcquisitionFunction):
         >>> acqf(X_pool.unsqueeze(1))           # k scores, for optimize_acqf_discrete
 
     Args:
-        model: A fitted :class:`~axfusion.models.ReservoirModel`.
+        model: A fitted model with the :class:`FusionModel` interface (a
+            :class:`~axfusion.models.ReservoirModel`).
         targets: Per model output, a :class:`Target` (default: maximise).
         config: :class:`FusionConfig` of the single-target score.
         hv_config: :class:`HypervolumeConfig` of the multi-target score.
@@ -55,7 +88,7 @@ class FusionAcquisition(AcquisitionFunction):
 
     def __init__(
         self,
-        model: object,
+        model: FusionModel,
         targets: Sequence[Target | str] | None = None,
         *,
         config: FusionConfig | None = None,
@@ -64,6 +97,11 @@ class FusionAcquisition(AcquisitionFunction):
         structural_weight: Callable[[Tensor], Tensor] | None = None,
         seed: int = 0,
     ) -> None:
+        if not isinstance(model, FusionModel):
+            raise TypeError(
+                f"FusionAcquisition needs a fitted model with member predictions and OOB scores "
+                f"(a ReservoirModel); got {type(model).__name__}."
+            )
         super().__init__(model=model)  # type: ignore[arg-type]
         self.set_X_pending(None)
         self.scorer = FusionScorer.from_model(model, targets, config)
@@ -84,10 +122,10 @@ class FusionAcquisition(AcquisitionFunction):
     def _predict(self, X: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""``(Z, mu, sigma)`` at ``k x d`` raw inputs."""
         model = self.model
-        vals, stds = model.member_predictions(X, return_std=True)  # type: ignore[attr-defined]
-        has_std = bool(np.any(model.provides_std))  # type: ignore[attr-defined]
+        vals, stds = model.member_predictions(X, return_std=True)  # type: ignore[operator]
+        has_std = bool(np.any(model.provides_std))  # type: ignore[union-attr]
         mu, sigma = self.scorer.moments(vals, stds if has_std else None)
-        Z = model.standardised_inputs(X)  # type: ignore[attr-defined]
+        Z = model.standardised_inputs(X)  # type: ignore[operator]
         return Z, mu, sigma
 
     def calibrate(self, X: Tensor) -> FusionCalibration:
@@ -104,14 +142,21 @@ class FusionAcquisition(AcquisitionFunction):
         Z, mu, sigma = self._predict(X)
         return self.scorer.calibrate(Z, mu, sigma)
 
-    def score(self, X: Tensor) -> dict[str, np.ndarray]:
+    def score(self, X: Tensor, pi: np.ndarray | None = None) -> dict[str, np.ndarray]:
         r"""The utility and its breakdown at ``k`` candidates (``k x d``).
 
+        ``pi`` is applied here and only here: ``utility = pi * acquisition``.
+
+        Args:
+            X: ``k x d`` candidates.
+            pi: ``k`` structural weights; default: the ``structural_weight`` callable given
+                at construction, else 1.
+
         Returns:
-            Dict of arrays: ``utility`` (``k``; already multiplied by ``pi``),
-            ``pi`` (``k``), ``acquisition`` (``k``, before ``pi``), and the
-            channels of :meth:`FusionScorer.channels` (``k x m``); with several
-            targets also ``ehvi`` (``M x k``).
+            Dict of arrays: ``utility`` (``k``; ``pi * acquisition``), ``pi`` (``k``),
+            ``acquisition`` (``k``, before ``pi``), and the channels of
+            :meth:`FusionScorer.channels` (``k x m``); with several targets also
+            ``ehvi`` (``M x k``).
         """
         X = X.reshape(-1, X.shape[-1])
         if self.scorer.calibration is None:
@@ -126,7 +171,7 @@ class FusionAcquisition(AcquisitionFunction):
             acq, ehvi = ehvi_scores(
                 mu,
                 sigma,
-                self.model.residual_correlation(),  # type: ignore[attr-defined]
+                self.model.residual_correlation(),  # type: ignore[operator]
                 self.scorer.Y_std,
                 e_m,
                 ref_point=self._ref_point,
@@ -134,7 +179,11 @@ class FusionAcquisition(AcquisitionFunction):
                 seed=self.seed,
             )
             parts["ehvi"] = ehvi
-        if self.structural_weight is not None:
+        if pi is not None:
+            pi = np.asarray(pi, dtype=np.float64).reshape(-1)
+            if pi.shape != (X.shape[0],):
+                raise ValueError(f"pi has {pi.shape[0]} weights for {X.shape[0]} candidates.")
+        elif self.structural_weight is not None:
             pi = self.structural_weight(X.unsqueeze(-2)).reshape(-1).detach().cpu().numpy()
         else:
             pi = np.ones(X.shape[0])

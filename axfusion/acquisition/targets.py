@@ -1,6 +1,6 @@
 r"""Target-oriented objectives: maximise, minimise, reach a value, land in a window.
 
-Internally every target is oriented so that larger is better (METHOD.md): a
+Internally every target is oriented so that larger is better (docs/method.md): a
 minimised target is negated; a target value ``v`` or a window ``[lo, hi]``
 becomes ``-distance(y, window)`` (0 inside it). The same map is applied to the
 observations *and* to every surrogate member's prediction, so the fusion
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Target", "orient", "parse_targets"]
+__all__ = ["Target", "orient", "pareto_rows", "parse_targets"]
 
 _KINDS = ("maximize", "minimize", "value", "window")
 
@@ -119,3 +119,24 @@ def orient(Y: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
     if Y.shape[-1] != len(targets):
         raise ValueError(f"Y has {Y.shape[-1]} targets but {len(targets)} specifications were given.")
     return np.stack([t.orient(Y[..., j]) for j, t in enumerate(targets)], axis=-1)
+
+
+def pareto_rows(O: np.ndarray) -> np.ndarray:
+    r"""Indices of the Pareto-optimal rows of ``N x m`` oriented targets (maximised)."""
+    O = np.asarray(O, dtype=np.float64)
+    n = O.shape[0]
+    keep = np.ones(n, dtype=bool)
+    # A dominating row has a strictly larger sum, so it is visited first.
+    order = np.argsort(-O.sum(axis=1), kind="stable")
+    front: list[int] = []
+    for i in order:
+        dominated = False
+        for j in front:
+            if np.all(O[j] >= O[i]) and np.any(O[j] > O[i]):
+                dominated = True
+                break
+        if dominated:
+            keep[i] = False
+        else:
+            front.append(int(i))
+    return np.flatnonzero(keep)

@@ -1,0 +1,246 @@
+r"""One iteration of the method: :func:`propose` reads Stage 0 -> 1 -> 2 -> 3 in order.
+
+Given the campaign state and the candidate source, :func:`propose` fits nothing outside
+its own call and changes neither argument: it returns a :class:`Proposal` (the batch, its
+table, the iteration's diagnostics record and what the state must remember), and the
+caller (:class:`~axfusion.campaign.FusionOptimizer`) commits it to a new state. Each
+stage is one function below, receiving its own settings node:
+
+- Stage 0 (:func:`stage0_capacity`): intrinsic dimension -> information budget -> caps.
+- Stage 1 (:func:`stage1_reservoir`): the bootstrap reservoir, built then fitted.
+- Stage 2 (:func:`stage2_candidates`, :func:`stage2_structure`): the source's candidates,
+  then clustering and the structural weights ``pi(x)``.
+- Stage 3 (:func:`stage3_scores`, :func:`stage3_batch`): the fusion acquisition
+  ``U = pi * A`` and the cluster-aware, diverse batch.
+
+The formulas are in ``docs/method.md``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from axfusion.acquisition import FusionAcquisition
+from axfusion.acquisition.batch import BatchDecision, select_batch
+from axfusion.campaign.records import iteration_record, suggestion_table
+from axfusion.campaign.sources import CandidateSet, CandidateSource
+from axfusion.campaign.state import CampaignState
+from axfusion.capacity import CapacityReport, estimate_capacity
+from axfusion.diagnostics import IterationRecord
+from axfusion.models import ReservoirModel, TuningState
+from axfusion.structure import Embedding, structural_weights
+from axfusion.structure.report import StructureReport
+
+__all__ = ["Proposal", "propose"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    r"""What one iteration decided.
+
+    Attributes:
+        batch: ``q`` design keys, in the order chosen.
+        table: The suggestion table (one row per design).
+        record: The iteration's diagnostics.
+        model: The fitted reservoir (kept by the facade for inspection).
+        tuning: Tuned hyper-parameters after this iteration (warm starts).
+        box_generations: DE generations the campaign records (boxes with a time budget).
+    """
+
+    batch: list[Any]
+    table: pd.DataFrame
+    record: IterationRecord
+    model: ReservoirModel
+    tuning: TuningState
+    box_generations: int | None
+
+
+class _Timer:
+    r"""Wall seconds per stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def total(self) -> dict[str, float]:
+        return {**self.seconds, "total": time.perf_counter() - self._start}
+
+
+def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
+    r"""Run Stages 0-3 on ``state`` and choose a batch of ``q`` designs from ``source``.
+
+    Raises:
+        ValueError: with fewer successful measurements than ``settings.loop.min_observations``,
+            or fewer than ``q`` candidates.
+    """
+    s = state.settings
+    keys = [o.key for o in state.successful]
+    if len(keys) < s.loop.min_observations:
+        raise ValueError(
+            f"The fusion optimiser needs at least {s.loop.min_observations} successful measurements "
+            f"to fit its surrogates; it has {len(keys)}."
+        )
+    it = state.iteration + 1
+    seed = state.seed + it
+    X_obs, Y_obs, O_obs = source.features(keys), state.Y(), state.oriented()
+    remaining = max(s.loop.budget_iterations - state.iteration, 1) * q
+    timer = _Timer()
+    tuning = state.tuning_state()
+    with timer("model"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        model = ReservoirModel(
+            torch.as_tensor(X_obs), torch.as_tensor(Y_obs), s.stage1,
+            tuning_state=tuning, n_jobs=s.loop.n_jobs, seed=seed,
+        )
+        capacity = stage0_capacity(model, state, remaining, seed)
+        stage1_reservoir(model, capacity)
+    with timer("candidates"):
+        excluded = state.observed_keys() | set(state.pending)
+        cands = source.candidates(model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations)
+    with timer("structure"):
+        pi, report, labels = stage2_structure(state, cands, X_obs, seed)
+    with timer("acquisition"):
+        scores = stage3_scores(state, model, cands, pi, seed)
+    with timer("batch"):
+        decision, geometry, Z_cand, Z_obs = stage3_batch(
+            state, cands, X_obs, scores["utility"], labels, report, q, seed
+        )
+    chosen = decision.indices
+    history = [source.features(list(b)) for b in state.suggestions[-3:]]
+    record = iteration_record(
+        it, model, scores, decision, report, chosen, Z_cand, Z_obs, O_obs, timer.total(), cands,
+        history, geometry.transform,
+    )
+    table = suggestion_table(model, cands, chosen, scores, labels, state.target_names)
+    generations = state.box_generations if state.box_generations is not None else cands.generations
+    return Proposal(
+        batch=[cands.keys[i] for i in chosen], table=table, record=record, model=model,
+        tuning=tuning, box_generations=generations,
+    )
+
+
+# ------------------------------------------------------------------------ stage 0
+def stage0_capacity(model: ReservoirModel, state: CampaignState, remaining: int, seed: int) -> CapacityReport:
+    r"""Stage 0: the capacity ``C`` and per-family caps from the intrinsic dimension of the
+    data as the members see them (standardised, clipped), capped by the remaining budget."""
+    Xs, Ys = model.standardised_training_data()
+    return estimate_capacity(Xs, Ys, remaining_budget=remaining, settings=state.settings.stage0, seed=seed)
+
+
+# ------------------------------------------------------------------------ stage 1
+def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> ReservoirModel:
+    r"""Stage 1: fit the reservoir inside the Stage-0 caps (bootstrap, tuning, OOB scores)."""
+    return model.fit(capacity)
+
+
+# ------------------------------------------------------------------------ stage 2
+def stage2_structure(
+    state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int
+) -> tuple[np.ndarray, StructureReport | None, np.ndarray]:
+    r"""Stage 2b: clusters and structural weights ``pi(x)`` of the candidates.
+
+    Returns:
+        ``(pi, report, labels)``: ``k`` weights, the structure report (``None`` when the
+        structure is switched off: ``pi = 1``, one cluster) and ``k`` cluster labels.
+    """
+    s = state.settings.stage2
+    k = len(cands)
+    if not s.structure.enabled:
+        return np.ones(k), None, np.zeros(k, dtype=np.int64)
+    pi, report = structural_weights(
+        cands.X, X_obs, evaluated_y=state.scalar(), settings=s.structure, cluster_config=s.cluster, seed=seed,
+    )
+    return pi, report, report.candidate_labels
+
+
+# ------------------------------------------------------------------------ stage 3
+def stage3_scores(
+    state: CampaignState, model: ReservoirModel, cands: CandidateSet, pi: np.ndarray, seed: int
+) -> dict[str, np.ndarray]:
+    r"""Stage 3a: the fusion acquisition on every candidate, calibrated on the whole set and
+    scored in chunks; ``utility = pi * acquisition``.
+
+    Returns:
+        The acquisition's score dict (``utility``, ``acquisition``, ``pi``, ``model``,
+        ``fusion``, ...), concatenated over chunks.
+    """
+    s = state.settings
+    acqf = FusionAcquisition(
+        model, state.targets, config=s.stage3.fusion, hv_config=s.stage3.hypervolume,
+        ref_point=state.ref_point, seed=seed,
+    )
+    acqf.calibrate(torch.as_tensor(cands.X))
+    parts: dict[str, list[np.ndarray]] = {}
+    step = s.loop.chunk_size
+    for start in range(0, len(cands), step):
+        chunk = acqf.score(torch.as_tensor(cands.X[start : start + step]), pi=pi[start : start + step])
+        for key, val in chunk.items():
+            parts.setdefault(key, []).append(val)
+    scores = {k: np.concatenate(v, axis=-1 if k == "ehvi" else 0) for k, v in parts.items()}
+    scores["calibration"] = acqf.calibration  # type: ignore[assignment]
+    return scores
+
+
+def stage3_batch(
+    state: CampaignState,
+    cands: CandidateSet,
+    X_obs: np.ndarray,
+    utility: np.ndarray,
+    labels: np.ndarray,
+    report: StructureReport | None,
+    q: int,
+    seed: int,
+) -> tuple[BatchDecision, Embedding, np.ndarray, np.ndarray]:
+    r"""Stage 3b: the batch, from the utilities and the geometry of the candidates.
+
+    Returns:
+        ``(decision, geometry, Z_cand, Z_obs)``: the
+        :class:`~axfusion.acquisition.batch.BatchDecision`, the embedding (fitted on the
+        candidates and evaluated designs, ``loop.geometry_dim`` axes) that distances were
+        measured in, and the ``k x p`` / ``n x p`` embedded candidates and evaluated designs.
+    """
+    s = state.settings
+    emb = Embedding(n_components=min(s.loop.geometry_dim, cands.X.shape[1]), seed=seed)
+    emb.fit(np.vstack([cands.X, X_obs]))
+    Z_cand, Z_obs = emb.transform(cands.X), emb.transform(X_obs)
+    improvement = recent_cluster_improvement(state, report) if report is not None else None
+    decision = select_batch(
+        utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
+    )
+    return decision, emb, Z_cand, Z_obs
+
+
+def recent_cluster_improvement(state: CampaignState, report: StructureReport) -> dict[int, float] | None:
+    r"""Per current cluster: how much the last batch raised its best value (the cluster
+    bandwidth rule's "recent improvements"); ``None`` before the first batch."""
+    if state.iteration == 0:
+        return None
+    score = state.scalar()
+    recent = state.recent_mask()
+    if not recent.any() or recent.all():
+        return None
+    labels = np.asarray(report.evaluated_labels)
+    out: dict[int, float] = {}
+    for c in np.unique(labels[labels >= 0]):
+        in_c = labels == c
+        new = score[in_c & recent]
+        old = score[in_c & ~recent]
+        if new.size:
+            base = old.max() if old.size else score[~recent].min()
+            out[int(c)] = float(max(new.max() - base, 0.0))
+    return out or None

@@ -1,0 +1,405 @@
+r"""FusionOptimizer: the method's ask/tell loop, a thin facade over state, source and stages.
+
+:class:`FusionOptimizer` holds a :class:`~axfusion.campaign.state.CampaignState` (what the
+campaign is), a :class:`~axfusion.campaign.sources.CandidateSource` (where candidates come
+from) and hands them to :func:`~axfusion.campaign.loop.propose` (Stages 0 -> 3):
+
+- :meth:`~FusionOptimizer.observe` records measurements (also for designs that were not
+  suggested, and failed ones, which are kept but not modelled). It is atomic: a call that
+  fails -- on bad input or while saving -- leaves the campaign exactly as before.
+- :meth:`~FusionOptimizer.suggest` proposes the next batch and marks it pending.
+- With a ``state_path`` the whole campaign (observations, settings, seeds, tuned
+  hyper-parameters, diagnostics) is written atomically after every change, and
+  :meth:`~FusionOptimizer.resume` continues it exactly: the resumed campaign proposes what
+  the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from axfusion.acquisition.targets import Target, orient, parse_targets
+from axfusion.campaign.loop import propose
+from axfusion.campaign.sources import (
+    BoxSource,
+    CampaignMismatchError,
+    CandidateSource,
+    PoolSource,
+    make_source,
+)
+from axfusion.campaign.state import CampaignState, Observation
+from axfusion.candidates import CandidatePool, SearchSpace
+from axfusion.diagnostics import IterationRecord
+from axfusion.models import ReservoirModel
+from axfusion.settings import Settings, SettingsError, preset
+
+__all__ = ["CampaignMismatchError", "FusionOptimizer", "Suggestion"]
+
+
+@dataclass
+class Suggestion:
+    r"""A suggested batch.
+
+    Attributes:
+        iteration: 1-based iteration number.
+        table: One row per suggestion: ``row_id`` (pools) or the design's
+            parameters (boxes); ``utility``, ``pi``, ``acquisition``; per target
+            the predicted ``mean[...]`` and ``std[...]`` (raw units) and the
+            ``model[...]`` / ``fusion[...]`` channels; ``cluster``; ``reason``.
+        record: The iteration's :class:`~axfusion.diagnostics.IterationRecord`.
+    """
+
+    iteration: int
+    table: pd.DataFrame
+    record: IterationRecord
+
+    @property
+    def row_ids(self) -> np.ndarray:
+        r"""``q`` pool row ids (closed pools only)."""
+        if "row_id" not in self.table:
+            raise AttributeError("This suggestion is for a box search space; it has no pool row ids.")
+        return self.table["row_id"].to_numpy()
+
+
+def _settings(settings: Settings | str | Mapping[str, Any] | None, options: Mapping[str, Any] | None) -> Settings:
+    r"""A settings tree from a tree, a preset name or a mapping of options, plus ``options``."""
+    if settings is None or isinstance(settings, str):
+        return preset(settings or "default", options)
+    if isinstance(settings, Settings):
+        return settings.with_options(options)
+    if isinstance(settings, Mapping):
+        return Settings().with_options(settings).with_options(options)
+    raise SettingsError(
+        f"settings must be a Settings, a preset name or a mapping of options; got {type(settings).__name__}."
+    )
+
+
+def _atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _check_batch_size(n: Any, default: int) -> int:
+    if n is None:
+        return default
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"The batch size must be a whole number; got {n!r}.")
+    if int(n) < 1:
+        raise ValueError(f"The batch size must be at least 1; got {n}.")
+    return int(n)
+
+
+class FusionOptimizer:
+    r"""The fusion optimiser as an ask/tell loop (closed pools or boxes).
+
+    Example:
+        >>> opt = FusionOptimizer(pool_X, "maximize", settings="paper", state_path="campaign.json", seed=0)
+        >>> opt.observe(ids=initial_ids, Y=initial_y)
+        >>> s = opt.suggest()                  # Suggestion; s.row_ids, s.table
+        >>> opt.observe(ids=s.row_ids, Y=measure(s.row_ids))
+
+    Args:
+        candidates: A closed pool (:class:`~axfusion.candidates.CandidatePool`,
+            an ``N x d`` array or a numeric DataFrame) or a box
+            (:class:`~axfusion.candidates.SearchSpace`).
+        targets: Per target a :class:`~axfusion.acquisition.Target` or
+            ``"maximize"``/``"minimize"``; one entry per measured column.
+        target_names: Names of the targets (for tables and reports).
+        settings: The method's :class:`~axfusion.settings.Settings`, a preset name
+            (``"default"``, ``"paper"``, ``"authors_code"``) or a mapping of options.
+        options: Options applied on top of ``settings``, by dotted path or unique name
+            (``{"batch_size": 5, "stage1.n_members": 4}``).
+        ref_point: Hypervolume reference point (oriented raw units).
+        state_path: Where to save the campaign after every change (JSON).
+        seed: Campaign seed; iteration ``t`` uses ``seed + t``.
+    """
+
+    def __init__(
+        self,
+        candidates: CandidatePool | SearchSpace | np.ndarray | pd.DataFrame,
+        targets: Sequence[Target | str] | Target | str = "maximize",
+        *,
+        target_names: Sequence[str] | None = None,
+        settings: Settings | str | Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        ref_point: Sequence[float] | None = None,
+        state_path: str | os.PathLike[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        tree = _settings(settings, options)
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be a whole number; got {seed!r}.")
+        if isinstance(targets, (Target, str)):
+            targets = [targets]
+        parsed = parse_targets(list(targets), len(list(targets)))
+        names = list(target_names) if target_names is not None else [t.name or f"y{j}" for j, t in enumerate(parsed)]
+        if len(names) != len(parsed):
+            raise ValueError(f"{len(names)} target names for {len(parsed)} targets.")
+        self.source: CandidateSource = make_source(candidates, tree.stage2.pool, tree.stage2.box)
+        self._state = CampaignState(
+            settings=tree,
+            targets=tuple(parsed),
+            target_names=tuple(names),
+            seed=int(seed),
+            ref_point=None if ref_point is None else tuple(float(v) for v in ref_point),
+            source=self.source.describe() if isinstance(self.source, BoxSource) else {},
+        )
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.model: ReservoirModel | None = None
+
+    # --------------------------------------------------------------- views
+    @property
+    def state(self) -> CampaignState:
+        r"""The campaign state (an immutable value)."""
+        return self._state
+
+    @property
+    def settings(self) -> Settings:
+        r"""The campaign's settings tree."""
+        return self._state.settings
+
+    @property
+    def targets(self) -> list[Target]:
+        return list(self._state.targets)
+
+    @property
+    def target_names(self) -> list[str]:
+        return list(self._state.target_names)
+
+    @property
+    def m(self) -> int:
+        r"""Number of targets."""
+        return self._state.m
+
+    @property
+    def seed(self) -> int:
+        return self._state.seed
+
+    @property
+    def ref_point(self) -> list[float] | None:
+        rp = self._state.ref_point
+        return None if rp is None else list(rp)
+
+    @property
+    def iteration(self) -> int:
+        r"""Completed iterations (suggested batches)."""
+        return self._state.iteration
+
+    @property
+    def observations(self) -> list[Observation]:
+        return list(self._state.observations)
+
+    @property
+    def pending(self) -> list[Any]:
+        r"""Suggested designs not measured yet."""
+        return list(self._state.pending)
+
+    @property
+    def suggestions(self) -> list[list[Any]]:
+        return [list(b) for b in self._state.suggestions]
+
+    @property
+    def records(self) -> list[IterationRecord]:
+        r"""One diagnostics record per suggested batch."""
+        return list(self._state.records)
+
+    @property
+    def n_observed(self) -> int:
+        r"""Successful measurements."""
+        return self._state.n_observed
+
+    @property
+    def pool(self) -> CandidatePool | None:
+        r"""The closed pool (``None`` in a box)."""
+        return self.source.pool if isinstance(self.source, PoolSource) else None
+
+    @property
+    def space(self) -> SearchSpace | None:
+        r"""The search space (``None`` on a closed pool)."""
+        return self.source.space if isinstance(self.source, BoxSource) else None
+
+    # ------------------------------------------------------------ changes
+    def _commit(self, state: CampaignState) -> None:
+        r"""Save ``state`` (when there is a ``state_path``), then make it current.
+
+        The file is written first: if that fails, the campaign stays as it was."""
+        if self.state_path is not None:
+            _atomic_write_json(self.state_path, self._payload(state))
+        self._state = state
+        self.source.sync([o.key for o in state.observations], state.pending)
+
+    def _payload(self, state: CampaignState) -> dict[str, Any]:
+        if not state.source:
+            state = replace(state, source=self.source.describe())
+        return state.as_dict()
+
+    def observe(
+        self,
+        ids: Sequence[int] | np.ndarray | None = None,
+        Y: np.ndarray | Sequence[Sequence[float]] | Sequence[float] | None = None,
+        *,
+        X: pd.DataFrame | None = None,
+        failed: Sequence[bool] | np.ndarray | None = None,
+    ) -> None:
+        r"""Record measurements (atomic: on any error nothing is recorded).
+
+        Args:
+            ids: Pool row ids (closed pools).
+            Y: ``k x m`` measured targets (``k`` for one target). A row that is
+                all-NaN, or flagged in ``failed``, is a failed measurement: it
+                is recorded (and never suggested again) but not modelled.
+            X: The measured designs (boxes): a DataFrame with the space's
+                parameter columns.
+            failed: ``k`` flags of failed measurements.
+        """
+        keys, xs = self.source.observation_keys(ids, X)
+        Yarr, fail = self._check_measurements(len(keys), Y, failed)
+        self._commit(self._state.observe(keys, xs, Yarr, fail))
+
+    def _check_measurements(self, k: int, Y: Any, failed: Any) -> tuple[np.ndarray, np.ndarray]:
+        r"""``(k x m values, k failure flags)`` from the user's ``Y`` and ``failed``."""
+        if Y is None:
+            raise ValueError("observe() needs the measured targets `Y`.")
+        m = self.m
+        try:
+            Yarr = np.asarray(Y, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"Y must hold numbers (NaN for a failed measurement): {error}") from error
+        if Yarr.ndim == 1:
+            Yarr = Yarr.reshape(k, -1) if m > 1 and Yarr.size == k * m else Yarr.reshape(-1, 1)
+        if Yarr.shape != (k, m):
+            raise ValueError(f"Y has shape {Yarr.shape}; expected ({k}, {m}) for {k} designs and {m} targets.")
+        fail = np.zeros(k, dtype=bool) if failed is None else np.asarray(failed, dtype=bool).reshape(-1)
+        if fail.shape != (k,):
+            raise ValueError(f"`failed` needs {k} flags, got {fail.shape}.")
+        if np.isinf(Yarr).any():
+            raise ValueError("Y contains inf values; mark failed measurements with NaN or `failed`.")
+        partial = np.isnan(Yarr).any(axis=1) & ~np.isnan(Yarr).all(axis=1) & ~fail
+        if partial.any():
+            raise ValueError(
+                f"Rows {np.flatnonzero(partial).tolist()} have some targets missing; "
+                "give all targets or mark the measurement failed."
+            )
+        return Yarr, fail | np.isnan(Yarr).all(axis=1)
+
+    def set_pending(self, keys: Any) -> None:
+        r"""Replace the pending designs (suggested, not yet measured) by ``keys``.
+
+        Pending designs are never suggested again; an external scheduler (e.g. Ax,
+        which knows which trials are still running) uses this to hand its view over.
+
+        Args:
+            keys: Pool row ids, or design tuples for a box.
+        """
+        if isinstance(self.source, PoolSource):
+            pending: list[Any] = sorted(int(k) for k in keys)
+        else:
+            pending = sorted((tuple(k) for k in keys), key=repr)
+        self._commit(self._state.with_pending(pending))
+
+    def advance(self, iteration: int) -> None:
+        r"""Set the number of completed iterations to ``iteration`` (not lower than now).
+
+        For a scheduler that rebuilds a campaign from its own records (the Ax node replays
+        an experiment's trials batch by batch): observations recorded afterwards belong to
+        this iteration, and the next batch uses the seed ``seed + iteration + 1``.
+        """
+        if int(iteration) < self._state.iteration:
+            raise ValueError(f"Cannot go back from iteration {self._state.iteration} to {iteration}.")
+        self._commit(replace(self._state, iteration=int(iteration)))
+
+    def set_execution(self, *, n_jobs: int | None = None) -> None:
+        r"""Change how the campaign runs without changing what it proposes.
+
+        Args:
+            n_jobs: Processes fitting the surrogate families (the batches do not depend on it).
+        """
+        if n_jobs is not None:
+            tree = self._state.settings.with_options({"loop.n_jobs": n_jobs})
+            self._state = replace(self._state, settings=tree)
+
+    def suggest(self, n: int | None = None) -> Suggestion:
+        r"""Run the four stages and suggest the next batch of ``n`` designs (default:
+        ``settings.loop.batch_size``); the batch becomes pending and the campaign is saved."""
+        q = _check_batch_size(n, self._state.settings.loop.batch_size)
+        self.source.sync([o.key for o in self._state.observations], self._state.pending)
+        proposal = propose(self._state, self.source, q)
+        state = self._state.after_batch(proposal.batch, proposal.record, proposal.tuning, proposal.box_generations)
+        self._commit(state)
+        self.model = proposal.model
+        return Suggestion(iteration=state.iteration, table=proposal.table, record=proposal.record)
+
+    # ------------------------------------------------------------- queries
+    def best(self) -> pd.DataFrame:
+        r"""The best successful measurement per target (oriented), with its design."""
+        ok = self._state.successful
+        if not ok:
+            raise ValueError("No successful measurement yet.")
+        Y = self._state.Y()
+        O = orient(Y, self._state.targets)
+        rows = []
+        for j, name in enumerate(self._state.target_names):
+            i = int(np.argmax(O[:, j]))
+            rows.append({"target": name, "value": Y[i, j], "design": ok[i].key})
+        return pd.DataFrame(rows)
+
+    # --------------------------------------------------------------- files
+    def state_dict(self) -> dict[str, Any]:
+        r"""The whole campaign as a JSON-serialisable dict (every setting included)."""
+        return self._payload(self._state)
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        r"""Write the campaign to ``path`` (default: ``state_path``), atomically."""
+        target = Path(path) if path is not None else self.state_path
+        if target is None:
+            raise ValueError("save() needs a path: this campaign has no state_path.")
+        _atomic_write_json(target, self.state_dict())
+
+    @classmethod
+    def resume(
+        cls,
+        state_path: str | os.PathLike[str],
+        candidates: CandidatePool | SearchSpace | np.ndarray | pd.DataFrame,
+        *,
+        save: bool = True,
+    ) -> FusionOptimizer:
+        r"""Continue a saved campaign exactly (the same pool or search space must be given).
+
+        Args:
+            state_path: The campaign file.
+            candidates: The pool or search space the campaign was started on.
+            save: Keep saving to ``state_path`` after every change.
+
+        Raises:
+            CampaignMismatchError: naming how ``candidates`` differ from the campaign's.
+        """
+        path = Path(state_path)
+        with open(path) as fh:
+            payload = json.load(fh)
+        state = CampaignState.from_dict(payload)
+        opt = cls.__new__(cls)
+        opt.source = make_source(candidates, state.settings.stage2.pool, state.settings.stage2.box)
+        opt.source.check(state.source, what=f"The campaign in {path}")
+        opt._state = replace(state, source=opt.source.describe())
+        opt.state_path = path if save else None
+        opt.model = None
+        opt.source.sync([o.key for o in state.observations], state.pending)
+        return opt
