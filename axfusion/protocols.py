@@ -238,7 +238,8 @@ def run_closed_pool(
     stop_at_success: bool = False,
     progress: bool = False,
     state_path: str | None = None,
-    **optimizer_options: Any,
+    settings: Any = None,
+    **options: Any,
 ) -> ClosedPoolResult:
     r"""Run the paper's closed-pool protocol with the fusion optimiser.
 
@@ -257,13 +258,16 @@ def run_closed_pool(
         stop_at_success: Stop once every criterion (top-k, top-5, best) was met.
         progress: Show a progress bar.
         state_path: Save the campaign state there after every batch.
-        **optimizer_options: Passed to :class:`~axfusion.optimizer.OptimizerConfig`.
+        settings: The method's :class:`~axfusion.settings.Settings` or a preset name
+            (default: ``"default"``).
+        **options: Options applied on top of ``settings`` (dotted paths or unique names,
+            e.g. ``n_members=4``; see :meth:`~axfusion.settings.Settings.with_options`).
 
     Returns:
         The :class:`ClosedPoolResult` (``.iterations_to_success`` is ``None``
         when the budget ran out).
     """
-    from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+    from axfusion.campaign import FusionOptimizer
 
     setup = closed_pool_setup(
         dataset, targets=targets, directions=directions, seed=seed, n_initial=n_initial,
@@ -277,7 +281,8 @@ def run_closed_pool(
         X,
         tspecs,
         target_names=names,
-        config=OptimizerConfig(batch_size=batch_size, budget_iterations=n_iterations, **optimizer_options),
+        settings=settings,
+        options={"batch_size": batch_size, "budget_iterations": n_iterations, **options},
         state_path=state_path,
         seed=seed,
     )

@@ -48,11 +48,12 @@ from ax.generation_strategy.transition_criterion import TransitionCriterion
 
 from axfusion.ax.objectives import TargetSpec, reference_point, targets_from_config
 from axfusion.ax.observations import FUSION_ITERATION, collect_observations, fusion_iterations
-from axfusion.ax.options import fusion_configs, normalise_options
+from axfusion.ax.options import node_settings, normalise_options
 from axfusion.ax.pool import ROW_ID, PoolReference
 from axfusion.ax.space import SpaceTranslation, translate_search_space
 from axfusion.ax.storable import StorableNode
-from axfusion.optimizer import FusionOptimizer
+from axfusion.campaign import FusionOptimizer
+from axfusion.settings import Settings
 
 __all__ = ["FusionGenerationNode"]
 
@@ -78,8 +79,13 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         batch_size: Designs chosen jointly per fit (at least the number of arms Ax asks
             for in one call; set it to the ``max_trials`` you pass to
             ``Client.get_next_trials`` so that one fit serves the whole batch).
-        options: Flat fusion options (:mod:`axfusion.ax.options`), e.g.
-            ``{"families": ["ridge", "knn", "lightgbm"], "n_members": 3}``.
+        options: Fusion options applied to the preset (:mod:`axfusion.ax.options`): any
+            option of :class:`~axfusion.settings.Settings` by dotted path or unique name, e.g.
+            ``{"families": ["ridge", "knn", "lightgbm"], "n_members": 3,
+            "stage3.batch.cluster_bandwidth": False}``.
+        preset: The named recipe (``"default"``, ``"paper"``, ``"authors_code"``).
+        settings: A whole settings tree (a :class:`~axfusion.settings.Settings` or its dict,
+            as stored by Ax); when given, ``preset`` and ``options`` are not used.
         pool: A closed pool (:class:`~axfusion.ax.pool.PoolReference` or its dict);
             ``None`` searches the experiment's box.
         include_failed: Keep failed and abandoned arms as failed measurements, never
@@ -97,6 +103,8 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         batch_size: int = 1,
         options: Mapping[str, Any] | None = None,
         pool: PoolReference | dict[str, Any] | None = None,
+        preset: str = "default",
+        settings: Settings | Mapping[str, Any] | None = None,
         include_failed: bool = True,
         min_observations: int = MIN_OBSERVATIONS,
         transition_criteria: Sequence[TransitionCriterion] | None = None,
@@ -108,8 +116,11 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             raise ValueError(f"min_observations must be at least {MIN_OBSERVATIONS}, got {min_observations}.")
         self.seed = int(seed)
         self.batch_size = int(batch_size)
-        self.options = normalise_options(options)
-        fusion_configs(self.options, self.batch_size)  # fail early on invalid values
+        if settings is not None:
+            tree = settings if isinstance(settings, Settings) else Settings.from_dict(settings)
+            self.settings = tree.with_options({"loop.batch_size": self.batch_size})
+        else:
+            self.settings = node_settings(preset, normalise_options(options), self.batch_size)
         self.pool_ref: PoolReference | None = (
             None if pool is None else pool if isinstance(pool, PoolReference) else PoolReference.from_dict(pool)
         )
@@ -131,7 +142,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             "name": self.name,
             "seed": self.seed,
             "batch_size": self.batch_size,
-            "options": dict(self.options),
+            "settings": self.settings.as_dict(),
             "pool": None if self.pool_ref is None else self.pool_ref.as_dict(),
             "include_failed": self.include_failed,
             "min_observations": self.min_observations,
@@ -150,7 +161,6 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         if config is None:
             raise UnsupportedError("The fusion generation node needs an optimization config.")
         specs = targets_from_config(config)
-        configs = fusion_configs(self.options, self.batch_size)
         if self.pool_ref is not None:
             if set(experiment.search_space.parameters) != {ROW_ID}:
                 raise UnsupportedError(
@@ -166,9 +176,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             candidates,
             [s.target for s in specs],
             target_names=[s.name for s in specs],
-            config=configs.optimizer,
-            fusion_config=configs.fusion,
-            hv_config=configs.hypervolume,
+            settings=self.settings,
             ref_point=reference_point(config, specs),
             seed=self.seed,
         )
@@ -185,11 +193,11 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             rows = np.flatnonzero((table.iteration == t) & inside)
             if rows.size == 0:
                 continue
-            opt.iteration = int(t)
+            opt.advance(int(t))
             self._observe(opt, [table.parameters[i] for i in rows], table.Y[rows], table.failed[rows])
             self._observed.update(keys[i] for i in rows)
         iterations = fusion_iterations(experiment)
-        opt.iteration = max(iterations.values(), default=0)
+        opt.advance(max(iterations.values(), default=0))
         self.optimizer = opt
         self._specs = specs
         self._n_successful = int((~table.failed & inside).sum())

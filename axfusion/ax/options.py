@@ -1,81 +1,51 @@
-r"""The fusion method's options as one flat, JSON-storable mapping.
+r"""The fusion method's options in Ax: a preset plus flat, JSON-storable options.
 
-A generation node is stored in Ax's JSON/SQL storage by its constructor arguments, so
-its options must be plain JSON values. :func:`fusion_configs` turns a flat mapping into
-the three config objects of :class:`~axfusion.optimizer.FusionOptimizer`:
-
-- every field of :class:`~axfusion.optimizer.OptimizerConfig` (``families``,
-  ``n_members``, ``n_box_candidates``, ``box_time_budget_s``, ``budget_iterations``,
-  ``prefilter_min_rows``, ``pi_range``, ``use_structure``, ...; ``batch_size`` is the
-  node's own argument);
-- the scalar fields of :class:`~axfusion.acquisition.FusionConfig`
-  (``calibration_size``, ``flat_factor``, ``use_model_channel``, ``use_fusion_channel``);
-- the fields of :class:`~axfusion.acquisition.HypervolumeConfig`, prefixed ``hv_``
-  (``hv_n_samples``, ``hv_spread_weight``, ``hv_reference_margin``, ``hv_chunk_size``).
+A generation node is stored in Ax's JSON/SQL storage by its constructor arguments, so its
+options must be plain JSON values. :func:`node_settings` turns a preset name
+(``"default"``, ``"paper"``, ``"authors_code"``) and a flat mapping of options -- any option
+of :class:`~axfusion.settings.Settings` by dotted path (``"stage3.fusion.kalman.channels"``),
+unique name (``"n_members"``) or earlier flat name (``"n_box_candidates"``,
+``"hv_n_samples"``) -- into the settings tree; ``batch_size`` is the node's own argument.
+The node stores the resulting tree whole.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from axfusion.acquisition import FusionConfig, HypervolumeConfig
-from axfusion.optimizer import OptimizerConfig
+from axfusion.settings import LEGACY_NAMES, Settings, SettingsError, preset, resolve_option
 
-__all__ = ["FusionConfigs", "fusion_configs", "normalise_options", "valid_option_names"]
+__all__ = ["node_settings", "normalise_options", "valid_option_names"]
 
-_TUPLE_FIELDS = ("families", "pi_range")
-_OPTIMIZER_FIELDS = tuple(f.name for f in dataclasses.fields(OptimizerConfig) if f.name != "batch_size")
-_FUSION_FIELDS = ("calibration_size", "flat_factor", "use_model_channel", "use_fusion_channel")
-_HV_FIELDS = tuple(f"hv_{f.name}" for f in dataclasses.fields(HypervolumeConfig))
-
-
-@dataclasses.dataclass(frozen=True)
-class FusionConfigs:
-    r"""The three configs built from a flat option mapping."""
-
-    optimizer: OptimizerConfig
-    fusion: FusionConfig
-    hypervolume: HypervolumeConfig
+_LOOP_OWNED = ("loop.batch_size",)
 
 
 def valid_option_names() -> tuple[str, ...]:
-    r"""Every option name :func:`fusion_configs` accepts."""
-    return _OPTIMIZER_FIELDS + _FUSION_FIELDS + _HV_FIELDS
+    r"""Every option name the node accepts: the settings tree's dotted paths and the
+    earlier flat names (unique last names of the paths are accepted too)."""
+    paths = tuple(p for p in Settings.option_paths() if p not in _LOOP_OWNED)
+    return paths + tuple(sorted(LEGACY_NAMES))
 
 
 def normalise_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     r"""Check option names and make the values JSON-friendly (tuples become lists).
 
     Raises:
-        TypeError: naming unknown options and the valid ones.
+        TypeError: naming an unknown or ambiguous option (and where to look).
     """
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(valid_option_names()))
-    if unknown:
-        raise TypeError(f"Unknown fusion options {unknown}; valid options: {sorted(valid_option_names())}.")
     out: dict[str, Any] = {}
-    for key, value in options.items():
+    for key, value in dict(options or {}).items():
+        try:
+            path = resolve_option(str(key))
+        except SettingsError as err:
+            raise TypeError(f"Unknown fusion option: {err}") from err
+        if path in _LOOP_OWNED:
+            raise TypeError("batch_size is the node's own argument, not a fusion option.")
         out[key] = list(value) if isinstance(value, tuple) else value
     return out
 
 
-def fusion_configs(options: Mapping[str, Any] | None, batch_size: int) -> FusionConfigs:
-    r"""Build the optimizer, fusion and hypervolume configs from a flat mapping."""
-    options = normalise_options(options)
-    opt_kwargs: dict[str, Any] = {"batch_size": int(batch_size)}
-    fusion_kwargs: dict[str, Any] = {}
-    hv_kwargs: dict[str, Any] = {}
-    for key, value in options.items():
-        if key in _OPTIMIZER_FIELDS:
-            opt_kwargs[key] = tuple(value) if key in _TUPLE_FIELDS and value is not None else value
-        elif key in _FUSION_FIELDS:
-            fusion_kwargs[key] = value
-        else:
-            hv_kwargs[key[len("hv_"):]] = value
-    return FusionConfigs(
-        optimizer=OptimizerConfig(**opt_kwargs),
-        fusion=FusionConfig(**fusion_kwargs),
-        hypervolume=HypervolumeConfig(**hv_kwargs),
-    )
+def node_settings(name: str, options: Mapping[str, Any] | None, batch_size: int) -> Settings:
+    r"""The settings tree of preset ``name`` with ``options`` and the node's ``batch_size``."""
+    return preset(name, {**normalise_options(options), "loop.batch_size": int(batch_size)})

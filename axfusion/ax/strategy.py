@@ -138,6 +138,7 @@ def fusion_generation_strategy(
     batch_size: int = 1,
     pool: PoolSource | PoolReference | None = None,
     include_failed: bool = True,
+    preset: str = "default",
     **fusion_options: Any,
 ) -> GenerationStrategy:
     r"""Initial Sobol (or pool-random) trials, then the fusion method.
@@ -151,9 +152,11 @@ def fusion_generation_strategy(
             path or :class:`~axfusion.ax.pool.PoolReference`); the experiment must have
             the single parameter ``row_id`` (:func:`~axfusion.ax.pool.configure_pool_experiment`).
         include_failed: See :class:`~axfusion.ax.node.FusionGenerationNode`.
-        **fusion_options: Flat fusion options (:mod:`axfusion.ax.options`), e.g.
-            ``families=("ridge", "knn", "lightgbm")``, ``n_members=3``,
-            ``n_box_candidates=500``, ``box_time_budget_s=2.0``.
+        preset: The method's named recipe (``"default"``, ``"paper"``, ``"authors_code"``).
+        **fusion_options: Options applied to the preset (:mod:`axfusion.ax.options`): any
+            option of :class:`~axfusion.settings.Settings` by unique name, e.g.
+            ``families=("ridge", "knn", "lightgbm")``, ``n_members=3``, ``n_candidates=500``,
+            ``time_budget_s=2.0``; dotted paths through ``**{"stage3.batch.cluster_bandwidth": False}``.
 
     Returns:
         A ``GenerationStrategy`` named ``"Sobol+Fusion"`` (``"PoolRandom+Fusion"``).
@@ -165,6 +168,7 @@ def fusion_generation_strategy(
         seed=seed,
         batch_size=batch_size,
         options=fusion_options,
+        preset=preset,
         pool=ref,
         include_failed=include_failed,
     )

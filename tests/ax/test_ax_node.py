@@ -60,7 +60,7 @@ def test_invalid_uses_raise(pool_client, fast_options):
         FusionGenerationNode().get_next_candidate([])
     with pytest.raises(ValueError, match="batch_size"):
         FusionGenerationNode(batch_size=0)
-    with pytest.raises(TypeError, match="Unknown fusion options"):
+    with pytest.raises(TypeError, match="Unknown fusion option"):
         FusionGenerationNode(options={"n_trees": 3})
     with pytest.raises(ValueError, match="min_observations"):
         FusionGenerationNode(min_observations=2)

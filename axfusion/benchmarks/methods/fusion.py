@@ -1,4 +1,4 @@
-r"""The fusion optimiser (:class:`~axfusion.optimizer.FusionOptimizer`) as a benchmark method.
+r"""The fusion optimiser (:class:`~axfusion.campaign.FusionOptimizer`) as a benchmark method.
 
 ``fusion`` runs the method's own ask/tell loop, without Ax:
 
@@ -12,12 +12,14 @@ r"""The fusion optimiser (:class:`~axfusion.optimizer.FusionOptimizer`) as a ben
   value; suggested designs are mapped back to numeric points of ``task.space``
   (categoricals as level indices).
 
-Options are :class:`~axfusion.optimizer.OptimizerConfig` fields (``n_members``,
-``families``, ``n_box_candidates``, ``box_time_budget_s``, ``box_de_maxiter``,
-``box_de_popsize``, ``n_jobs``, ...; ``batch_size`` and ``budget_iterations`` come from the
-task) plus:
+Options are any option of the settings tree (:class:`~axfusion.settings.Settings`), by
+dotted path or unique name (``n_members``, ``families``, ``stage3.fusion.kalman.channels``,
+``stage2.box.n_candidates``, ...; ``batch_size`` and ``budget_iterations`` come from the
+task), as on the command line: ``axfusion bench --method-option fusion.stage1.n_members=4``,
+plus:
 
-- ``fusion_config`` / ``hv_config``: the acquisition's configs;
+- ``preset``: the named recipe the options apply to (``"default"``, ``"paper"``,
+  ``"authors_code"``);
 - ``n_threads``: thread cap inside :meth:`Fusion.run` (default 1).
 
 Defaults: on pools the optimiser's own defaults (the closed-pool benchmark's settings);
@@ -33,7 +35,6 @@ observations.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Any
 
@@ -45,13 +46,13 @@ from axfusion.benchmarks.tasks import Evaluator, FunctionTask, PoolTask, Task
 
 __all__ = ["BOX_DEFAULTS", "Fusion", "search_space", "to_points"]
 
-#: OptimizerConfig settings of the benchmark on functions (boxes).
+#: Settings of the benchmark on functions (boxes) with the ``default`` preset.
 BOX_DEFAULTS: dict[str, Any] = {
-    "n_members": 4,
-    "n_box_candidates": 1000,
-    "box_time_budget_s": None,
-    "box_de_maxiter": 8,
-    "box_de_popsize": 10,
+    "stage1.n_members": 4,
+    "stage2.box.n_candidates": 1000,
+    "stage2.box.time_budget_s": None,
+    "stage2.box.maxiter": 8,
+    "stage2.box.popsize": 10,
 }
 
 
@@ -87,24 +88,20 @@ class Fusion(Method):
 
     name = "fusion"
 
-    def __init__(
-        self,
-        fusion_config: Any = None,
-        hv_config: Any = None,
-        n_threads: int = 1,
-        **config_options: Any,
-    ) -> None:
-        from axfusion.optimizer import OptimizerConfig
+    def __init__(self, preset: str = "default", n_threads: int = 1, **options: Any) -> None:
+        from axfusion.settings import preset as make_preset
 
-        fields = {f.name for f in dataclasses.fields(OptimizerConfig)} - {"batch_size", "budget_iterations"}
-        unknown = sorted(set(config_options) - fields)
-        if unknown:
-            raise TypeError(f"fusion: unknown options {unknown}; OptimizerConfig options are {sorted(fields)}.")
-        super().__init__(n_threads=n_threads, **config_options)
-        self.fusion_config = fusion_config
-        self.hv_config = hv_config
+        fixed = sorted({"batch_size", "budget_iterations", "loop.batch_size", "loop.budget_iterations"} & set(options))
+        if fixed:
+            raise TypeError(f"fusion: {fixed} come from the task; set them with --batch / --iterations.")
+        try:
+            make_preset(preset, options)  # fail early on unknown options or values
+        except ValueError as err:
+            raise TypeError(f"fusion: {err}") from err
+        super().__init__(preset=preset, n_threads=n_threads, **options)
+        self.preset = preset
         self.n_threads = int(n_threads)
-        self.config_options = dict(config_options)
+        self.fusion_options = dict(options)
         self.optimizer: Any = None
 
     def diagnostics(self) -> list[dict[str, Any]]:
@@ -112,16 +109,17 @@ class Fusion(Method):
             return []
         return [r.as_dict() for r in self.optimizer.records]
 
-    def _config(self, task: Task, box: bool) -> Any:
-        from axfusion.optimizer import OptimizerConfig
+    def settings(self, task: Task, box: bool) -> Any:
+        r"""The run's settings: the preset, the box defaults (boxes with the default preset),
+        the user's options and the task's batch size and budget."""
+        from axfusion.settings import preset as make_preset
 
-        options = {**(BOX_DEFAULTS if box else {}), **self.config_options}
-        if options.get("families") is not None:
-            options["families"] = tuple(options["families"])
-        return OptimizerConfig(batch_size=task.batch_size, budget_iterations=task.n_iterations, **options)
+        defaults = BOX_DEFAULTS if box and self.preset == "default" else {}
+        budget = {"loop.batch_size": task.batch_size, "loop.budget_iterations": task.n_iterations}
+        return make_preset(self.preset, {**defaults, **self.fusion_options, **budget})
 
     def run(self, task: Task, evaluator: Evaluator) -> None:
-        from axfusion.optimizer import FusionOptimizer
+        from axfusion.campaign import FusionOptimizer
 
         self.optimizer = None
         with limited_threads(self.n_threads), warnings.catch_warnings():
@@ -130,8 +128,7 @@ class Fusion(Method):
             if isinstance(task, PoolTask):
                 opt = FusionOptimizer(
                     task.X, list(task.directions), target_names=list(task.targets),
-                    config=self._config(task, box=False), fusion_config=self.fusion_config,
-                    hv_config=self.hv_config, seed=evaluator.seed,
+                    settings=self.settings(task, box=False), seed=evaluator.seed,
                 )
                 self.optimizer = opt
                 opt.observe(ids=evaluator.rows, Y=evaluator.Y)
@@ -142,8 +139,8 @@ class Fusion(Method):
             elif isinstance(task, FunctionTask):
                 space = search_space(task.problem)
                 opt = FusionOptimizer(
-                    space, ["minimize"], target_names=["loss"], config=self._config(task, box=True),
-                    fusion_config=self.fusion_config, hv_config=self.hv_config, seed=evaluator.seed,
+                    space, ["minimize"], target_names=["loss"], settings=self.settings(task, box=True),
+                    seed=evaluator.seed,
                 )
                 self.optimizer = opt
                 opt.observe(X=task.designs(evaluator.X), Y=evaluator.Y)

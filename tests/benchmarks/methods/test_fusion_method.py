@@ -68,12 +68,19 @@ def test_search_space_and_points_round_trip(mixed_task):
 
 
 def test_fusion_options():
+    task = FunctionTask.from_problem("ackley", dim=2, n_initial=5, batch_size=3)
     m = get_method("fusion", n_members=3, n_jobs=1)
-    assert m._config(FunctionTask.from_problem("ackley", dim=2, n_initial=5, batch_size=3), box=True).n_members == 3
-    cfg = get_method("fusion")._config(FunctionTask.from_problem("ackley", dim=2, n_initial=5, batch_size=3), box=True)
-    assert cfg.box_time_budget_s is None and cfg.batch_size == 3
-    assert (cfg.box_de_maxiter, cfg.box_de_popsize) == (8, 10)
-    with pytest.raises(TypeError):
+    assert m.settings(task, box=True).stage1.n_members == 3
+    cfg = get_method("fusion").settings(task, box=True)
+    assert cfg.stage2.box.time_budget_s is None and cfg.loop.batch_size == 3
+    assert (cfg.stage2.box.maxiter, cfg.stage2.box.popsize) == (8, 10)
+    # any option of the settings tree, by dotted path, and a preset
+    paper = get_method("fusion", preset="paper", **{"stage3.fusion.kalman.channels": "r2"}).settings(task, box=True)
+    assert paper.stage3.fusion.kalman.channels == "r2" and paper.stage2.box.n_candidates == 10_000
+    assert get_method("fusion").settings(task, box=False).stage2.box.n_candidates == 2_000
+    with pytest.raises(TypeError, match="bogus"):
         get_method("fusion", bogus=1)
+    with pytest.raises(TypeError, match="n_members"):
+        get_method("fusion", n_members=2.5)
     with pytest.raises(TypeError):
         get_method("fusion", batch_size=5)  # comes from the task
