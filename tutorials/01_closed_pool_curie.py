@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from axfusion.data import load_dataset
-from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+from axfusion.campaign import FusionOptimizer
 from axfusion.protocols import random_search_expectation, success_set_size, top_rows
 
 T_START = time.perf_counter()
@@ -126,9 +126,7 @@ def campaign(seed, n_iterations, stop_at_success=False, verbose=False):
         X,
         ["maximize"],
         target_names=["Tc"],
-        config=OptimizerConfig(
-            batch_size=BATCH, budget_iterations=n_iterations, families=FAMILIES, n_members=N_MEMBERS
-        ),
+        options={"batch_size": BATCH, "budget_iterations": n_iterations, "families": FAMILIES, "n_members": N_MEMBERS},
         seed=seed,
     )
     init = initial_design(seed)

@@ -62,7 +62,7 @@ from axfusion.benchmarks.metrics import expected_best_without_replacement
 from axfusion.ax import generation_strategy
 from axfusion.baselines import LVGP
 from axfusion.data import load_dataset
-from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+from axfusion.campaign import FusionOptimizer
 from axfusion.protocols import random_search_expectation, top_rows
 
 T_START = time.perf_counter()
@@ -139,7 +139,7 @@ def fusion_campaign(seed):
         X_onehot,
         ["maximize"],
         target_names=["E"],
-        config=OptimizerConfig(batch_size=BATCH, budget_iterations=BUDGET, families=FAMILIES, n_members=N_MEMBERS),
+        options={"batch_size": BATCH, "budget_iterations": BUDGET, "families": FAMILIES, "n_members": N_MEMBERS},
         seed=seed,
     )
     evaluated = list(initial_design(seed))

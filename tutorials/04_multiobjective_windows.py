@@ -53,7 +53,7 @@ from scipy.stats import hypergeom
 
 from axfusion.acquisition import Target
 from axfusion.data import load_dataset
-from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+from axfusion.campaign import FusionOptimizer
 from axfusion.protocols import pareto_rows, random_search_expectation
 
 T_START = time.perf_counter()
@@ -119,9 +119,7 @@ opt = FusionOptimizer(
     Xs,
     ["maximize", "maximize"],
     target_names=SHORT,
-    config=OptimizerConfig(
-        batch_size=BATCH, budget_iterations=STEEL_BUDGET + 1, families=FAMILIES, n_members=N_MEMBERS
-    ),
+    options={"batch_size": BATCH, "budget_iterations": STEEL_BUDGET + 1, "families": FAMILIES, "n_members": N_MEMBERS},
     seed=SEED,
 )
 opt.observe(ids=init, Y=Ys[init])
@@ -224,7 +222,7 @@ opt_g = FusionOptimizer(
     Xg,
     [window],
     target_names=["gap"],
-    config=OptimizerConfig(batch_size=BATCH, budget_iterations=GAP_BUDGET, families=FAMILIES, n_members=N_MEMBERS),
+    options={"batch_size": BATCH, "budget_iterations": GAP_BUDGET, "families": FAMILIES, "n_members": N_MEMBERS},
     seed=SEED,
 )
 opt_g.observe(ids=init_g, Y=yg[init_g])

@@ -52,7 +52,7 @@ from sklearn.metrics import r2_score
 
 from axfusion.data import load_dataset
 from axfusion.models import DEFAULT_FAMILIES, ReservoirModel, SklearnFamily, list_families, register_family
-from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+from axfusion.campaign import FusionOptimizer
 from axfusion.protocols import top_rows
 
 T_START = time.perf_counter()
@@ -200,7 +200,7 @@ print("mean predictive std on held-out compounds [K]:",
 # %% [markdown]
 # ## 3. Fusion iterations with the custom families
 #
-# The same names go into `OptimizerConfig(families=...)`. We run a short closed-pool
+# The same names go into the settings (`options={"families": ...}`). We run a short closed-pool
 # campaign on the whole Curie pool (20 initial compounds at or below the median, batches
 # of 10) and follow the custom families through the per-iteration records: their OOB
 # $R^2$ and the Kalman measurement noise $R_m = \max(\mathrm{MAD}^2_m - \mathrm{median}_x P_m, 10^{-9})$
@@ -219,9 +219,8 @@ opt = FusionOptimizer(
     X,
     ["maximize"],
     target_names=["Tc"],
-    config=OptimizerConfig(
-        batch_size=10, budget_iterations=N_ITERATIONS, families=tuple(BUILTIN + CUSTOM), n_members=N_MEMBERS
-    ),
+    options={"batch_size": 10, "budget_iterations": N_ITERATIONS, "families": tuple(BUILTIN + CUSTOM),
+             "n_members": N_MEMBERS},
     seed=SEED,
 )
 opt.observe(ids=init, Y=tc[init])

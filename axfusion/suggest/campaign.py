@@ -24,26 +24,33 @@ if TYPE_CHECKING:  # imported where used: the CLI parser is built without torch/
     from axfusion.acquisition.targets import Target
     from axfusion.optimizer import FusionOptimizer
 
-_EXTRA_OPTIONS: tuple[str, ...] = ("fusion_config", "hv_config", "ref_point")
-_EXECUTION_ONLY: tuple[str, ...] = ("n_jobs",)
+_EXTRA_OPTIONS: tuple[str, ...] = ("ref_point", "preset")
+_EXECUTION_ONLY: tuple[str, ...] = ("loop.n_jobs",)
 
 
 def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    r"""``**optimizer_options`` -> (OptimizerConfig fields, constructor extras)."""
-    from axfusion.optimizer import OptimizerConfig
+    r"""``**optimizer_options`` -> (settings options by dotted path, constructor extras)."""
+    from axfusion.settings import SettingsError, resolve_option
 
-    fields = {f.name for f in dataclasses.fields(OptimizerConfig)}
-    unknown = sorted(k for k in options if k not in fields and k not in _EXTRA_OPTIONS)
+    cfg: dict[str, Any] = {}
+    unknown = []
+    for key, value in options.items():
+        if key in _EXTRA_OPTIONS:
+            continue
+        try:
+            cfg[resolve_option(key)] = value
+        except SettingsError:
+            unknown.append(key)
     if unknown:
         raise TypeError(
-            f"Unknown optimizer option(s) {unknown}; use OptimizerConfig fields {sorted(fields)} "
-            f"or {list(_EXTRA_OPTIONS)}."
+            f"Unknown optimizer option(s) {sorted(unknown)}; use options of axfusion.settings.Settings "
+            f"(dotted paths such as 'stage1.n_members', or unique names such as 'n_members') or {list(_EXTRA_OPTIONS)}."
         )
-    cfg = {k: v for k, v in options.items() if k in fields}
-    if cfg.get("families") is not None:
+    if cfg.get("stage1.families") is not None:
         from axfusion.models import list_families
 
-        families = [cfg["families"]] if isinstance(cfg["families"], str) else list(cfg["families"])
+        given = cfg["stage1.families"]
+        families = [given] if isinstance(given, str) else list(given)
         known = list_families()
         unknown_families = [f for f in families if isinstance(f, str) and f not in known]
         if not families:
@@ -52,11 +59,12 @@ def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
             raise SuggestInputError(
                 f"Unknown surrogate family name(s) {unknown_families}; the registered families are {known}."
             )
-        cfg["families"] = tuple(families)
-    for key, least in (("n_members", 2), ("n_jobs", 1), ("batch_size", 1)):
+        cfg["stage1.families"] = tuple(families)
+    for key, least in (("stage1.n_members", 2), ("loop.n_jobs", 1), ("loop.batch_size", 1)):
         value = cfg.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least):
-            raise SuggestInputError(f"The option {key} must be a whole number of at least {least}, not {value!r}.")
+            name = key.split(".")[-1]
+            raise SuggestInputError(f"The option {name} must be a whole number of at least {least}, not {value!r}.")
     return cfg, {k: v for k, v in options.items() if k in _EXTRA_OPTIONS}
 
 
@@ -72,14 +80,18 @@ def _open_campaign(
 ) -> tuple[FusionOptimizer, bool]:
     r"""A new optimiser, or the one resumed from ``campaign``; also whether it was resumed."""
     from axfusion.acquisition.targets import Target
-    from axfusion.optimizer import CampaignMismatchError, FusionOptimizer, OptimizerConfig
+    from axfusion.campaign import CampaignMismatchError, FusionOptimizer
+    from axfusion.settings import SettingsError
 
     cfg, extra = _split_options(options)
     if campaign is None or not campaign.exists():
-        config = OptimizerConfig(**{"batch_size": batch_size, **cfg})
-        opt = FusionOptimizer(
-            pool.pool, targets, target_names=names, config=config, seed=seed, state_path=None, **extra
-        )
+        try:
+            opt = FusionOptimizer(
+                pool.pool, targets, target_names=names, settings=extra.get("preset"),
+                options={"loop.batch_size": batch_size, **cfg}, ref_point=extra.get("ref_point"), seed=seed,
+            )
+        except SettingsError as error:
+            raise SuggestInputError(f"Invalid option: {error}") from error
         return opt, False
     if not campaign.is_file():
         raise SuggestInputError(f"The campaign path {str(campaign)!r} exists but is not a file.")
@@ -111,19 +123,13 @@ def _open_campaign(
             "Use the campaign's targets, or start a new campaign with another --campaign path."
         )
     try:
-        opt = FusionOptimizer.resume(
-            campaign, pool.pool, **{k: v for k, v in extra.items() if k != "ref_point"}
-        )
+        opt = FusionOptimizer.resume(campaign, pool.pool, save=False)
     except CampaignMismatchError as error:
-        saved_pool = state.get("pool") or {}
-        shape = (saved_pool.get("n_rows"), saved_pool.get("n_features"))
-        same_shape = shape == (pool.n_rows, len(pool.feature_names))
+        reason = str(error).split(": ", 1)[-1].split(". Give", 1)[0]
         raise SuggestInputError(
-            f"The campaign {campaign.name} belongs to another pool: it was started on a pool of "
-            f"{shape[0]} rows x {shape[1]} features, and this pool ({pool.table.named}) has {pool.n_rows} rows x "
-            f"{len(pool.feature_names)} features{' with different values' if same_shape else ''}. Give the "
-            "campaign's pool (same rows, order and feature columns), or start a new campaign with another "
-            "--campaign path."
+            f"The campaign {campaign.name} belongs to another pool: {reason} (this pool: {pool.table.named}, "
+            f"{pool.n_rows} rows x {len(pool.feature_names)} features). Give the campaign's pool (same rows, "
+            "order and feature columns), or start a new campaign with another --campaign path."
         ) from error
     except ValueError as error:
         raise SuggestInputError(f"Cannot continue the campaign {campaign.name}: {error}") from error
@@ -131,22 +137,26 @@ def _open_campaign(
         raise SuggestInputError(
             f"{campaign.name} is not a complete axfusion campaign file (missing {error})."
         ) from error
-    current = {**{k: getattr(opt.config, k) for k in cfg}, "ref_point": opt.ref_point}
+    current = {**{k: opt.settings.get(k) for k in cfg}, "ref_point": opt.ref_point}
     given = dict(cfg)
     if extra.get("ref_point") is not None:
         given["ref_point"] = [float(v) for v in extra["ref_point"]]
-    ignored = {k: v for k, v in given.items() if k not in _EXECUTION_ONLY and current[k] != v}
+    ignored = [k for k, v in given.items() if k not in _EXECUTION_ONLY and current[k] != v]
     if ignored:
+        from axfusion.settings import resolve_option
+
+        label = {resolve_option(k): k for k in options if k not in _EXTRA_OPTIONS}
+        label["ref_point"] = "ref_point"
+        asked = {label[k]: given[k] for k in ignored}
+        kept = {label[k]: current[k] for k in ignored}
         warnings.warn(
             f"the campaign {campaign.name} keeps the settings it was started with, so that it continues exactly; "
-            f"ignored: {ignored} (the campaign has {({k: current[k] for k in ignored})}).",
+            f"ignored: {asked} (the campaign has {kept}).",
             SuggestWarning,
             stacklevel=4,
         )
-    execution = {k: v for k, v in cfg.items() if k in _EXECUTION_ONLY}
-    if execution:
-        opt.config = dataclasses.replace(opt.config, **execution)
-    opt.state_path = None  # saved once, when the whole call has succeeded
+    if "loop.n_jobs" in cfg:
+        opt.set_execution(n_jobs=cfg["loop.n_jobs"])
     return opt, True
 
 
@@ -308,8 +318,7 @@ def _run(
     if deliver is not None:
         deliver(table)
     if campaign_path is not None:
-        opt.state_path = campaign_path
-        opt.save()
+        opt.save(campaign_path)
     return _Outcome(
         table=table,
         iteration=suggestion.iteration,
@@ -374,10 +383,11 @@ def suggest_next(
             suggested; it is (re)written when the call succeeds. ``None`` keeps no
             state: every measured row is observed afresh and nothing is pending.
         seed: Seed of a new campaign (a resumed campaign keeps its own seed).
-        **optimizer_options: :class:`~axfusion.optimizer.OptimizerConfig` fields
-            (e.g. ``families=("ridge", "knn", "lightgbm")``, ``n_members=3``,
-            ``n_jobs=2``) and ``fusion_config``, ``hv_config``, ``ref_point``. They
-            apply when a campaign starts; a resumed campaign keeps its settings
+        **optimizer_options: Options of :class:`~axfusion.settings.Settings` by unique
+            name (e.g. ``families=("ridge", "knn", "lightgbm")``, ``n_members=3``,
+            ``n_jobs=2``) or dotted path (``**{"stage3.batch.cluster_bandwidth": False}``),
+            ``preset`` (``"default"``, ``"paper"``, ``"authors_code"``) and ``ref_point``.
+            They apply when a campaign starts; a resumed campaign keeps its settings
             (``n_jobs`` excepted) and warns about options that differ.
 
     Returns:

@@ -71,7 +71,7 @@ def test_campaign_of_another_pool_is_refused(tmp_path, capsys):
     other.to_csv(tmp_path / "other.csv", index=False)
     err = _error(capsys, _suggest_cmd(tmp_path / "other.csv", measured, tmp_path / "o.csv",
                                       "--campaign", str(default_campaign_path(out))))
-    assert "belongs to another pool" in err and "200 rows x 4 features with different values" in err
+    assert "belongs to another pool" in err and "rows 0-199 differ" in err and "200 rows x 4 features" in err
     (tmp_path / "junk.json").write_text("not json")
     err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "o.csv", "--campaign", str(tmp_path / "junk.json")))
     assert "junk.json is not an axfusion campaign file" in err

@@ -6,9 +6,9 @@ import pytest
 
 from axfusion.acquisition import Target
 from axfusion.candidates import CategoricalParameter, ContinuousParameter, SearchSpace
-from axfusion.optimizer import FusionOptimizer, OptimizerConfig
+from axfusion.campaign import FusionOptimizer
 
-FAST = OptimizerConfig(batch_size=5, budget_iterations=10, families=("ridge", "knn", "lightgbm"), n_members=3)
+FAST = {"batch_size": 5, "budget_iterations": 10, "families": ("ridge", "knn", "lightgbm"), "n_members": 3}
 
 
 def _pool(N=300, d=4, seed=0):
@@ -20,7 +20,7 @@ def _pool(N=300, d=4, seed=0):
 
 def _start(tmp_path=None, seed=0, **kw):
     X, y = _pool()
-    opt = FusionOptimizer(X, "maximize", config=FAST, seed=seed,
+    opt = FusionOptimizer(X, "maximize", options=FAST, seed=seed,
                           state_path=None if tmp_path is None else tmp_path / "state.json", **kw)
     init = np.arange(0, 200, 10)
     opt.observe(ids=init, Y=y[init])
@@ -83,7 +83,7 @@ def test_bad_observations_are_named():
 
 def test_batch_larger_than_pool_is_a_clear_error():
     X, y = _pool(N=30)
-    opt = FusionOptimizer(X, config=FAST)
+    opt = FusionOptimizer(X, options=FAST)
     opt.observe(ids=np.arange(25), Y=y[:25])
     with pytest.raises(ValueError, match="5"):
         opt.suggest(6)
@@ -109,7 +109,7 @@ def test_resume_continues_exactly(tmp_path):
 
 def test_resume_rejects_another_pool(tmp_path):
     a, X, y, init = _start(tmp_path)
-    with pytest.raises(ValueError, match="differs"):
+    with pytest.raises(ValueError, match="another pool"):
         FusionOptimizer.resume(tmp_path / "state.json", X + 1.0)
 
 
@@ -122,13 +122,13 @@ def test_same_seed_same_batch():
 def test_two_targets_minimise_and_window():
     X, y = _pool()
     Y = np.stack([y, X[:, 3]], axis=1)
-    opt = FusionOptimizer(X, [Target.maximize(), Target.minimize()], target_names=["a", "b"], config=FAST)
+    opt = FusionOptimizer(X, [Target.maximize(), Target.minimize()], target_names=["a", "b"], options=FAST)
     init = np.arange(0, 200, 10)
     opt.observe(ids=init, Y=Y[init])
     s = opt.suggest()
     assert "mean[b]" in s.table and len(s.row_ids) == 5
     assert np.isfinite(s.table["utility"]).all()
-    win = FusionOptimizer(X, [Target.window(0.2, 0.4)], config=FAST)
+    win = FusionOptimizer(X, [Target.window(0.2, 0.4)], options=FAST)
     win.observe(ids=init, Y=X[init, 3])
     s = win.suggest()
     # a window on x3 should be landed in more often than at random
@@ -141,8 +141,8 @@ def test_box_search_space_with_categorical():
         ContinuousParameter("x", 0.0, 1.0),
         CategoricalParameter("c", ["a", "b", "c"]),
     ])
-    cfg = OptimizerConfig(batch_size=4, families=("ridge", "knn"), n_members=3, n_box_candidates=300, box_time_budget_s=5.0)
-    opt = FusionOptimizer(space, config=cfg, seed=0)
+    cfg = {"batch_size": 4, "families": ("ridge", "knn"), "n_members": 3, "n_box_candidates": 300, "box_time_budget_s": 5.0}
+    opt = FusionOptimizer(space, options=cfg, seed=0)
     init = space.sample_sobol(12, seed=1)
     f = lambda df: -(df["x"] - 0.7) ** 2 + (df["c"] == "b") * 0.5
     opt.observe(X=init, Y=f(init).to_numpy())
@@ -155,28 +155,27 @@ def test_box_search_space_with_categorical():
 
 
 def test_local_candidates_start_from_the_best_designs(monkeypatch):
-    import axfusion.optimizer as optimizer_module
+    import axfusion.campaign.sources as sources_module
 
     space = SearchSpace([ContinuousParameter(f"x{i}", 0.0, 1.0) for i in range(4)])
-    cfg = OptimizerConfig(
-        batch_size=3, families=("ridge", "knn"), n_members=3, n_box_candidates=200,
-        box_time_budget_s=None, box_de_maxiter=3, box_de_popsize=3,
-        n_local_candidates=150, local_anchors=2,
-    )
-    opt = FusionOptimizer(space, config=cfg, seed=0)
+    cfg = {
+        "batch_size": 3, "families": ("ridge", "knn"), "n_members": 3, "n_candidates": 200,
+        "time_budget_s": None, "maxiter": 3, "popsize": 3, "n_local": 150, "local_anchors": 2,
+    }
+    opt = FusionOptimizer(space, options=cfg, seed=0)
     init = space.sample_sobol(10, seed=1)
     y = -((init - 0.3) ** 2).sum(axis=1).to_numpy()
     opt.observe(X=init, Y=y)
     seen = {}
-    generate = optimizer_module.generate_box_candidates
+    generate = sources_module.generate_box_candidates
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return generate(*args, **kwargs)
 
-    monkeypatch.setattr(optimizer_module, "generate_box_candidates", spy)
+    monkeypatch.setattr(sources_module, "generate_box_candidates", spy)
     s = opt.suggest()
-    assert seen["n_local"] == 150
+    assert seen["settings"].n_local == 150
     best_two = init.iloc[np.argsort(-y)[:2]].to_numpy()
     np.testing.assert_allclose(seen["anchors"], best_two)
     assert len(s.table) == 3
@@ -192,7 +191,7 @@ def test_one_hot_pool_rows_stay_distinct_until_the_pool_is_nearly_exhausted():
     ds = load_dataset("m2ax")
     X, y = ds.feature_matrix(), ds.target_matrix(["elastic modulus"])
     assert len(np.unique(np.round(Embedding(n_components=10).fit(X).transform(X), 9), axis=0)) < len(X)
-    opt = FusionOptimizer(X, "maximize", config=FAST, seed=0)
+    opt = FusionOptimizer(X, "maximize", options=FAST, seed=0)
     measured = np.random.default_rng(0).choice(len(X), size=len(X) - 12, replace=False)
     opt.observe(ids=measured, Y=y[measured])
     rows = opt.suggest(10).row_ids
