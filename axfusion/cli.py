@@ -93,6 +93,7 @@ def _cmd_reservoir(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     cap = model.capacity
+    assert cap is not None  # Stage 0 ran in fit()
     print(
         f"\nStage 0: d_unsup={cap.d_unsup} d_sup={cap.d_sup} d_est={cap.d_est} "
         f"-> d_eff={cap.d_eff}; N_budget={cap.n_budget}, capacity C={cap.capacity}"

@@ -153,7 +153,9 @@ def reference_point(config: OptimizationConfig, specs: Sequence[TargetSpec]) -> 
             bound = float(by_metric[spec.weights[0][0]].bound)
             ref.append(bound if spec.target.kind == "maximize" else -bound)
         else:
-            bound = float(spec.target.lower if spec.target.lower is not None else spec.target.upper)
+            edge = spec.target.lower if spec.target.lower is not None else spec.target.upper
+            assert edge is not None  # a constraint bounds its metric on at least one side
+            bound = float(edge)
             ref.append(-(CONSTRAINT_SLACK * abs(bound) + 1e-6))
     return ref if ref else None
 

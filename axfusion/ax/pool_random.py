@@ -31,6 +31,14 @@ _REJECTION_DRAWS = 64
 _DONE = (TrialStatus.COMPLETED, TrialStatus.EARLY_STOPPED, TrialStatus.FAILED, TrialStatus.ABANDONED)
 
 
+def _row_of(parameters: TParameterization) -> int:
+    r"""The pool row of an arm's parameters (Ax types parameter values as ``str | bool | float | int | None``)."""
+    value = parameters[ROW_ID]
+    if value is None:
+        raise TypeError(f"The {ROW_ID!r} parameter of an arm is None, not a pool row.")
+    return int(value)
+
+
 class PoolRandomNode(StorableNode, ExternalGenerationNode):
     r"""Random unevaluated rows of a closed pool.
 
@@ -70,7 +78,7 @@ class PoolRandomNode(StorableNode, ExternalGenerationNode):
         r"""Mask the rows of finished trials and seed the draw by the trial count."""
         pool = self.pool_ref.open()
         done = [
-            int(arm.parameters[ROW_ID])
+            _row_of(arm.parameters)
             for trial in experiment.trials.values()
             if trial.status in _DONE
             for arm in trial.arms
@@ -86,7 +94,7 @@ class PoolRandomNode(StorableNode, ExternalGenerationNode):
             raise RuntimeError("update_generator_state() must run before get_next_candidate().")
         pool = self._pool
         pool.clear_pending()
-        pending = np.unique([int(p[ROW_ID]) for p in pending_parameters]).astype(np.int64)
+        pending = np.unique([_row_of(p) for p in pending_parameters]).astype(np.int64)
         if pending.size:
             pending = pending[pool.is_available(pending)]
             if pending.size:

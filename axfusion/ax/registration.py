@@ -88,7 +88,7 @@ def _fit_reservoir(
     mll_options: dict[str, Any] | None = None,
 ) -> None:
     r"""Fit a :class:`~axfusion.models.ReservoirModel` (Ax builds it, then fits it)."""
-    if not model.is_fitted:  # type: ignore[attr-defined]
+    if not model.is_fitted:
         model.fit()  # type: ignore[operator]
 
 

@@ -134,7 +134,7 @@ def _range_parameter(p: RangeParameter) -> ContinuousParameter | IntegerParamete
 
 
 def _choice_parameter(p: ChoiceParameter) -> CategoricalParameter:
-    values = list(p.values)
+    values: list[Any] = list(p.values)  # CategoricalParameter checks that they are str, int or float
     if p.parameter_type == ParameterType.BOOL:
         values = [int(bool(v)) for v in values]
     for v in values:

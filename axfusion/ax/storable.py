@@ -27,6 +27,8 @@ _AX_OBJECT_ARGS = ("transition_criteria", "pausing_criteria")
 class StorableNode(ABC):
     r"""Mixin for generation nodes stored by their constructor arguments."""
 
+    fit_time_since_gen: float  # set by Ax's ExternalGenerationNode
+
     @abstractmethod
     def init_args(self) -> dict[str, Any]:
         r"""The keyword arguments that rebuild this node (JSON values or Ax objects)."""
@@ -36,7 +38,7 @@ class StorableNode(ABC):
         after a run, so the next run's ``fit_time`` is an ``int``; SQL storage loads it back
         as a float and then fails to match the trial it saved (its data is not saved).
         Keep the counter a float."""
-        self.fit_time_since_gen = float(self.fit_time_since_gen)  # type: ignore[attr-defined]
+        self.fit_time_since_gen = float(self.fit_time_since_gen)
         return super()._gen(*args, **kwargs)  # type: ignore[misc]
 
     @classmethod

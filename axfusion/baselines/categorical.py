@@ -30,7 +30,7 @@ def normalize_cat_dims(cat_dims: Sequence[int], d: int) -> list[int]:
     Returns:
         The sorted non-negative indices.
     """
-    normalised = []
+    normalised: list[int] = []
     for i in cat_dims:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not -d <= i < d:
             raise ValueError(f"cat_dims entry {i!r} is not a column index for d = {d}.")

@@ -318,9 +318,8 @@ class RandomForestModel(Model):
         X_tf = self.transform_inputs(X)
         mean_np, var_np = self._predict_moments(X_tf.reshape(-1, X_tf.shape[-1]), outputs)
         out_shape = (*X_tf.shape[:-1], len(outputs))
-        tkwargs = {"dtype": X.dtype, "device": X.device}
-        mean = torch.as_tensor(mean_np, **tkwargs).reshape(out_shape)
-        variance = torch.as_tensor(var_np, **tkwargs).reshape(out_shape)
+        mean = torch.as_tensor(mean_np, dtype=X.dtype, device=X.device).reshape(out_shape)
+        variance = torch.as_tensor(var_np, dtype=X.dtype, device=X.device).reshape(out_shape)
         if isinstance(observation_noise, Tensor):
             variance = variance + observation_noise.to(variance).expand(out_shape)
         elif observation_noise:
@@ -328,7 +327,7 @@ class RandomForestModel(Model):
         if X_tf.requires_grad:
             # Piecewise constant in X: connect to X with an exact zero gradient.
             mean = mean + 0.0 * X_tf.sum(dim=-1, keepdim=True)
-        posterior = GPyTorchPosterior(distribution=_diagonal_normal(mean, variance))
+        posterior: Posterior = GPyTorchPosterior(distribution=_diagonal_normal(mean, variance))
         if hasattr(self, "outcome_transform"):
             transform = self.outcome_transform
             if output_indices is not None:

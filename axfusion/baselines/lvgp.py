@@ -125,7 +125,7 @@ class LVGP(SingleTaskGP):
             raise ValueError(f"num_restarts must be >= 1, got {num_restarts}.")
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}.")
-        if input_transform is DEFAULT:
+        if isinstance(input_transform, _DefaultType):  # DEFAULT
             input_transform = (
                 Normalize(d=train_X.shape[-1], indices=quant_dims) if quant_dims else None
             )
@@ -252,11 +252,11 @@ class LVGP(SingleTaskGP):
             optimizer = fit_gpytorch_mll_scipy
             optimizer_kwargs.setdefault("options", {"maxiter": self.max_iter})
         mll.train()
-        if closure is None and closure_kwargs is not None:
-            closure = get_loss_closure_with_grads(
-                mll, parameters=get_parameters(mll, requires_grad=True)
-            )
         if closure_kwargs is not None:
+            if closure is None:
+                closure = get_loss_closure_with_grads(
+                    mll, parameters=get_parameters(mll, requires_grad=True)
+                )
             closure = partial(closure, **closure_kwargs)
 
         generator = torch.Generator().manual_seed(self.seed)

@@ -58,6 +58,11 @@ class LatentVariableKernel(Kernel):
         torch.Size([2, 2])
     """
 
+    # buffers (registered in __init__, replaced by set_level_values)
+    level_values: Tensor
+    _decode_lower: Tensor
+    _decode_upper: Tensor
+
     def __init__(
         self,
         quant_dims: Sequence[int],
@@ -226,10 +231,9 @@ class LatentVariableKernel(Kernel):
             A ``batch_shape x n x (p + n_cat * latent_dim)`` tensor.
         """
         parts = []
-        if self.quant_dims:
-            parts.append(
-                x.index_select(-1, self._quant_columns) / self.quantitative_lengthscale
-            )
+        lengthscale = self.quantitative_lengthscale  # None without quantitative columns
+        if lengthscale is not None:
+            parts.append(x.index_select(-1, self._quant_columns) / lengthscale)
         if self.cat_dims:
             codes = self.level_codes(x)
             z = self.latent[self._cat_index, codes]  # batch x n x n_cat x latent_dim

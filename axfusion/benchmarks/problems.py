@@ -128,9 +128,31 @@ class ProblemParameter:
         object.__setattr__(self, "levels", levels)
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        r"""``(lower, upper)`` of a continuous or integer parameter.
+
+        Raises:
+            ValueError: For a categorical parameter, which has no bounds.
+        """
+        if self.lower is None or self.upper is None:
+            raise ValueError(f"Parameter {self.name!r} is categorical and has no bounds.")
+        return self.lower, self.upper
+
+    @property
+    def categories(self) -> tuple:
+        r"""The levels of a categorical parameter.
+
+        Raises:
+            ValueError: For a continuous or integer parameter, which has no levels.
+        """
+        if self.levels is None:
+            raise ValueError(f"Parameter {self.name!r} is {self.kind}, not categorical.")
+        return self.levels
+
+    @property
     def has_numeric_levels(self) -> bool:
         """True for a categorical parameter whose levels are all real numbers."""
-        return self.kind == "categorical" and all(_is_real_number(v) for v in self.levels)
+        return self.kind == "categorical" and all(_is_real_number(v) for v in self.categories)
 
     def level_indices(self, values: Sequence[Any] | np.ndarray) -> np.ndarray:
         r"""Positions of categorical values in ``levels``.
@@ -177,7 +199,7 @@ class ProblemParameter:
         if self.kind == "categorical":
             idx = self.level_indices(values)
             if self.has_numeric_levels:
-                return np.asarray([float(v) for v in self.levels], dtype=np.float64)[idx]
+                return np.asarray([float(v) for v in self.categories], dtype=np.float64)[idx]
             return idx.astype(np.float64)
         try:
             out = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -185,8 +207,9 @@ class ProblemParameter:
             raise ValueError(f"Parameter {self.name!r}: values must be numeric.") from err
         if not np.all(np.isfinite(out)):
             raise ValueError(f"Parameter {self.name!r}: values must be finite.")
-        tol = _BOUND_RTOL * (self.upper - self.lower)
-        outside = (out < self.lower - tol) | (out > self.upper + tol)
+        lower, upper = self.bounds
+        tol = _BOUND_RTOL * (upper - lower)
+        outside = (out < lower - tol) | (out > upper + tol)
         if np.any(outside):
             bad = out[outside][:5].tolist()
             raise ValueError(
@@ -470,7 +493,7 @@ class TestProblem:
         categorical = np.array([p.kind == "categorical" for p in self.parameters])
         scale = np.array(
             [
-                1.0 if (p.kind == "categorical" or not normalize) else p.upper - p.lower
+                1.0 if (p.kind == "categorical" or not normalize) else p.bounds[1] - p.bounds[0]
                 for p in self.parameters
             ]
         )

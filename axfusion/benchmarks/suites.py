@@ -64,9 +64,10 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 __all__ = [
+    "Budget",
     "Suite",
     "TaskSpec",
     "csv_task",
@@ -96,6 +97,14 @@ def _freeze(value: Any) -> Any:
 
 def _direction_dict(d: Any) -> Any:
     return d.as_dict() if hasattr(d, "as_dict") else d
+
+
+class Budget(TypedDict):
+    r"""A task's default budget: the initial design plus ``n_iterations`` batches of ``batch_size``."""
+
+    n_initial: int
+    batch_size: int
+    n_iterations: int
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,7 @@ class TaskSpec:
         r"""Whether the task itself changes with the run seed."""
         return self.kind == "function" and self.problem_seed == "run"
 
-    def budget(self, **overrides: int | None) -> dict[str, int]:
+    def budget(self, **overrides: int | None) -> Budget:
         r"""``{"n_initial", "batch_size", "n_iterations"}`` with overrides applied (``None`` keeps)."""
         out = {"n_initial": self.n_initial, "batch_size": self.batch_size, "n_iterations": self.n_iterations}
         for k, v in overrides.items():
@@ -168,7 +177,7 @@ class TaskSpec:
                 if int(v) < 1:
                     raise ValueError(f"{k} must be >= 1, got {v}.")
                 out[k] = int(v)
-        return out
+        return Budget(n_initial=out["n_initial"], batch_size=out["batch_size"], n_iterations=out["n_iterations"])
 
     def cache_key(self, seed: int | None = None, **overrides: int | None) -> tuple:
         b = self.budget(**overrides)
@@ -423,8 +432,8 @@ def resolve_tasks(
     for s in suites:
         for t in get_suite(s).tasks:
             out.setdefault(t, _TASKS[t])
-    for t in tasks:
-        spec = get_task(t)
+    for task in tasks:
+        spec = get_task(task)
         out.setdefault(spec.name, spec)
     return list(out.values())
 
@@ -436,7 +445,7 @@ def _window(lower: float, upper: float, name: str) -> dict[str, Any]:
 
 
 def _register_builtins() -> None:
-    pool = {"n_initial": 20, "batch_size": 10, "n_iterations": 50}
+    pool = Budget(n_initial=20, batch_size=10, n_iterations=50)
     pools = [
         ("curie_temp", "curie_temp", ("Tc_real",), None, "Curie temperature (K), maximise"),
         ("crossed_barrel", "crossed_barrel", ("toughness",), None, "crossed-barrel toughness, maximise"),
@@ -474,7 +483,7 @@ def _register_builtins() -> None:
         description="experimental band gap in [1.33, 1.37] eV (50 of 6353 rows)", **pool,
     ), overwrite=True)
 
-    synth = {"n_initial": 10, "batch_size": 10, "n_iterations": 100}
+    synth = Budget(n_initial=10, batch_size=10, n_iterations=100)
     register_task(TaskSpec("ackley20", "function", "ackley", options={"dim": 20, "shift": True, "seed": 0},
                            description="Ackley 20-D, shifted (fixed shift)", **synth), overwrite=True)
     register_task(TaskSpec("rastrigin20", "function", "rastrigin", options={"dim": 20, "shift": True, "seed": 0},
@@ -482,8 +491,8 @@ def _register_builtins() -> None:
     register_task(TaskSpec("schwefel20", "function", "schwefel", options={"dim": 20},
                            description="Schwefel 20-D", **synth), overwrite=True)
 
-    small = {"n_initial": 10, "batch_size": 2, "n_iterations": 20}
-    large = {"n_initial": 20, "batch_size": 2, "n_iterations": 30}
+    small = Budget(n_initial=10, batch_size=2, n_iterations=20)
+    large = Budget(n_initial=20, batch_size=2, n_iterations=30)
     for p in ("mixed_branin", "mixed_mccormick", "mixed_six_hump_camel", "mixed_rastrigin_3d"):
         register_task(TaskSpec(p, "function", p, description=f"LVGP paper {p}", **small), overwrite=True)
     for p in ("mixed_perm_6d", "mixed_perm_10d", "mixed_rosenbrock_10d", "mixed_quadratic_10d"):

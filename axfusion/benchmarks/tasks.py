@@ -200,10 +200,10 @@ class FunctionTask(Task):
         for par in p.parameters:
             if par.kind == "categorical":
                 lower.append(0.0)
-                upper.append(float(len(par.levels) - 1))
+                upper.append(float(len(par.categories) - 1))
             else:
-                lower.append(float(par.lower))
-                upper.append(float(par.upper))
+                lower.append(float(par.bounds[0]))
+                upper.append(float(par.bounds[1]))
             kinds.append(par.kind)
         space = DesignSpace(np.array(lower), np.array(upper), tuple(kinds), tuple(p.parameter_names))
         return cls(
@@ -310,7 +310,9 @@ class PoolTask(Task):
 
         s = closed_pool_setup(dataset, targets=targets, directions=directions, seed=0, n_initial=n_initial)
         names = tuple(s.dataset.feature_names())
-        space = DesignSpace(s.X.min(axis=0), s.X.max(axis=0), ("continuous",) * len(names), names)
+        continuous: DimKind = "continuous"
+        kinds = (continuous,) * len(names)
+        space = DesignSpace(s.X.min(axis=0), s.X.max(axis=0), kinds, names)
         return cls(
             name=name or s.dataset.name, space=space, n_initial=n_initial, batch_size=batch_size,
             n_iterations=n_iterations, dataset=s.dataset, targets=s.targets, directions=directions,
@@ -330,7 +332,7 @@ class PoolTask(Task):
 
     @property
     def n_objectives(self) -> int:
-        return len(self.targets)
+        return len(self.setup(0).targets)
 
     @property
     def X(self) -> np.ndarray:
@@ -367,10 +369,11 @@ class PoolTask(Task):
         """
         from axfusion.acquisition.targets import orient
 
-        O = orient(np.asarray(Y, dtype=np.float64).reshape(-1, len(self.targets)), self.directions)
+        base = self.setup(0)
+        O = orient(np.asarray(Y, dtype=np.float64).reshape(-1, len(base.targets)), base.directions)
         if O.shape[1] == 1:
             return -O[:, 0]
-        P = self.setup(0).O
+        P = base.O
         sd = np.where(P.std(0) > 0, P.std(0), 1.0)
         return -((O - P.mean(0)) / sd).mean(axis=1)
 
@@ -498,7 +501,8 @@ class Evaluator:
         if isinstance(self.task, PoolTask):
             self._check_budget()
             X = X[: self.remaining]
-            return self.evaluate_rows(self.task.nearest_unevaluated(X, self._evaluated), _requested=len(X))
+            task, evaluated = self._pool_state()
+            return self.evaluate_rows(task.nearest_unevaluated(X, evaluated), _requested=len(X))
         return self._record(self.task.space.clip(X), None)
 
     def evaluate_rows(self, rows: Sequence[int] | np.ndarray, _requested: int | None = None) -> np.ndarray:
@@ -507,16 +511,21 @@ class Evaluator:
         Raises:
             ValueError: On an unknown, repeated or already evaluated row.
         """
-        if not isinstance(self.task, PoolTask):
-            raise TypeError("evaluate_rows is defined for pool tasks only.")
+        task, evaluated = self._pool_state()
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        if rows.size and (rows.min() < 0 or rows.max() >= self.task.N):
-            raise ValueError(f"Row ids must lie in [0, {self.task.N}).")
+        if rows.size and (rows.min() < 0 or rows.max() >= task.N):
+            raise ValueError(f"Row ids must lie in [0, {task.N}).")
         if np.unique(rows).size != rows.size:
             raise ValueError("Row ids must be distinct.")
-        if np.any(self._evaluated[rows]):
-            raise ValueError(f"Rows {rows[self._evaluated[rows]][:5].tolist()} were already evaluated.")
-        return self._record(self.task.X[rows], rows, _requested)
+        if np.any(evaluated[rows]):
+            raise ValueError(f"Rows {rows[evaluated[rows]][:5].tolist()} were already evaluated.")
+        return self._record(task.X[rows], rows, _requested)
+
+    def _pool_state(self) -> tuple[PoolTask, np.ndarray]:
+        r"""The pool task and its mask of evaluated rows (pool tasks only)."""
+        if not isinstance(self.task, PoolTask) or self._evaluated is None:
+            raise TypeError("evaluate_rows is defined for pool tasks only.")
+        return self.task, self._evaluated
 
     def _check_budget(self) -> None:
         if self.remaining <= 0:
@@ -536,13 +545,15 @@ class Evaluator:
             self.iteration_times.append(now - self._clock if (k == 0 and self._clock is not None) else 0.0)
         iters = np.array([self._iteration_of(self.n_evaluated + i) for i in range(keep)], dtype=np.int64)
         if rows is not None:
+            pool, evaluated = self._pool_state()
             rows = rows[:keep]
-            Y = self.task.Y[rows]
-            self._evaluated[rows] = True
+            Y = pool.Y[rows]
+            evaluated[rows] = True
             self.rows = np.concatenate([self.rows, rows])
             for k, s in enumerate(self._stop_sets):
                 self._hit[k] = self._hit[k] or bool(s.intersection(rows.tolist()))
         else:
+            assert isinstance(self.task, FunctionTask), "points are evaluated on function tasks only"
             Y = self.task.evaluate(X)
         loss = self.task.loss(Y)
         self.X = np.vstack([self.X, X])

@@ -68,9 +68,9 @@ def sample_local_codes(
         )
     if not np.isfinite(anchors).all():
         raise ValueError("anchors contain NaN or infinite codes")
-    scales = np.asarray(tuple(scales), dtype=np.float64)
-    if scales.size == 0 or not ((scales > 0) & (scales <= 1)).all():
-        raise ValueError(f"scales must be a non-empty sequence of values in (0, 1], got {scales.tolist()}")
+    scale_values = np.asarray(tuple(scales), dtype=np.float64)
+    if scale_values.size == 0 or not ((scale_values > 0) & (scale_values <= 1)).all():
+        raise ValueError(f"scales must be a non-empty sequence of values in (0, 1], got {scale_values.tolist()}")
     D = space.dim
     p = min(1.0, 20.0 / D) if perturb_probability is None else float(perturb_probability)
     if not 0.0 < p <= 1.0:
@@ -82,7 +82,7 @@ def sample_local_codes(
     a = anchors.shape[0]
     weights = np.arange(a, 0, -1, dtype=np.float64)
     which = rng.choice(a, size=n, p=weights / weights.sum())
-    step_scale = rng.choice(scales, size=n)
+    step_scale = rng.choice(scale_values, size=n)
     bounds = space.bounds
     width = bounds[:, 1] - bounds[:, 0]
     mask = rng.random((n, D)) < p

@@ -196,7 +196,7 @@ class SearchSpace:
 
     def feasible_codes(self, codes: np.ndarray) -> np.ndarray:
         r"""Boolean ``(k,)``: whether codes ``(k, D)`` satisfy every linear constraint."""
-        return (self.constraint_slack(codes) <= 0.0).all(axis=1)
+        return np.all(self.constraint_slack(codes) <= 0.0, axis=1)
 
     def contains(self, raw: pd.DataFrame) -> np.ndarray:
         r"""Boolean ``(k,)``: whether each raw design is in the box, has integer values for

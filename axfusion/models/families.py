@@ -103,6 +103,11 @@ class SurrogateFamily(ABC):
         return f"{type(self).__name__}(name={self.name!r}, tier={self.tier!r})"
 
 
+def _default_grid() -> ParamGrid:
+    r"""One setting: the estimator's own parameters."""
+    return [{}]
+
+
 @dataclass
 class SklearnFamily(SurrogateFamily):
     r"""A family built from any scikit-learn-compatible regressor.
@@ -127,9 +132,7 @@ class SklearnFamily(SurrogateFamily):
 
     name: str
     estimator: Any
-    grid: ParamGrid | Callable[[CapacityCaps, int, int], ParamGrid] = field(
-        default_factory=lambda: [{}]
-    )
+    grid: ParamGrid | Callable[[CapacityCaps, int, int], ParamGrid] = field(default_factory=_default_grid)
     tier: str = "custom"
     seed_param: str = "random_state"
     predict_std: Callable[[Any, np.ndarray], np.ndarray] | None = None

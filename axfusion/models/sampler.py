@@ -75,12 +75,14 @@ class EnumeratingSampler(MCSampler):
         seed: Unused (the sampler is deterministic); kept for API symmetry.
     """
 
-    def forward(self, posterior: EnsemblePosterior) -> Tensor:
+    # The posterior is narrowed to EnsemblePosterior, as in BoTorch's own IndexSampler: BoTorch
+    # dispatches this sampler for ensemble posteriors only (see _get_enumerating_sampler).
+    def forward(self, posterior: EnsemblePosterior) -> Tensor:  # type: ignore[override]
         r"""Draw the samples: ``sample_shape x batch x q x m``."""
         self._construct_base_samples(posterior=posterior)
-        return posterior.rsample_from_base_samples(
-            sample_shape=self.sample_shape, base_samples=self.base_samples
-        )
+        base_samples = self.base_samples
+        assert isinstance(base_samples, Tensor)  # a registered buffer (typed Tensor | Module by torch)
+        return posterior.rsample_from_base_samples(sample_shape=self.sample_shape, base_samples=base_samples)
 
     def _construct_base_samples(self, posterior: EnsemblePosterior) -> None:
         target_shape = self.sample_shape + posterior.batch_shape
@@ -99,7 +101,9 @@ class EnumeratingSampler(MCSampler):
         idx = idx.reshape(self.sample_shape + torch.Size([1] * len(posterior.batch_shape)))
         self.register_buffer("base_samples", idx.expand(target_shape).to(posterior.device))
 
-    def _update_base_samples(self, posterior: EnsemblePosterior, base_sampler: MCSampler) -> None:
+    def _update_base_samples(  # type: ignore[override]  # ensemble posteriors only, see forward
+        self, posterior: EnsemblePosterior, base_sampler: MCSampler
+    ) -> None:
         r"""No-op, needed for compatibility with cached-Cholesky acquisitions."""
 
 

@@ -218,24 +218,23 @@ def _match_features(table: _Table, rows: np.ndarray, pool: _Pool, taken: set[int
             else:
                 still.append(k)
         unresolved = still
-    unresolved = np.array(unresolved, dtype=np.int64)
-    if unresolved.size:
-        k = int(unresolved[0])
+    if unresolved:
+        k = unresolved[0]
         shown = {c: _plain(sub.frame[c].iloc[k]) for c in needed[:8]}
         more = f" (+{len(needed) - 8} more columns)" if len(needed) > 8 else ""
         raise SuggestInputError(
-            f"{_plural(unresolved.size, 'measured row')} of {table.label} "
-            f"{_verb(unresolved.size, 'matches', 'match')} no pool row "
+            f"{_plural(len(unresolved), 'measured row')} of {table.label} "
+            f"{_verb(len(unresolved), 'matches', 'match')} no pool row "
             f"({table.rows([int(rows[u]) for u in unresolved])}). The first unmatched feature row is "
             f"{shown}{more}. Feature values must equal the pool's (up to a relative {MATCH_RTOL:g}); "
             f"or match rows by --id-column or a {ROW_ID_COLUMN!r} column."
         )
     if exhausted:
-        k, cands = exhausted[0]
+        k, same_rows = exhausted[0]
         raise SuggestInputError(
             f"{_cap(table.label)} {table.row(int(rows[k]))} repeats a design that is already matched: its feature row "
-            f"occurs {_plural(len(cands), 'time')} in the pool (pool rows {_listed(cands)}) and every one is taken "
-            "by another measured row. Each design is measured once: average repeated measurements into one row."
+            f"occurs {_plural(len(same_rows), 'time')} in the pool (pool rows {_listed(same_rows)}) and every one is "
+            "taken by another measured row. Each design is measured once: average repeated measurements into one row."
         )
     if tolerant_hits:
         warnings.warn(
@@ -277,10 +276,10 @@ def load_measured(source: TableSource, pool: _Pool, names: Sequence[str]) -> _Me
     repeated = [p for p, k in counts.items() if k > 1]
     if repeated:
         p = repeated[0]
-        rows = np.flatnonzero(positions == p).tolist()
+        repeats = np.flatnonzero(positions == p).tolist()
         who = f"id {pool.ids.iloc[p]!r}" if pool.ids is not None else f"{ROW_ID_COLUMN} {p}"
         raise SuggestInputError(
-            f"{_cap(table.label)} measures the same pool row ({who}) more than once: {table.rows(rows)}"
+            f"{_cap(table.label)} measures the same pool row ({who}) more than once: {table.rows(repeats)}"
             f"{f'; {len(repeated) - 1} more pool rows are repeated' if len(repeated) > 1 else ''}. "
             "Each design is measured once: average repeated measurements into one row."
         )

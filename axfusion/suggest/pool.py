@@ -2,7 +2,6 @@ r"""Loading the candidate pool: validation, features (numeric columns and Magpie
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,7 +46,8 @@ class _Pool:
     ids: pd.Series | None
     formulas: pd.Series | None
     magpie: dict[str, np.ndarray]  # formula -> Magpie vector
-    _indexes: dict[str, tuple[np.ndarray, ...]] = dataclasses.field(default_factory=dict)
+    _hash_index: tuple[np.ndarray, np.ndarray] | None = None
+    _column_index: tuple[int, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -56,13 +56,13 @@ class _Pool:
 
     def hash_index(self) -> tuple[np.ndarray, np.ndarray]:
         r"""Sorted row hashes and the pool positions in that order (stable: ascending id on ties)."""
-        if "hash" not in self._indexes:
+        if self._hash_index is None:
             self._check_unmasked()
             parts = [row_hashes(block) for _, block in self.pool.iter_chunks()]
             hashes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
             order = np.argsort(hashes, kind="stable")
-            self._indexes["hash"] = (hashes[order], order)
-        return self._indexes["hash"]
+            self._hash_index = (hashes[order], order)
+        return self._hash_index
 
     def column_index(self) -> tuple[int, np.ndarray, np.ndarray]:
         r"""The pool column with the most distinct values (in the first rows), its sorted values and order.
@@ -70,15 +70,14 @@ class _Pool:
         Rows whose values lie within a tolerance of a measured row's value in this
         column are the candidates of a tolerant match.
         """
-        if "column" not in self._indexes:
+        if self._column_index is None:
             self._check_unmasked()
             _, sample = next(self.pool.iter_chunks(chunk_size=min(_SAMPLE_ROWS, self.n_rows)))
             j = int(np.argmax([np.unique(sample[:, c]).size for c in range(sample.shape[1])]))
             values = np.concatenate([block[:, j] for _, block in self.pool.iter_chunks()])
             order = np.argsort(values, kind="stable")
-            self._indexes["column"] = (np.array([j]), values[order], order)
-        (j,), values, order = self._indexes["column"]
-        return int(j), values, order
+            self._column_index = (j, values[order], order)
+        return self._column_index
 
     def _check_unmasked(self) -> None:
         r"""The indexes read the available rows: they must be built while every row is available."""
@@ -129,7 +128,7 @@ def _numeric_frame(table: _Table, columns: Sequence[str]) -> np.ndarray:
     X = table.frame[list(columns)].astype(np.float64).to_numpy()
     bad = ~np.isfinite(X)
     if bad.any():
-        cols = [columns[j] for j in np.flatnonzero(bad.any(axis=0))]
+        cols = [columns[int(j)] for j in np.flatnonzero(bad.any(axis=0))]
         rows = np.flatnonzero(bad.any(axis=1)).tolist()
         raise SuggestInputError(
             f"{_cap(table.named)} has missing or infinite values in feature column(s) {cols[:MAX_LISTED]} "

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ MAX_COLUMNS_SHOWN: int = 30
 
 _PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
-TableSource = str | os.PathLike | pd.DataFrame
+TableSource: TypeAlias = str | os.PathLike | pd.DataFrame
 
 
 # --------------------------------------------------------------------------- small helpers

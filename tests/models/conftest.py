@@ -37,4 +37,6 @@ def fitted_two():
     from axfusion.models import ReservoirModel
 
     X, Y = toy_data(m=2)
-    return ReservoirModel(X, Y, families=("ridge", "knn", "lightgbm"), n_members=4, clusterer=kmeans_clusterer, seed=1).fit()
+    return ReservoirModel(
+        X, Y, families=("ridge", "knn", "lightgbm"), n_members=4, clusterer=kmeans_clusterer, seed=1
+    ).fit()

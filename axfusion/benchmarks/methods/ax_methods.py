@@ -71,7 +71,7 @@ def parameter_configs(problem: Any) -> list[Any]:
     r"""Ax parameter configs of a ``TestProblem``; categoricals as unordered level indices."""
     from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
 
-    out = []
+    out: list[RangeParameterConfig | ChoiceParameterConfig] = []
     for p in problem.parameters:
         if p.kind == "continuous":
             bounds = (float(p.lower), float(p.upper))
@@ -164,7 +164,7 @@ class AxClientMethod(Method):
         return client
 
     def run(self, task: Task, evaluator: Evaluator) -> None:
-        if not self.supports(task):
+        if not isinstance(task, FunctionTask) or not self.supports(task):
             raise TypeError(
                 f"{self.strategy} (Ax) cannot run task {task.name!r}"
                 + (" (no categorical inputs)" if isinstance(task, FunctionTask) else " (pools are not supported)")
@@ -251,8 +251,13 @@ class TaskKindDispatch(Method):
         self.implementation: Method | None = None
 
     def _implementation(self, task: Task) -> Method | None:
-        kind = "pool" if isinstance(task, PoolTask) else "function" if isinstance(task, FunctionTask) else None
-        factory = self._factories.get(kind) if kind else None
+        if isinstance(task, PoolTask):
+            kind = "pool"
+        elif isinstance(task, FunctionTask):
+            kind = "function"
+        else:
+            return None
+        factory = self._factories.get(kind)
         if factory is None:
             return None
         return factory(**{k: v for k, v in self.options.items() if k in self._accepted[kind]})

@@ -255,7 +255,7 @@ def _batched_class(base: type) -> type:
         loss = self._axf_objective(np.asarray(solution, dtype=np.float64).reshape(1, -1))[0]
         return Target(objectives=[loss], weights=[1.0])
 
-    def update_target_for_population(self: Any, pop: list | None = None) -> list:
+    def update_target_for_population(self: Any, pop: list | None = None) -> list | None:
         if self.mode not in self.AVAILABLE_MODES or not pop:
             return pop  # sequential mode: every agent was evaluated on creation (mealpy's behaviour)
         losses = self._axf_objective(np.array([agent.solution for agent in pop], dtype=np.float64))

@@ -177,7 +177,7 @@ class PoolGPBO(_PoolBO):
         from axfusion.acquisition.targets import orient
 
         if task.n_objectives > 1 and self.multi_objective == "ehvi":
-            return orient(evaluator.Y, task.directions)
+            return orient(evaluator.Y, task.setup(0).directions)
         return -task.loss(evaluator.Y).reshape(-1, 1)
 
     def _select(
@@ -185,6 +185,7 @@ class PoolGPBO(_PoolBO):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         import time
 
+        from botorch.acquisition.acquisition import AcquisitionFunction
         from botorch.acquisition.logei import qLogNoisyExpectedImprovement
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.fit import fit_gpytorch_mll
@@ -207,6 +208,7 @@ class PoolGPBO(_PoolBO):
         keep = self._prescreen(model, Xfree, free)
         Xc = Xfree[torch.as_tensor(keep)]
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=seed)
+        acqf: AcquisitionFunction
         if m == 1:
             acqf = qLogNoisyExpectedImprovement(model, X_baseline=X_tr, sampler=sampler, prune_baseline=True)
         else:
@@ -281,6 +283,7 @@ class PoolRFBO(_PoolBO):
         import time
 
         from botorch.acquisition.analytic import LogExpectedImprovement
+        from botorch.posteriors.torch import TorchPosterior
 
         from axfusion.baselines import RandomForestModel
 
@@ -298,6 +301,7 @@ class PoolRFBO(_PoolBO):
         if self.acquisition == "ucb":
             def score(X: torch.Tensor) -> torch.Tensor:
                 post = model.posterior(X)
+                assert isinstance(post, TorchPosterior)  # a GPyTorchPosterior: it has a mean and a variance
                 return (post.mean + self.kappa * post.variance.clamp_min(0).sqrt()).squeeze(-1)
         else:
             acqf = LogExpectedImprovement(model, best_f=z.max())

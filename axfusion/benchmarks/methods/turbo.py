@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -43,6 +43,16 @@ from axfusion.benchmarks.methods.pool_bo import iteration_seed
 from axfusion.benchmarks.tasks import Evaluator, Task
 
 __all__ = ["Turbo", "TurboState", "update_state"]
+
+
+class _StateOptions(TypedDict):
+    r"""The method's options of a new :class:`TurboState`."""
+
+    length: float
+    length_min: float
+    length_max: float
+    success_tolerance: int
+    failure_tolerance: int
 
 
 @dataclass
@@ -129,7 +139,7 @@ class Turbo(Method):
             failure_tolerance=failure_tolerance, n_threads=n_threads,
         )
         self.fit_failures = 0
-        self._state_options = {
+        self._state_options: _StateOptions = {
             "length": float(length_init), "length_min": float(length_min), "length_max": float(length_max),
             "success_tolerance": int(success_tolerance), "failure_tolerance": int(failure_tolerance or 0),
         }
