@@ -39,9 +39,9 @@ def _parse_option(text: str) -> tuple[str, str, Any]:
 
 
 def _print_listing() -> None:
-    from axfusion.benchmarks.methods import list_methods
     from axfusion.benchmarks.runner import _ensure_methods_loaded
     from axfusion.benchmarks.suites import get_suite, get_task, list_suites, list_tasks
+    from axfusion.benchmarks.methods import list_methods
 
     errors = _ensure_methods_loaded()
     print("suites:")
@@ -60,10 +60,10 @@ def _print_listing() -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from axfusion.benchmarks.methods import base
-    from axfusion.benchmarks.metrics import load_runs
     from axfusion.benchmarks.report import render_markdown, suite_tables
+    from axfusion.benchmarks.metrics import load_runs
     from axfusion.benchmarks.runner import _ensure_methods_loaded, run_benchmark, run_path
-    from axfusion.benchmarks.suites import TaskSpec, csv_task, get_suite, get_task
+    from axfusion.benchmarks.suites import csv_task, get_suite, get_task
 
     if args.list:
         _print_listing()
@@ -75,7 +75,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SystemExit("error: --out FOLDER is required")
 
-    specs: list[TaskSpec] = []
+    specs = []
     suites: dict[str, list[str]] = {}
     for s in args.suite or []:
         try:
@@ -137,7 +137,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(f"  failed: {c['task']}/{c['method']}/seed{c['seed']}: {c['error']}")
     if result.error:
         print(f"  stopped early: {result.error} (rerun the same command to resume)")
-    print(f"Run files: {result.out_dir / 'runs'} (one JSON per run, e.g. "
+    print(f"Run files: {result.out_dir / 'runs'} (one compact .json.gz per run, e.g. "
           f"{run_path(result.out_dir, specs[0].name, methods[0], seeds[0])})")
     names = {s.name for s in specs}
     runs = [r for r in load_runs(result.out_dir) if r["task"] in names and r["method"] in methods]
@@ -147,7 +147,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.report:
         from axfusion.benchmarks.report import make_report
 
-        rep = make_report(result.out_dir, figures=not args.no_figures)
+        rep = make_report(result.out_dir, figures=not args.no_figures, pdf=args.pdf)
         print(f"Report: {rep.paths[0]}")
     else:
         print(f"Full report with figures: axfusion report {result.out_dir}")
@@ -158,12 +158,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from axfusion.benchmarks.report import make_report
 
     try:
-        rep = make_report(args.folder, figures=not args.no_figures, all_diagnostics=args.all_diagnostics)
+        rep = make_report(args.folder, figures=not args.no_figures, all_diagnostics=args.all_diagnostics,
+                          pdf=args.pdf)
     except FileNotFoundError as err:
         raise SystemExit(f"error: {err}") from None
     print(rep.summary())
     n_fig = sum(1 for p in rep.paths if p.suffix == ".png")
-    print(f"Wrote {rep.paths[0]}, {rep.paths[1]} and {n_fig} figure(s) (PNG + PDF) under "
+    print(f"Wrote {rep.paths[0]}, {rep.paths[1]}, {rep.paths[2].name} and {n_fig} figure(s) "
+          f"({'PNG + PDF' if args.pdf else 'PNG'}) under "
           f"{rep.paths[0].parent / 'figures'}")
     return 0
 
@@ -208,6 +210,7 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--out", default=None, metavar="FOLDER", help="results folder")
     p.add_argument("--report", action="store_true", help="also write report.md, report.json and figures")
     p.add_argument("--no-figures", action="store_true", help="with --report: no figures")
+    p.add_argument("--pdf", action="store_true", help="with --report: PDF figures too (default: PNG only)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--list", action="store_true", help="list suites, tasks and methods, then exit")
     p.set_defaults(func=_cmd_bench)
@@ -215,6 +218,7 @@ def add_bench_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser("report", help="write report.md, report.json and figures of a benchmark folder")
     p.add_argument("folder", help="the folder axfusion bench wrote")
     p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--pdf", action="store_true", help="PDF figures too (default: PNG only)")
     p.add_argument("--all-diagnostics", action="store_true",
                    help="diagnostic panels for every fusion run (default: the lowest seed per task and method)")
     p.set_defaults(func=_cmd_report)

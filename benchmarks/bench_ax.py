@@ -264,7 +264,7 @@ def _write(
         "summary": summary,
         "runs": runs,
     }
-    out.write_text(json.dumps(payload, indent=1))
+    out.write_text(json.dumps(payload, separators=(",", ":")))  # compact: the table is in the .md file
     seeds = config["seeds"]
     header = (
         f"# Ax benchmark ({'quick' if config['quick'] else 'full'}{'' if complete else ', incomplete'})\n\n"

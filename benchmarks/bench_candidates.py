@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy
 
+from axfusion.benchmarks.synthetic import ackley  # (k, d) points -> (k,); minimum 0 at the origin
 from axfusion.candidates import (
     CandidatePool,
     ContinuousParameter,
@@ -45,14 +46,6 @@ DIM = 20
 HALF_WIDTH = 32.768
 REPEATS = 5  # top_k timings are the median of this many calls
 CHUNK = 16_384  # rows per chunk in the top_k benchmark (the pool's default)
-
-
-def ackley(x: np.ndarray) -> np.ndarray:
-    r"""Ackley function of ``(k, d)`` points, ``(k,)``; minimum 0 at the origin."""
-    d = x.shape[1]
-    a = -20.0 * np.exp(-0.2 * np.sqrt((x**2).sum(axis=1) / d))
-    b = -np.exp(np.cos(2.0 * np.pi * x).sum(axis=1) / d)
-    return a + b + 20.0 + np.e
 
 
 def make_problem(seed: int, n_families: int, n_members: int) -> tuple[np.ndarray, dict[str, Any]]:

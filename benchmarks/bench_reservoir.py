@@ -332,7 +332,7 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
     with FitProbe() as probe:
         model = ReservoirModel(
             train_X, train_Y, seed=p["model_seed"], n_members=p["n_members"], n_jobs=p["n_jobs"]
-        )
+        ).fit()
     test_X = torch.as_tensor(Xte)
     t0 = time.perf_counter()
     post = model.posterior(test_X)
@@ -500,7 +500,7 @@ def work_speed(p: dict[str, Any]) -> dict[str, Any]:
                 n_members=p["n_members"],
                 n_jobs=n_jobs,
                 seed=p["seed"] + r,
-            )
+            ).fit()
         fits.append(
             {
                 "repeat": r,
@@ -740,7 +740,8 @@ def machine_info() -> dict[str, Any]:
 def write_outputs(result: dict[str, Any], out: Path, *, final: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_finite(result), indent=1, default=_json_default, allow_nan=False) + "\n")
+    text = json.dumps(_finite(result), separators=(",", ":"), default=_json_default, allow_nan=False)
+    tmp.write_text(text + "\n")
     tmp.replace(out)
     if final:
         out.with_suffix(".md").write_text(render_markdown(result) + "\n")

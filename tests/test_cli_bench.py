@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from axfusion.benchmarks.methods import Method, register_method
+from axfusion.benchmarks.metrics import read_run_file
 from axfusion.benchmarks.runner import resolve_method_factory
 from axfusion.cli import main
 
@@ -50,8 +52,11 @@ def test_smoke_benchmark_resume_and_report(tmp_path, capsys):
     assert "## Suite `smoke`" in text and "random (exact E)" in text and str(out / "runs") in text
     for task in ("smoke_pool", "smoke_function"):
         for m in methods:
-            rec = json.loads((out / "runs" / task / m / "seed0.json").read_text())
-            assert rec["status"] == "ok" and rec["budget_spent"]
+            path = out / "runs" / task / m / "seed0.json.gz"
+            rec = read_run_file(path)
+            assert rec["status"] == "ok" and rec["budget_spent"] and rec["compact"]
+            assert path.stat().st_size < 2000  # a compact run file
+            assert (out / "full" / "runs" / task / m / "seed0.json.gz").exists()
     assert _CliRandom.calls == 2
     # resume: the second call runs nothing
     assert main(args) == 0
@@ -63,8 +68,15 @@ def test_smoke_benchmark_resume_and_report(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| smoke_pool | _cli_random |" in text and "Wrote" in text
     assert (out / "report.md").exists() and json.loads((out / "report.json").read_text())["suites"]["smoke"]
+    assert "(PNG)" in text and (out / "report_data.json.gz").exists()
     for stem in ("convergence_smoke", "success_smoke", "ef_af_smoke"):
-        assert (out / "figures" / f"{stem}.png").exists() and (out / "figures" / f"{stem}.pdf").exists()
+        assert (out / "figures" / f"{stem}.png").exists() and not (out / "figures" / f"{stem}.pdf").exists()
+    # the report from the compact files alone (a fresh clone has no full/), with PDF copies on request
+    shutil.rmtree(out / "full")
+    assert main(["report", str(out), "--pdf"]) == 0
+    assert "| smoke_pool | _cli_random |" in capsys.readouterr().out
+    for stem in ("convergence_smoke", "success_smoke", "ef_af_smoke"):
+        assert (out / "figures" / f"{stem}.pdf").exists()
 
 
 def test_bench_csv_pool_and_options(tmp_path, capsys):
@@ -79,9 +91,9 @@ def test_bench_csv_pool_and_options(tmp_path, capsys):
                "--no-progress", "--engine", "serial"])
     assert rc == 0
     capsys.readouterr()
-    recs = sorted((out / "runs" / "pool_y" / "_cli_random").glob("seed*.json"))
-    assert [p.name for p in recs] == ["seed3.json", "seed5.json"]
-    rec = json.loads(recs[0].read_text())
+    recs = sorted((out / "runs" / "pool_y" / "_cli_random").glob("seed*.json*"))
+    assert [p.name for p in recs] == ["seed3.json.gz", "seed5.json.gz"]
+    rec = read_run_file(recs[0])
     assert rec["task_info"]["n_iterations"] == 2 and len(rec["history"]["rows"]) == 5 + 2 * 3
     assert rec["task_info"]["directions"][0]["kind"] == "minimize"
     man = json.loads((out / "benchmark.json").read_text())

@@ -47,7 +47,13 @@ from ax.generation_strategy.external_generation_node import ExternalGenerationNo
 from ax.generation_strategy.transition_criterion import TransitionCriterion
 
 from axfusion.ax.objectives import TargetSpec, reference_point, targets_from_config
-from axfusion.ax.observations import FUSION_ITERATION, collect_observations, fusion_iterations
+from axfusion.ax.observations import (
+    BOX_GENERATIONS,
+    FUSION_ITERATION,
+    collect_observations,
+    fusion_iterations,
+    recorded_box_generations,
+)
 from axfusion.ax.options import node_settings, normalise_options
 from axfusion.ax.pool import ROW_ID, PoolReference
 from axfusion.ax.space import SpaceTranslation, translate_search_space
@@ -197,7 +203,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             self._observe(opt, [table.parameters[i] for i in rows], table.Y[rows], table.failed[rows])
             self._observed.update(keys[i] for i in rows)
         iterations = fusion_iterations(experiment)
-        opt.advance(max(iterations.values(), default=0))
+        opt.advance(max(iterations.values(), default=0), box_generations=recorded_box_generations(experiment))
         self.optimizer = opt
         self._specs = specs
         self._n_successful = int((~table.failed & inside).sum())
@@ -302,6 +308,8 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         out = []
         for _, row in table.iterrows():
             meta = {FUSION_ITERATION: int(suggestion.iteration)}
+            if opt.state.box_generations is not None:
+                meta[BOX_GENERATIONS] = int(opt.state.box_generations)
             meta.update({c: _json_value(row[c]) for c in info_cols})
             if self.pool_ref is not None:
                 key: Any = int(row[ROW_ID])

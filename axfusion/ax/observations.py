@@ -76,6 +76,10 @@ class ObservationTable:
         return int((~self.failed).sum())
 
 
+#: Candidate-metadata key of the DE generations a time budget decided (boxes).
+BOX_GENERATIONS = "box_generations"
+
+
 def fusion_iterations(experiment: Experiment) -> dict[str, int]:
     r"""Arm signature -> fusion iteration, from the candidate metadata of every
     generator run of the experiment."""
@@ -87,6 +91,19 @@ def fusion_iterations(experiment: Experiment) -> dict[str, int]:
                 if cand and FUSION_ITERATION in cand:
                     out[signature] = int(cand[FUSION_ITERATION])
     return out
+
+
+def recorded_box_generations(experiment: Experiment) -> int | None:
+    r"""The DE generations that the fusion's first box iteration recorded (its time budget's
+    decision, stored with every arm it proposed afterwards), or ``None``."""
+    found = [
+        int(cand[BOX_GENERATIONS])
+        for trial in experiment.trials.values()
+        for gr in trial.generator_runs
+        for cand in (gr.candidate_metadata_by_arm_signature or {}).values()
+        if cand and cand.get(BOX_GENERATIONS) is not None
+    ]
+    return min(found) if found else None
 
 
 def _metric_means(data: Data, metrics: Sequence[str]) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 r"""Benchmark metrics from run files, and exact random-search references.
 
-Every quantity is computed from the JSON run files the runner writes
-(:mod:`axfusion.benchmarks.runner`); nothing needs the task again.
+Every quantity is computed from the run files the runner writes
+(:mod:`axfusion.benchmarks.runner`; the compact ``seed<k>.json.gz`` files
+suffice); nothing needs the task again, except the success criterion of a test
+function, judged on the run's points when the file holds them.
 
 Per run (:func:`run_metrics`), over iterations ``t = 0 .. T`` (``t = 0`` is
 the shared initial design, ``t >= 1`` the method's batches):
@@ -65,6 +67,7 @@ best-so-far factors.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import math
 import os
@@ -85,10 +88,14 @@ __all__ = [
     "expected_best_with_replacement",
     "expected_best_without_replacement",
     "function_reference",
+    "iter_run_files",
     "load_runs",
+    "pool_hit_curves",
     "pool_reference",
     "random_reference_row",
+    "read_run_file",
     "run_metrics",
+    "run_reference",
     "runs_frame",
     "success_probability_without_replacement",
     "summary_table",
@@ -186,7 +193,7 @@ def pool_reference(
     batch_size: int,
     horizon: int,
     *,
-    sets: Mapping[str, Iterable[int]] = (),
+    sets: Mapping[str, Iterable[int]] | None = None,
     top_rows: Iterable[int] = (),
 ) -> dict[str, Any]:
     r"""Exact random-search curves on a pool after a given initial design.
@@ -207,20 +214,43 @@ def pool_reference(
         unbounded: ``sum_t P(T > t)``).
     """
     losses = np.asarray(pool_losses, dtype=np.float64).reshape(-1)
-    N = losses.size
     init = np.asarray(initial_rows, dtype=np.int64)
-    mask = np.ones(N, dtype=bool)
+    mask = np.ones(losses.size, dtype=bool)
     mask[init] = False
-    M = int(mask.sum())
-    t = np.arange(horizon + 1)
-    k = np.minimum(t * batch_size, M)
+    k = np.minimum(np.arange(horizon + 1) * batch_size, int(mask.sum()))
     a = float(losses[init].min()) if init.size else math.inf
     out: dict[str, Any] = {
         "kind": "exact_without_replacement",
         "horizon": int(horizon),
         "best_so_far": expected_best_without_replacement(losses[mask], k, a).tolist(),
     }
-    for name, rows in dict(sets).items():
+    out.update(pool_hit_curves(losses.size, init, batch_size, horizon, sets=sets, top_rows=top_rows))
+    return out
+
+
+def pool_hit_curves(
+    N: int,
+    initial_rows: Sequence[int] | np.ndarray,
+    batch_size: int,
+    horizon: int,
+    *,
+    sets: Mapping[str, Iterable[int]] | None = None,
+    top_rows: Iterable[int] = (),
+) -> dict[str, Any]:
+    r"""The parts of :func:`pool_reference` that need only the pool size and row sets.
+
+    ``<set>_probability``, ``expected_iterations_<set>`` and ``top_fraction``
+    (compact run files leave the curves out; :func:`run_reference` recomputes
+    them, bit for bit, from the run's task info and initial design).
+    """
+    init = np.asarray(initial_rows, dtype=np.int64)
+    mask = np.ones(int(N), dtype=bool)
+    mask[init] = False
+    M = int(mask.sum())
+    t = np.arange(horizon + 1)
+    k = np.minimum(t * batch_size, M)
+    out: dict[str, Any] = {}
+    for name, rows in dict(sets or {}).items():
         rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=np.int64)
         in_init = bool(rows.size and (~mask[rows]).any())
         S = int(mask[rows].sum()) if rows.size else 0
@@ -228,14 +258,45 @@ def pool_reference(
         out[f"{name}_probability"] = prob.tolist()
         # E[T] over batches (unbounded): sum_{t >= 0} P(T > t)
         full = np.arange(0, -(-M // batch_size) + 1)
-        miss = 1.0 - (np.ones(full.size) if in_init else success_probability_without_replacement(M, S, np.minimum(full * batch_size, M)))
+        draws = np.minimum(full * batch_size, M)
+        miss = 1.0 - (np.ones(full.size) if in_init else success_probability_without_replacement(M, S, draws))
         out[f"expected_iterations_{name}"] = float(miss.sum()) if S > 0 or in_init else None
     top = np.asarray(sorted(set(int(r) for r in top_rows)), dtype=np.int64)
     if top.size:
-        in_init = int((~mask[top]).sum())
-        outside = top.size - in_init
-        out["top_fraction"] = ((in_init + outside * k / max(M, 1)) / top.size).tolist()
+        top_in_init = int((~mask[top]).sum())
+        outside = top.size - top_in_init
+        out["top_fraction"] = ((top_in_init + outside * k / max(M, 1)) / top.size).tolist()
     return out
+
+
+def run_reference(run: Mapping[str, Any]) -> dict[str, Any]:
+    r"""The run's random-search reference, with the pool curves a compact run file leaves out.
+
+    Pools: the hit probabilities and ``top_fraction`` missing from the reference are
+    recomputed with :func:`pool_hit_curves` from ``task_info`` (``N``, batch size, the
+    row sets) and the run's initial design (the rows of iteration 0).
+    """
+    ref = dict(run.get("reference") or {})
+    info = run.get("task_info") or {}
+    if not ref or info.get("kind") != "pool" or "horizon" not in ref:
+        return ref
+    sets = {"success": info.get("success_rows"), "top5": info.get("top5_rows"), "best": info.get("best_rows")}
+    missing = [f"{k}_probability" for k, v in sets.items() if v is not None and f"{k}_probability" not in ref]
+    if info.get("top_percent_rows") and "top_fraction" not in ref:
+        missing.append("top_fraction")
+    if not missing or info.get("N") is None or info.get("batch_size") is None:
+        return ref
+    h = run.get("history") or {}
+    rows = np.asarray(h.get("rows", []), dtype=np.int64)
+    it = np.asarray(h.get("iteration", []), dtype=np.int64)
+    derived = pool_hit_curves(int(info["N"]), rows[it == 0] if rows.size == it.size else rows[:0],
+                              int(info["batch_size"]), int(ref["horizon"]),
+                              sets={k: v for k, v in sets.items() if v is not None},
+                              top_rows=info.get("top_percent_rows") or ())
+    for key in missing:
+        if key in derived:
+            ref[key] = derived[key]
+    return ref
 
 
 def function_reference(
@@ -253,15 +314,75 @@ def function_reference(
 
 
 # ------------------------------------------------------------------ loading
-def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    r"""Every run file under ``out_dir/runs`` (sorted by task, method, seed)."""
+#: Folder (under ``runs/``) of the values compact run files share
+#: (:func:`~axfusion.benchmarks.runner.write_compact_run_file`).
+SHARED_DIR = "_shared"
+
+
+def _legacy_path(path: str | os.PathLike[str]) -> Path:
+    r"""``seed<k>.json`` next to ``seed<k>.json.gz`` (the older uncompressed run files)."""
+    p = Path(path)
+    return p.with_name(p.name[: -len(".gz")]) if p.name.endswith(".json.gz") else p
+
+
+def _gunzip_text(path: Path) -> str:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return fh.read()
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_text(path: str, mtime_ns: int) -> str:
+    return _gunzip_text(Path(path))
+
+
+def _is_shared(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$shared"), str)
+
+
+def read_run_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    r"""A run file: gzip-compressed (``.json.gz``) or plain JSON (older ``.json`` files).
+
+    Fields a compact run file keeps in the folder's shared store
+    (``{"$shared": name}``, see
+    :func:`~axfusion.benchmarks.runner.write_compact_run_file`) are read back from
+    ``runs/_shared/<name>.json.gz``.
+
+    Raises:
+        OSError, EOFError, ValueError: For a missing, truncated or invalid file
+            (or shared entry).
+    """
+    p = Path(path)
+    rec = json.loads(_gunzip_text(p)) if p.name.endswith(".gz") else json.loads(p.read_text(encoding="utf-8"))
+    if isinstance(rec, dict):
+        for key, value in rec.items():
+            if _is_shared(value):
+                blob = p.parent.parent.parent / SHARED_DIR / f"{value['$shared']}.json.gz"
+                rec[key] = json.loads(_shared_text(str(blob), blob.stat().st_mtime_ns))
+    return rec
+
+
+def iter_run_files(out_dir: str | os.PathLike[str]) -> list[Path]:
+    r"""The run files under ``out_dir/runs``, one per run: ``seed<k>.json.gz``, else an older ``seed<k>.json``."""
     root = Path(out_dir) / "runs"
-    runs = []
+    found: dict[Path, Path] = {}
     for p in sorted(root.glob("*/*/seed*.json")):
+        found.setdefault(p, p)
+    for p in sorted(root.glob("*/*/seed*.json.gz")):
+        found[_legacy_path(p)] = p  # the compressed file wins
+    return sorted(found.values())
+
+
+def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    r"""Every run file under ``out_dir/runs`` (sorted by task, method, seed).
+
+    Compact ``seed<k>.json.gz`` files and older plain ``seed<k>.json`` files
+    (:func:`iter_run_files`); unreadable files are skipped.
+    """
+    runs = []
+    for p in iter_run_files(out_dir):
         try:
-            with open(p) as fh:
-                r = json.load(fh)
-        except (OSError, ValueError):
+            r = read_run_file(p)
+        except (OSError, EOFError, ValueError):
             continue
         r["_path"] = str(p)
         runs.append(r)
@@ -301,24 +422,34 @@ def function_successes(run: Mapping[str, Any]) -> tuple[np.ndarray, str] | None:
     r"""Per evaluation of a function run: does it meet the problem's success criterion?
 
     The task is rebuilt from the run's ``task_spec`` (so run files written
-    before a criterion existed are judged too).
+    before a criterion existed are judged too). A compact run file without the
+    points (:func:`~axfusion.benchmarks.runner.compact_run_record`) carries the
+    flags judged on them when it was written (``success_criterion``).
 
     Returns:
         ``(flags, label)`` with one boolean per evaluation in ``history``, or
         ``None`` for pools, problems without a criterion and runs whose task
         cannot be rebuilt.
     """
+    if (run.get("task_info") or {}).get("kind") != "function":
+        return None
+    h = run.get("history", {})
+    loss = np.asarray(h.get("loss", []), dtype=np.float64)
+    if "X" not in h:
+        stored = run.get("success_criterion")
+        if not isinstance(stored, Mapping):
+            return None
+        flags = np.asarray(stored.get("flags", []), dtype=bool)
+        return (flags, str(stored.get("label"))) if flags.size == loss.size else None
     spec = run.get("task_spec")
-    if (run.get("task_info") or {}).get("kind") != "function" or not isinstance(spec, Mapping):
+    if not isinstance(spec, Mapping):
         return None
     try:
         task = _function_task(json.dumps(dict(spec), sort_keys=True, default=str), int(run.get("seed", 0)))
     except Exception:  # noqa: BLE001 - an unknown/unregistered problem: no success column
         return None
     success = getattr(getattr(task, "problem", None), "success", None)
-    h = run.get("history", {})
     X = np.asarray(h.get("X", []), dtype=np.float64)
-    loss = np.asarray(h.get("loss", []), dtype=np.float64)
     if success is None or X.ndim != 2 or X.shape[0] != loss.size:
         return None
     if not X.shape[0]:
@@ -348,7 +479,7 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
     t = np.arange(T + 1)
     best = np.full(T + 1, np.nan)
     best_idx = np.full(T + 1, -1, dtype=np.int64)
-    for tt in t:
+    for tt in range(T + 1):
         sel = np.flatnonzero(it <= tt)
         if sel.size:
             j = sel[np.argmin(loss[sel])]
@@ -366,7 +497,7 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
     if d_all is not None:
         d_all = np.asarray([_nan(v) for v in d_all])
         dist = np.where(best_idx >= 0, d_all[np.maximum(best_idx, 0)], np.nan)
-    ref = run.get("reference") or {}
+    ref = run_reference(run)
     lo, hi = info.get("loss_best"), info.get("loss_median")
     perf = _normalised(best, lo, hi)
 
@@ -403,7 +534,7 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         if top:
             seen: set[int] = set()
             frac = np.zeros(T + 1)
-            for tt in t:
+            for tt in range(T + 1):
                 seen.update(int(r) for r in rows[it == tt] if int(r) in top)
                 frac[tt] = len(seen) / len(top)
             out["top_fraction"] = frac
@@ -412,7 +543,8 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         out["ref_top_fraction"] = _ref("top_fraction")
         out["ref_success"] = _ref("success_probability")
         out["ref_expected_iterations"] = ref.get("expected_iterations_success")
-        out["ef_top"] = _ratio(out["top_fraction"][-1], out["ref_top_fraction"][T] if T < out["ref_top_fraction"].size else np.nan)
+        ref_top = out["ref_top_fraction"]
+        out["ef_top"] = _ratio(out["top_fraction"][-1], ref_top[T] if T < ref_top.size else np.nan)
         out["af_top"] = acceleration_factor(out["top_fraction"], out["ref_top_fraction"])
     else:
         flags = function_successes(run)
@@ -665,7 +797,7 @@ def random_reference_row(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | 
     T = int(info.get("n_iterations", 0))
     row: dict[str, Any] = {"task": first["task"], "method": "random (exact E)", "kind": info.get("kind"),
                            "runs": len(by_seed), "ok": len(by_seed), "failed": 0}
-    refs = [r["reference"] for r in by_seed.values()]
+    refs = [run_reference(r) for r in by_seed.values()]
     best = np.mean([np.asarray([_nan(v) for v in ref["best_so_far"]])[: T + 1] for ref in refs], axis=0)
     sign = info.get("raw_sign")
     final = float(best[min(T, best.size - 1)])

@@ -1,4 +1,4 @@
-r"""Benchmark figures (matplotlib, Agg backend), written as PNG and PDF.
+r"""Benchmark figures (matplotlib, Agg backend), written as PNG (and PDF on request).
 
 - :func:`plot_convergence` -- median best-so-far (or simple regret) with IQR
   bands per method, and random search's exact expectation;
@@ -13,6 +13,10 @@ r"""Benchmark figures (matplotlib, Agg backend), written as PNG and PDF.
 
 Colours come from the Okabe-Ito colour-blind-safe palette; every method keeps
 its colour, line style and marker in every figure (:func:`method_styles`).
+
+Every ``plot_*`` function takes ``formats``: ``("png",)`` by default (a
+256-colour PNG, small enough to keep in git), ``("png", "pdf")`` for vector
+copies too.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FORMATS",
     "REFERENCE_STYLE",
+    "compact_diagnostics",
+    "diagnostic_series",
+    "has_fusion_diagnostics",
     "method_styles",
     "plot_convergence",
     "plot_ef_af",
@@ -44,7 +52,10 @@ KNOWN_METHODS = (
     "fusion", "gpbo", "rfbo", "lvgp", "turbo", "cmaes", "ga", "clpso", "de", "sa", "gwo_woa", "hi_woa", "acor",
     "abc", "aoa", "run",
 )
-REFERENCE_STYLE = {"color": "#000000", "linestyle": ":", "linewidth": 1.6, "label": "random (exact E)"}
+REFERENCE_STYLE: dict[str, Any] = {"color": "#000000", "linestyle": ":", "linewidth": 1.6, "label": "random (exact E)"}
+#: Default figure formats.
+FORMATS: tuple[str, ...] = ("png",)
+_DPI = 100
 
 
 def _style(i: int) -> dict[str, Any]:
@@ -83,14 +94,47 @@ def _plt():
     return plt
 
 
-def save_figure(fig: Any, stem: str | Path) -> list[Path]:
-    r"""Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf``; closes it."""
+def _save_png(fig: Any, path: Path) -> None:
+    r"""``fig`` as a 256-colour (palette) PNG: a third to a fifth of the RGBA file's bytes, same look."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
+    try:
+        from PIL import Image
+
+        buf.seek(0)
+        with Image.open(buf) as im:
+            rgb = im.convert("RGB")
+        rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            path, format="PNG", optimize=True)
+    except Exception:  # noqa: BLE001 - Pillow missing or failing: the plain PNG
+        path.write_bytes(buf.getvalue())
+
+
+def save_figure(fig: Any, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    r"""Save ``fig`` as ``stem.png`` (100 dpi, 256 colours) and/or ``stem.pdf``; closes it.
+
+    Args:
+        fig: A matplotlib figure.
+        stem: Output path without suffix.
+        formats: ``"png"`` and/or ``"pdf"``.
+    """
     plt = _plt()
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    unknown = set(formats) - {"png", "pdf"}
+    if unknown or not formats:
+        plt.close(fig)
+        raise ValueError(f"Figure formats are 'png' and 'pdf', got {list(formats)}.")
+    paths = []
+    for fmt in dict.fromkeys(formats):
+        path = stem.with_suffix(f".{fmt}")
+        if fmt == "png":
+            _save_png(fig, path)
+        else:
+            fig.savefig(path, bbox_inches="tight")
+        paths.append(path)
     plt.close(fig)
     return paths
 
@@ -146,6 +190,7 @@ def plot_convergence(
     infos: Mapping[str, Mapping[str, Any]],
     stem: str | Path,
     title: str = "",
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     r"""Median best-so-far with IQR bands per task (one panel each).
 
@@ -190,7 +235,7 @@ def plot_convergence(
     if title:
         fig.suptitle(title)
     _legend(fig, styles)
-    return save_figure(fig, stem)
+    return save_figure(fig, stem, formats)
 
 
 def plot_success(
@@ -198,6 +243,7 @@ def plot_success(
     curves: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
     stem: str | Path,
     title: str = "",
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     r"""Fraction of seeds with a success found by iteration ``t``.
 
@@ -229,7 +275,7 @@ def plot_success(
     if title:
         fig.suptitle(title)
     _legend(fig, styles)
-    return save_figure(fig, stem)
+    return save_figure(fig, stem, formats)
 
 
 def plot_ef_af(
@@ -238,6 +284,7 @@ def plot_ef_af(
     infos: Mapping[str, Mapping[str, Any]],
     stem: str | Path,
     title: str = "",
+    formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     r"""``EF(t)`` (left) and ``AF(p)`` (right) per task (one row each)."""
     from axfusion.benchmarks.metrics import af_curve
@@ -275,7 +322,7 @@ def plot_ef_af(
     if title:
         fig.suptitle(title)
     _legend(fig, styles)
-    return save_figure(fig, stem)
+    return save_figure(fig, stem, formats)
 
 
 # ------------------------------------------------------- fusion diagnostics
@@ -304,7 +351,8 @@ def diagnostic_series(diagnostics: Sequence[Mapping[str, Any]]) -> dict[str, Any
     recs = [d for d in diagnostics if isinstance(d, Mapping)]
     out: dict[str, Any] = {"iterations": np.array([_num(d.get("iteration", i + 1)) for i, d in enumerate(recs)])}
     bw = [(d.get("clusters") or {}).get("bandwidth") or {} for d in recs]
-    labels = sorted({str(k) for b in bw for k in b}, key=lambda s: (int(s) < 0, int(s)) if s.lstrip("-").isdigit() else (True, 0))
+    labels = sorted({str(k) for b in bw for k in b},
+                    key=lambda s: (int(s) < 0, int(s)) if s.lstrip("-").isdigit() else (True, 0))
     if labels:
         out["bandwidth"] = np.array([[_num(b.get(lab, b.get(int(lab) if lab.lstrip("-").isdigit() else lab, 0)))
                                       for lab in labels] for b in bw])
@@ -317,24 +365,24 @@ def diagnostic_series(diagnostics: Sequence[Mapping[str, Any]]) -> dict[str, Any
     for metric, name in (("r2_mean", "r2"), ("elpd_per_point", "elpd")):
         series = {}
         for f in fams:
-            vals = []
+            per_rec = []
             for d in recs:
                 per_t = (d.get("families") or {}).get(f)
                 first = per_t[0] if isinstance(per_t, list) and per_t else per_t
-                vals.append(_num(first.get(metric)) if isinstance(first, Mapping) else float("nan"))
-            vals = np.array(vals)
-            if np.isfinite(vals).any():
-                series[f] = vals
+                per_rec.append(_num(first.get(metric)) if isinstance(first, Mapping) else float("nan"))
+            arr = np.array(per_rec)
+            if np.isfinite(arr).any():
+                series[f] = arr
         if series:
             out[name] = series
     dev = {}
     for key in ("D_r2", "D_elpd", "lambda"):
-        vals = []
+        per_rec = []
         for d in recs:
             fu = d.get("fusion") or {}
             t0 = fu.get("target_0") if isinstance(fu.get("target_0"), Mapping) else fu
-            vals.append(_num(t0.get(key)) if isinstance(t0, Mapping) else float("nan"))
-        vals = np.array(vals)
+            per_rec.append(_num(t0.get(key)) if isinstance(t0, Mapping) else float("nan"))
+        vals = np.array(per_rec)
         if np.isfinite(vals).any():
             dev[key] = vals
     if dev:
@@ -342,7 +390,44 @@ def diagnostic_series(diagnostics: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return out
 
 
-def plot_fusion_diagnostics(run: Mapping[str, Any], stem: str | Path) -> list[Path]:
+def compact_diagnostics(diagnostics: Sequence[Any]) -> list[dict[str, Any]]:
+    r"""Only what :func:`diagnostic_series` reads from each record (for compact run files).
+
+    Per record: ``iteration``, ``clusters.bandwidth``, ``novelty``,
+    ``intra_batch_distance``, per family ``r2_mean`` and ``elpd_per_point`` of the
+    first target, and ``D_r2``, ``D_elpd``, ``lambda`` of the first target's
+    fusion. Diagnostics that are not fusion records give ``[]``.
+    """
+    if not has_fusion_diagnostics(diagnostics):
+        return []
+    recs = [d for d in diagnostics if isinstance(d, Mapping)]
+    out: list[dict[str, Any]] = []
+    for i, d in enumerate(recs):
+        c: dict[str, Any] = {"iteration": d.get("iteration", i + 1)}
+        if "clusters" in d:
+            bw = (d.get("clusters") or {}).get("bandwidth")
+            c["clusters"] = {"bandwidth": dict(bw)} if bw else {}
+        for key in ("novelty", "intra_batch_distance"):
+            if key in d:
+                c[key] = d[key]
+        if "families" in d:
+            fams: dict[str, Any] = {}
+            for f, per_t in (d.get("families") or {}).items():
+                first = per_t[0] if isinstance(per_t, list) and per_t else per_t
+                if isinstance(first, Mapping):
+                    kept = {k: first[k] for k in ("r2_mean", "elpd_per_point") if k in first}
+                    fams[f] = [kept] if isinstance(per_t, list) else kept
+            c["families"] = fams
+        if "fusion" in d:
+            fu = d.get("fusion") or {}
+            t0 = fu.get("target_0") if isinstance(fu.get("target_0"), Mapping) else fu
+            c["fusion"] = {"target_0": {k: t0[k] for k in ("D_r2", "D_elpd", "lambda") if k in t0}} if isinstance(
+                t0, Mapping) else {}
+        out.append(c)
+    return out
+
+
+def plot_fusion_diagnostics(run: Mapping[str, Any], stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     r"""The fusion paper's per-run diagnostic panels for one run file.
 
     Returns:
@@ -409,4 +494,4 @@ def plot_fusion_diagnostics(run: Mapping[str, Any], stem: str | Path) -> list[Pa
         ax.grid(alpha=0.3)
     fig.suptitle(f"{run.get('task')} / {run.get('method')} / seed {run.get('seed')}", fontsize=11)
     fig.tight_layout()
-    return save_figure(fig, stem)
+    return save_figure(fig, stem, formats)

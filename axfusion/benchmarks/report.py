@@ -8,12 +8,19 @@ r"""The benchmark report: ``report.md``, ``report.json`` and figures.
   AF, final best median [IQR], simple regret, seconds per iteration and peak
   memory, with random search's exact expectation as a reference row per task;
   then failed runs, unsupported (task, method) pairs and the definitions;
-- ``report.json`` -- the same rows, the per-run scalars and the aggregated
-  curves (median/IQR best-so-far, success rate, EF(t), references);
+- ``report.json`` -- the same rows (``suites``, ``summary``), the task info,
+  the figure list and the definitions;
+- ``report_data.json.gz`` -- the per-run scalars (``runs``) and the aggregated
+  curves (``curves``: median/IQR best-so-far, success rate, EF(t),
+  references), gzip-compressed (:func:`load_report_data`);
 - ``figures/`` -- per suite ``convergence_<suite>``, ``success_<suite>``
-  (pools) and ``ef_af_<suite>`` (PNG and PDF), and
+  (pools) and ``ef_af_<suite>`` (PNG; also PDF with ``pdf=True``), and
   ``figures/diagnostics/<task>__<method>__seed<k>`` for runs with fusion
   diagnostics (by default the lowest seed of each task and method).
+
+The compact run files (:func:`~axfusion.benchmarks.runner.compact_run_record`)
+suffice for all of it. The JSON files are written without spaces and with
+their floats rounded to 6 significant digits (the tables show 3).
 """
 
 from __future__ import annotations
@@ -31,9 +38,15 @@ import numpy as np
 import pandas as pd
 
 from axfusion.benchmarks import metrics as _m
+from axfusion.benchmarks.runner import _atomic, _dumps, _gzip_bytes, _round_sig
 from axfusion.diagnostics import jsonable
 
-__all__ = ["Report", "format_table", "make_report", "suite_tables"]
+__all__ = ["DATA_FILE", "Report", "format_table", "load_report_data", "make_report", "suite_tables"]
+
+REPORT_SCHEMA = "axfusion.bench.report/2"
+DATA_SCHEMA = "axfusion.bench.report_data/1"
+#: The per-run scalars and the curves, next to ``report.json``.
+DATA_FILE = "report_data.json.gz"
 
 _DEFINITIONS = """\
 - **success**: fraction of the finished runs that evaluated a success row (the top
@@ -212,7 +225,7 @@ class Report:
     Attributes:
         markdown: The report text.
         tables: Summary rows per suite.
-        paths: Written files (report.md, report.json, figures).
+        paths: Written files (report.md, report.json, report_data.json.gz, figures).
     """
 
     markdown: str
@@ -229,14 +242,16 @@ def make_report(
     *,
     figures: bool = True,
     all_diagnostics: bool = False,
+    pdf: bool = False,
 ) -> Report:
-    r"""Write ``report.md``, ``report.json`` and the figures of a results folder.
+    r"""Write ``report.md``, ``report.json``, ``report_data.json.gz`` and the figures of a results folder.
 
     Args:
         out_dir: The folder :func:`~axfusion.benchmarks.runner.run_benchmark` wrote.
         figures: Also draw the figures (``figures/``).
         all_diagnostics: Diagnostic panels for every run with fusion
             diagnostics (default: the lowest seed per task and method).
+        pdf: Also write every figure as PDF (default: PNG only).
 
     Raises:
         FileNotFoundError: If the folder holds no run files.
@@ -261,14 +276,15 @@ def make_report(
 
     md = ["# Benchmark report\n",
           f"Results folder: `{out}`; {len(runs)} run files, generated "
-          f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}.\n",
+          f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}.\n",
           render_markdown(tables)]
     n_early = sum(bool(r.get("stop_at_success")) for r in runs)
     n_stopped = sum(bool(r.get("stopped_at_success")) for r in runs)
     if n_early:
         md.append(
             f"**Early stop.** {n_early} of {len(runs)} runs were to end at their first success row "
-            f"(`--stop-at-success`; {n_stopped} did, the others spent the budget): iterations to success are exact, while the top-5 and best-row "
+            f"(`--stop-at-success`; {n_stopped} did, the others spent the budget): iterations to success are "
+            "exact, while the top-5 and best-row "
             "columns count only rows found by then, and EF, AF and the final best carry the "
             "best-so-far forward from the stop, so for those runs they are lower bounds on the "
             "method's performance over the whole budget. Compare methods on iterations to "
@@ -279,7 +295,8 @@ def make_report(
         md.append("## Failed runs\n")
         md.append("| task | method | seed | error |\n|---|---|---|---|")
         for r in failed.to_dict("records"):
-            md.append(f"| {r['task']} | {r['method']} | {r['seed']} | {str(r['error'] or '').replace('|', '/')[:200]} |")
+            error = str(r["error"] or "").replace("|", "/")[:200]
+            md.append(f"| {r['task']} | {r['method']} | {r['seed']} | {error} |")
         md.append("")
     unsupported = manifest.get("unsupported") or []
     if unsupported:
@@ -299,32 +316,33 @@ def make_report(
     fig_rel: list[str] = []
     if figures:
         fig_dir = out / "figures"
+        formats = ("png", "pdf") if pdf else ("png",)
         for suite, rows in tables.items():
             tasks = list(dict.fromkeys(r["task"] for r in rows))
             sub = {k: v for k, v in curves.items() if k[0] in tasks and v}
             if not sub:
                 continue
             paths += _safe_plot("plot_convergence", tasks, sub, infos, fig_dir / f"convergence_{suite}",
-                                title=f"{suite}: convergence (median, IQR)")
+                                title=f"{suite}: convergence (median, IQR)", formats=formats)
             with_success = [t for t in tasks if any("success_rate" in c for (tt, _), c in sub.items() if tt == t)]
             if with_success:
                 paths += _safe_plot("plot_success", with_success, sub, fig_dir / f"success_{suite}",
-                                    title=f"{suite}: success rate")
+                                    title=f"{suite}: success rate", formats=formats)
             paths += _safe_plot("plot_ef_af", tasks, sub, infos, fig_dir / f"ef_af_{suite}",
-                                title=f"{suite}: enhancement and acceleration factors")
+                                title=f"{suite}: enhancement and acceleration factors", formats=formats)
         from axfusion.benchmarks.plots import has_fusion_diagnostics, plot_fusion_diagnostics
 
         done: set[tuple[str, str]] = set()
         for r in sorted(runs, key=lambda r: (r["task"], r["method"], r["seed"])):
             key = (r["task"], r["method"])
-            if r.get("status") != "ok" or not has_fusion_diagnostics(r.get("diagnostics")):
+            if r.get("status") != "ok" or not has_fusion_diagnostics(r.get("diagnostics") or []):
                 continue
             if key in done and not all_diagnostics:
                 continue
             done.add(key)
             stem = fig_dir / "diagnostics" / f"{r['task']}__{r['method']}__seed{r['seed']}"
             try:
-                paths += plot_fusion_diagnostics(r, stem)
+                paths += plot_fusion_diagnostics(r, stem, formats)
             except Exception as err:  # a figure never stops the report
                 md.append(f"\n(diagnostic figure {stem.name} failed: {type(err).__name__}: {err})\n")
         fig_rel = [str(p.relative_to(out)) for p in paths if p.suffix == ".png"]
@@ -336,13 +354,12 @@ def make_report(
     md_path = out / "report.md"
     md_path.write_text(text)
     payload = {
-        "schema": "axfusion.bench.report/1",
-        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "schema": REPORT_SCHEMA,
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "out_dir": str(out),
+        "data": DATA_FILE,
         "suites": tables,
         "summary": table.to_dict("records"),
-        "runs": per_run.drop(columns=["path"]).to_dict("records"),
-        "curves": {f"{t}/{m}": c for (t, m), c in curves.items()},
         "task_info": {t: {k: v for k, v in i.items() if not k.endswith("_rows")} for t, i in infos.items()},
         "unsupported": unsupported,
         "figures": fig_rel,
@@ -351,9 +368,24 @@ def make_report(
     json_path = out / "report.json"
     tmp = json_path.with_suffix(".json.tmp")
     with open(tmp, "w") as fh:
-        json.dump(jsonable(payload), fh, allow_nan=False)
+        json.dump(_round_sig(jsonable(payload), 6), fh, allow_nan=False, separators=(",", ":"))
     os.replace(tmp, json_path)
-    return Report(markdown=text, tables=tables, paths=[md_path, json_path, *paths])
+    data = {
+        "schema": DATA_SCHEMA,
+        "runs": per_run.drop(columns=["path"]).to_dict("records"),
+        "curves": {f"{t}/{m}": c for (t, m), c in curves.items()},
+    }
+    data_path = out / DATA_FILE
+    _atomic(data_path, _gzip_bytes(_dumps(_round_sig(jsonable(data), 6))))
+    return Report(markdown=text, tables=tables, paths=[md_path, json_path, data_path, *paths])
+
+
+def load_report_data(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    r"""``report_data.json.gz`` of a results folder: ``{"schema", "runs", "curves"}``."""
+    import gzip
+
+    with gzip.open(Path(out_dir) / DATA_FILE, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def _safe_plot(name: str, *args: Any, **kwargs: Any) -> list[Path]:

@@ -4,9 +4,22 @@ r"""Run (task, method, seed) benchmark campaigns, in parallel, with resume.
 shared, seeded initial design (:meth:`Evaluator.evaluate_initial`), hands the
 evaluator to :meth:`Method.run` and stops it when the evaluator raises
 :class:`~axfusion.benchmarks.tasks.BudgetExhausted`. Each finished run is
-written at once, atomically (a temporary file renamed), to
-``out_dir/runs/<task>/<method>/seed<k>.json``; a second call with the same
-arguments skips the runs already written (resume after an interruption). A
+written at once, atomically (temporary files renamed), twice:
+
+- the *compact* run file ``out_dir/runs/<task>/<method>/seed<k>.json.gz``
+  (gzip, :func:`compact_run_record`): everything the metrics, the report and
+  the figures read, in one to tens of kB; the files to keep in git. Its task
+  spec, task info, versions and random-search reference, the same in many
+  runs, are stored once per distinct value in ``out_dir/runs/_shared/``
+  (:func:`write_compact_run_file`; :func:`read_run_file` puts them back);
+- the *full* record ``out_dir/full/runs/<task>/<method>/seed<k>.json.gz``
+  (:func:`full_run_path`): every evaluated point and every per-iteration
+  diagnostic; ``out_dir/full/`` holds a ``.gitignore`` that ignores the folder.
+
+A second call with the same arguments skips the runs whose compact file is
+written (resume after an interruption; the compact file alone suffices, so a
+fresh clone resumes too), and still reads run files of the older uncompressed
+form ``seed<k>.json``. A
 method that raises is recorded as a failed run (``status: "failed"``, the
 traceback in ``error``) and the benchmark goes on. Methods whose
 ``supports(task)`` is false are skipped and listed in the result and in
@@ -22,7 +35,7 @@ runs do not oversubscribe the machine. Runs are deterministic under their
 seed: the evaluator and the method get the run seed, and Python's, NumPy's
 and (when loaded) torch's global generators are seeded with it.
 
-Run file schema (``schema: "axfusion.bench.run/1"``)::
+Run file schema (``schema: "axfusion.bench.run/1"``; the full record)::
 
     {
       "schema": "axfusion.bench.run/1",
@@ -62,11 +75,25 @@ Run file schema (``schema: "axfusion.bench.run/1"``)::
       "versions": {"python", "platform", "numpy", ..., "axfusion", "git"},
       "started_at": str, "finished_at": str, "host": str
     }
+
+The compact run file (:func:`compact_run_record`) has the same schema with
+the bulk left out (``compact.dropped`` lists it): no ``history.X`` (a test
+function's success flags, judged on the full-precision points, are kept as
+``success_criterion``), no ``history.Y`` where it is ``raw_sign * loss``, no
+``task_info.space``, distances only at the incumbents, only the peak memory
+of ``resources``, the random-search
+reference exact up to the budget (pools: its hit-probability and Top% curves
+are recomputed on reading, :func:`~axfusion.benchmarks.metrics.run_reference`),
+only the diagnostic fields the report plots, and timings, resources,
+distances and diagnostics rounded to 6 significant digits. Losses, rows,
+``best_loss`` and ``task_info`` are never rounded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import gzip
 import json
 import math
 import os
@@ -85,16 +112,22 @@ from typing import Any
 
 import numpy as np
 
+from axfusion.benchmarks.metrics import SHARED_DIR, _is_shared, _legacy_path, read_run_file
 from axfusion.diagnostics import jsonable
 
 __all__ = [
     "RUN_SCHEMA",
     "BenchmarkResult",
     "RunJob",
+    "compact_run_record",
+    "convert_run_files",
     "execute_run",
+    "full_run_path",
     "resolve_method_factory",
     "run_benchmark",
     "run_path",
+    "write_compact_run_file",
+    "write_run_file",
 ]
 
 RUN_SCHEMA = "axfusion.bench.run/1"
@@ -103,6 +136,12 @@ _REFERENCE_SAMPLES = 16384
 _REFERENCE_SEED = 20_240_611
 _REFERENCE_HORIZON_FACTOR = 10
 _FINISHED = ("ok", "failed")
+#: Folder of the full run records inside a results folder (ignored by git).
+FULL_DIR = "full"
+#: Fields of a compact run file kept in the shared store.
+SHARED_FIELDS = ("task_spec", "task_info", "versions", "reference")
+#: Significant digits of the rounded floats of a compact run file.
+COMPACT_DIGITS = 6
 
 
 # ------------------------------------------------------------------ helpers
@@ -111,8 +150,22 @@ def _safe(name: str) -> str:
 
 
 def run_path(out_dir: str | os.PathLike[str], task: str, method: str, seed: int) -> Path:
-    r"""``out_dir/runs/<task>/<method>/seed<k>.json``."""
-    return Path(out_dir) / "runs" / _safe(task) / _safe(method) / f"seed{int(seed)}.json"
+    r"""The compact run file ``out_dir/runs/<task>/<method>/seed<k>.json.gz``."""
+    return Path(out_dir) / "runs" / _safe(task) / _safe(method) / f"seed{int(seed)}.json.gz"
+
+
+def full_run_path(out_dir: str | os.PathLike[str], task: str, method: str, seed: int) -> Path:
+    r"""The full record ``out_dir/full/runs/<task>/<method>/seed<k>.json.gz`` (kept out of git)."""
+    return Path(out_dir) / FULL_DIR / "runs" / _safe(task) / _safe(method) / f"seed{int(seed)}.json.gz"
+
+
+def _existing_run_file(path: str | os.PathLike[str]) -> Path | None:
+    r"""The compact file ``path`` if it exists, else an older ``seed<k>.json`` next to it, else ``None``."""
+    p = Path(path)
+    if p.exists():
+        return p
+    legacy = _legacy_path(p)
+    return legacy if legacy != p and legacy.exists() else None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -120,22 +173,250 @@ def _jsonable(obj: Any) -> Any:
     return jsonable(obj, fallback=str)
 
 
-def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    r"""Write ``data`` to a temporary file next to ``path``, then rename it (atomic on POSIX)."""
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    r"""Call ``write(tmp)`` on a temporary file next to ``path``, then rename it (atomic on POSIX)."""
     import uuid
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, allow_nan=False)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    r"""Write ``data`` as JSON to ``path`` atomically."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, allow_nan=False)
+
+    _atomic(path, write)
+
+
+def _gzip_bytes(data: bytes) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9,
+                                                   mtime=0) as fh:
+            fh.write(data)
+
+    return write
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def write_run_file(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    r"""Write a run record as gzip-compressed JSON, atomically.
+
+    The bytes depend on the record only (no file name or time in the gzip
+    header, compact separators), so rewriting an unchanged record changes
+    nothing in git.
+    """
+    _atomic(Path(path), _gzip_bytes(_dumps(record)))
+
+
+def write_compact_run_file(path: str | os.PathLike[str], record: Mapping[str, Any]) -> dict[str, Any]:
+    r"""Write the compact form of ``record`` (:func:`compact_run_record`) to ``path``, atomically.
+
+    ``task_spec``, ``task_info``, ``versions`` and ``reference`` are the same in
+    many runs of a folder (every run of a task, every method of a seed): each
+    distinct value is stored once, gzip-compressed, as
+    ``runs/_shared/<sha256 prefix>.json.gz`` (content-addressed, so parallel
+    writers never conflict), and the run file holds ``{"$shared": name}`` in
+    its place; :func:`read_run_file` puts the values back. The shared entries
+    are written before the run file.
+
+    Returns:
+        The compact record (with the values, not the references).
+    """
+    import hashlib
+
+    p = Path(path)
+    rec = compact_run_record(record)
+    out = dict(rec)
+    store = p.parent.parent.parent / SHARED_DIR
+    for key in SHARED_FIELDS:
+        value = out.get(key)
+        if isinstance(value, dict) and value and not _is_shared(value):
+            data = _dumps(value)
+            name = hashlib.sha256(data).hexdigest()[:24]
+            blob = store / f"{name}.json.gz"
+            if not blob.exists():
+                _atomic(blob, _gzip_bytes(data))
+            out[key] = {"$shared": name}
+    _atomic(p, _gzip_bytes(_dumps(out)))
+    return rec
+
+
+def _ignore_full_folder(out_dir: str | os.PathLike[str]) -> None:
+    r"""``out_dir/full/.gitignore`` ignoring everything in ``full/`` (the full records stay out of git)."""
+    path = Path(out_dir) / FULL_DIR / ".gitignore"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# Full benchmark run records (axfusion.benchmarks.runner): local only, not for git.\n*\n")
+
+
+# ------------------------------------------------------------- compact runs
+def _round_sig(obj: Any, digits: int = COMPACT_DIGITS) -> Any:
+    r"""``obj`` with every float rounded to ``digits`` significant digits (ints, bools, text unchanged)."""
+    if isinstance(obj, float):
+        if obj == 0.0 or not math.isfinite(obj):
+            return obj
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, list):
+        return [_round_sig(v, digits) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _round_sig(v, digits) for k, v in obj.items()}
+    return obj
+
+
+def _incumbent_indices(loss: Sequence[Any], iteration: Sequence[Any], T: int) -> set[int]:
+    r"""The evaluations :func:`~axfusion.benchmarks.metrics.run_metrics` takes as the incumbent at ``t = 0 .. T``."""
+    lv = np.asarray([np.nan if v is None else v for v in loss], dtype=np.float64)
+    it = np.asarray(iteration, dtype=np.int64)
+    out: set[int] = set()
+    if lv.size != it.size:
+        return set(range(lv.size))
+    for tt in range(T + 1):
+        sel = np.flatnonzero(it <= tt)
+        if sel.size:
+            out.add(int(sel[np.argmin(lv[sel])]))
+    return out
+
+
+def compact_run_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    r"""The compact form of a full run record; a compact record is returned as is.
+
+    What the metrics, the report and the figures read, and nothing they read is
+    rounded where it could change a reported number:
+
+    - kept exactly: status, error, budget flags, task spec, ``task_info`` (less
+      ``space``), method options, versions, times of day, host, ``history.iteration``,
+      ``history.loss``, ``history.rows``, ``best_loss`` and the other counts;
+    - ``history.X`` is left out; for a test function with a success criterion the
+      flags judged on the full-precision points are kept instead
+      (``success_criterion: {"label", "flags"}``, read by
+      :func:`~axfusion.benchmarks.metrics.function_successes`);
+    - ``history.Y`` is left out when it is ``raw_sign * loss`` (one target);
+    - ``history.distance``: only at the evaluations that are the incumbent at some
+      iteration ``t <= T`` (``null`` elsewhere), rounded to 6 significant digits;
+    - ``reference``: up to the budget ``T`` exactly; test functions keep the
+      best-so-far after ``T`` (the acceleration-factor figures) rounded to 6
+      digits; pools keep the expected best-so-far up to ``T`` and the expected
+      iterations, and leave out the hit-probability and Top% curves, which
+      :func:`~axfusion.benchmarks.metrics.run_reference` recomputes exactly;
+    - ``resources``: the peak memory (``peak_rss_mib``, ``peak_rss_scope``) only;
+      it, ``iteration_times``, ``wall_time`` and ``method_time`` rounded to 6
+      significant digits;
+    - ``diagnostics``: :func:`~axfusion.benchmarks.plots.compact_diagnostics`
+      (the fields of the diagnostic panels, rounded to 6 digits; ``[]`` for
+      methods without fusion diagnostics).
+
+    ``compact: {"format": 1, "dropped": [...]}`` names the fields that were cut
+    (``history.X``, ``reference``, ...); the full record is
+    ``full/runs/<task>/<method>/seed<k>.json.gz`` next to ``runs/``.
+    """
+    from axfusion.benchmarks.metrics import function_successes
+    from axfusion.benchmarks.plots import compact_diagnostics
+
+    rec = _jsonable(dict(record))
+    if rec.get("compact"):
+        return rec
+    rec.pop("_path", None)
+    dropped: list[str] = []
+    info = dict(rec.get("task_info") or {})
+    T = info.get("n_iterations")
+    T = int(T) if isinstance(T, int) else None
+    if "space" in info:
+        del info["space"]
+        dropped.append("task_info.space")
+    if rec.get("task_info") is not None:
+        rec["task_info"] = info
+    hist = dict(rec.get("history") or {})
+    if "X" in hist:
+        try:
+            flags = function_successes(rec) if info.get("kind") == "function" else None
+        except Exception:  # noqa: BLE001 - a criterion that cannot be judged: no success column
+            flags = None
+        if flags is not None:
+            rec["success_criterion"] = {"label": str(flags[1]), "flags": [int(b) for b in flags[0]]}
+        del hist["X"]
+        dropped.append("history.X")
+    Y, loss, sign = hist.get("Y"), hist.get("loss"), info.get("raw_sign")
+    if (isinstance(Y, list) and isinstance(loss, list) and len(Y) == len(loss) and sign is not None
+            and all(isinstance(y, list) and len(y) == 1 and v is not None and y[0] == sign * v
+                    for y, v in zip(Y, loss))):
+        del hist["Y"]
+        dropped.append("history.Y")
+    dist = hist.get("distance")
+    if isinstance(dist, list) and T is not None and isinstance(loss, list):
+        keep = _incumbent_indices(loss, hist.get("iteration") or [], T)
+        hist["distance"] = [_round_sig(d) if i in keep else None for i, d in enumerate(dist)]
+        dropped.append("history.distance")
+    rec["history"] = hist
+    ref = rec.get("reference")
+    if isinstance(ref, dict) and T is not None:
+        ref = dict(ref)
+        best = ref.get("best_so_far")
+        if info.get("kind") == "pool":
+            curves = [k for k, v in ref.items()
+                      if isinstance(v, list) and (k.endswith("_probability") or k == "top_fraction")]
+            for k in curves:
+                del ref[k]
+            if isinstance(best, list):
+                ref["best_so_far"] = best[: T + 1]
+            dropped.append("reference")
+        elif isinstance(best, list):
+            ref["best_so_far"] = best[: T + 1] + _round_sig(best[T + 1:])
+            dropped.append("reference")
+        rec["reference"] = ref
+    res = rec.get("resources")
+    if isinstance(res, dict) and set(res) - {"peak_rss_mib", "peak_rss_scope"}:
+        rec["resources"] = {k: res[k] for k in ("peak_rss_mib", "peak_rss_scope") if k in res}
+        dropped.append("resources")
+    for key in ("iteration_times", "wall_time", "method_time", "resources"):
+        if key in rec:
+            rec[key] = _round_sig(rec[key])
+    diags = rec.get("diagnostics") or []
+    rec["diagnostics"] = _round_sig(_jsonable(compact_diagnostics(diags)))
+    if diags:
+        dropped.append("diagnostics")
+    rec["compact"] = {"format": 1, "dropped": dropped}
+    return rec
+
+
+def convert_run_files(out_dir: str | os.PathLike[str], *, keep_full: bool = True) -> dict[str, int]:
+    r"""Rewrite the older plain ``seed<k>.json`` run files of ``out_dir`` in the compact form.
+
+    Every ``runs/<task>/<method>/seed<k>.json`` becomes ``seed<k>.json.gz``
+    (:func:`compact_run_record`); with ``keep_full`` the record itself is kept
+    under ``out_dir/full/`` (ignored by git), then the ``.json`` file is removed.
+
+    Returns:
+        ``{"converted", "bytes_before", "bytes_after", "shared_bytes"}`` (the run
+        files' bytes before and after, and those of ``runs/_shared/``).
+    """
+    out = Path(out_dir)
+    stats = {"converted": 0, "bytes_before": 0, "bytes_after": 0}
+    for p in sorted((out / "runs").glob("*/*/seed*.json")):
+        rec = read_run_file(p)
+        gz = p.with_name(p.name + ".gz")
+        if keep_full and not rec.get("compact"):
+            _ignore_full_folder(out)
+            write_run_file(out / FULL_DIR / p.relative_to(out).with_name(gz.name), rec)
+        write_compact_run_file(gz, rec)
+        stats["converted"] += 1
+        stats["bytes_before"] += p.stat().st_size
+        stats["bytes_after"] += gz.stat().st_size
+        p.unlink()
+    stats["shared_bytes"] = sum(f.stat().st_size for f in (out / "runs" / SHARED_DIR).glob("*.json.gz"))
+    return stats
 
 
 def _cpu_count() -> int:
@@ -244,10 +525,11 @@ class RunJob:
         factory: ``factory(**options) -> Method``.
         options: Method options.
         seed: The run seed.
-        path: The run file.
+        path: The compact run file.
         overrides: Budget overrides for the spec.
         threads: Thread limit of the run (``None``: no limit).
         stop_at_success: Pools: stop once a row of the success set has been evaluated.
+        full_path: The full record (``None``: not written).
     """
 
     task_name: str
@@ -260,6 +542,7 @@ class RunJob:
     overrides: dict[str, int | None] = field(default_factory=dict)
     threads: int | None = None
     stop_at_success: bool = False
+    full_path: str | None = None
 
 
 _TASK_CACHE: dict[Any, Any] = {}
@@ -283,10 +566,8 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     if "torch" in sys.modules:
-        try:
+        with contextlib.suppress(Exception):
             sys.modules["torch"].manual_seed(seed)
-        except Exception:  # pragma: no cover
-            pass
 
 
 class _QuietLoggers:
@@ -348,9 +629,9 @@ def _task_info(task: Any) -> dict[str, Any]:
         s = task.setup(0)
         ds = s.dataset
         info.update(
-            dataset=getattr(ds, "name", None), N=int(task.N), targets=list(task.targets),
+            dataset=getattr(ds, "name", None), N=int(task.N), targets=list(task.targets or ()),
             directions=[d.as_dict() for d in s.directions],
-            units={t: (getattr(ds, "units", {}) or {}).get(t) for t in task.targets},
+            units={t: (getattr(ds, "units", {}) or {}).get(t) for t in task.targets or ()},
             success_rows=sorted(int(i) for i in s.success), top5_rows=sorted(int(i) for i in s.top5),
             best_rows=sorted(int(i) for i in s.best),
         )
@@ -416,7 +697,7 @@ def execute_run(job: RunJob) -> dict[str, Any]:
     """
     from axfusion.benchmarks.tasks import BudgetExhausted, Evaluator
 
-    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     record: dict[str, Any] = {
         "schema": RUN_SCHEMA, "task": job.task_name, "method": job.method, "seed": int(job.seed),
         "status": "failed", "error": None, "budget_spent": False,
@@ -450,10 +731,8 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             ev.evaluate_initial()
             ev.tick()
             t_method = time.perf_counter()
-            try:
+            with contextlib.suppress(BudgetExhausted):
                 method.run(task, ev)
-            except BudgetExhausted:
-                pass
             record["status"] = "ok"
         except BaseException as err:  # a failing run is recorded, never kills the benchmark
             if isinstance(err, KeyboardInterrupt):
@@ -466,7 +745,7 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             except Exception:
                 record["diagnostics"] = []
                 record["diagnostics_error"] = traceback.format_exc()
-        if ev is not None:
+        if ev is not None and task is not None:
             record["budget_spent"] = bool(ev.remaining <= 0)
             record["stopped_at_success"] = bool(ev.stopped_early)
             h: dict[str, Any] = {
@@ -506,14 +785,19 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             "cpu_user_s": ru1.ru_utime - ru0.ru_utime, "cpu_system_s": ru1.ru_stime - ru0.ru_stime,
             "threads": job.threads,
         }
-    record["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    record["finished_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     record = _jsonable(record)
-    _write_json_atomic(Path(job.path), record)
-    err = (record.get("error") or "").strip().splitlines()
+    if job.full_path is not None:  # the full record first: the compact file marks the run finished
+        write_run_file(job.full_path, record)
+    write_compact_run_file(job.path, record)
+    legacy = _legacy_path(job.path)
+    if legacy != Path(job.path) and legacy.exists():  # an older run file this run replaces
+        legacy.unlink()
+    lines = (record.get("error") or "").strip().splitlines()
     return {
         "task": job.task_name, "method": job.method, "seed": int(job.seed), "status": record["status"],
-        "path": job.path, "wall_time": record.get("wall_time"), "best_loss": record.get("best_loss"),
-        "error": err[-1] if err else None,
+        "path": job.path, "full_path": job.full_path, "wall_time": record.get("wall_time"),
+        "best_loss": record.get("best_loss"), "error": lines[-1] if lines else None,
     }
 
 
@@ -601,15 +885,16 @@ class BenchmarkResult:
 
 
 def _finished(
-    path: Path, budget: Mapping[str, int], options: Mapping[str, Any], retry_failed: bool, stop_at_success: bool = False
+    path: Path, budget: Mapping[str, Any], options: Mapping[str, Any], retry_failed: bool, stop_at_success: bool = False
 ) -> bool:
-    if not path.exists():
+    found = _existing_run_file(path)
+    if found is None:
         return False
     try:
-        with open(path) as fh:
-            rec = json.load(fh)
-    except (OSError, ValueError):
+        rec = read_run_file(found)
+    except (OSError, EOFError, ValueError):
         return False
+    path = found
     if rec.get("schema") != RUN_SCHEMA or rec.get("status") not in _FINISHED:
         return False
     if retry_failed and rec.get("status") != "ok":
@@ -670,7 +955,7 @@ def run_benchmark(
     suites: Mapping[str, Sequence[str]] | None = None,
     stop_at_success: bool = False,
 ) -> BenchmarkResult:
-    r"""Run every (task, method, seed) and write one JSON file per run.
+    r"""Run every (task, method, seed) and write its compact run file and full record.
 
     Args:
         tasks: Task names (registered or ``pool:``/``function:`` strings,
@@ -679,7 +964,8 @@ def run_benchmark(
             :class:`~axfusion.benchmarks.tasks.Task`\ s.
         methods: Registered method names.
         seeds: A number of seeds (``0 .. seeds-1``) or the seeds.
-        out_dir: Results folder (``runs/``, ``benchmark.json``).
+        out_dir: Results folder (``runs/``: compact run files, ``full/``: full records,
+            ignored by git, ``benchmark.json``).
         n_jobs: Runs in parallel (engines other than ``"serial"``; ``-1``: one per CPU).
         engine: ``"joblib"``, ``"serial"``, ``"dask"`` or ``"ray"``
             (``n_jobs=1`` with ``"joblib"`` runs serially in this process).
@@ -730,7 +1016,7 @@ def run_benchmark(
     if len(set(names)) != len(names):
         raise ValueError(f"Duplicate task names: {names}.")
 
-    def budget_of(obj: Any) -> dict[str, int]:
+    def budget_of(obj: Any) -> Mapping[str, Any]:
         if isinstance(obj, TaskSpec):
             return obj.budget(**overrides)
         return {"n_initial": obj.n_initial, "batch_size": obj.batch_size, "n_iterations": obj.n_iterations}
@@ -771,9 +1057,9 @@ def run_benchmark(
                     result.unsupported.append((name, m))
                 continue
             jobs.append(RunJob(
-                task_name=name, task=obj, method=m, factory=factories[m], options=method_options.get(m, {}),
+                task_name=name, task=obj, method=m, factory=factories[m], options=dict(method_options.get(m, {})),
                 seed=s, path=str(p), overrides=overrides if isinstance(obj, TaskSpec) else {}, threads=threads,
-                stop_at_success=stop_at_success,
+                stop_at_success=stop_at_success, full_path=str(full_run_path(out, name, m, s)),
             ))
     # unsupported pairs are noted even when every other run was already finished
     _update_manifest(out, {
@@ -781,7 +1067,7 @@ def run_benchmark(
         "tasks": {n: (o.as_dict() if isinstance(o, TaskSpec) else {"name": n, "kind": o.kind}) for n, o in entries},
         "methods": method_list, "seeds": seed_list,
         "unsupported": [{"task": t, "method": m, "reason": "supports(task) is false"} for t, m in result.unsupported],
-        "invocation": {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "invocation": {"time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                        "tasks": names, "methods": method_list, "seeds": seed_list, "engine": engine,
                        "n_jobs": n_jobs, "overrides": overrides, "method_options": method_options,
                        "stop_at_success": stop_at_success,
@@ -789,6 +1075,7 @@ def run_benchmark(
     })
     if not jobs:
         return result
+    _ignore_full_folder(out)
     runner = _ENGINES["serial" if not parallel else engine]
     from tqdm.auto import tqdm
 

@@ -315,16 +315,25 @@ class FusionOptimizer:
             pending = sorted((tuple(k) for k in keys), key=repr)
         self._commit(self._state.with_pending(pending))
 
-    def advance(self, iteration: int) -> None:
+    def advance(self, iteration: int, *, box_generations: int | None = None) -> None:
         r"""Set the number of completed iterations to ``iteration`` (not lower than now).
 
         For a scheduler that rebuilds a campaign from its own records (the Ax node replays
         an experiment's trials batch by batch): observations recorded afterwards belong to
         this iteration, and the next batch uses the seed ``seed + iteration + 1``.
+
+        Args:
+            iteration: Completed iterations.
+            box_generations: The DE generations an earlier iteration's time budget decided
+                (recorded with the scheduler's records), so that the rebuilt campaign
+                proposes what the original would have.
         """
         if int(iteration) < self._state.iteration:
             raise ValueError(f"Cannot go back from iteration {self._state.iteration} to {iteration}.")
-        self._commit(replace(self._state, iteration=int(iteration)))
+        state = replace(self._state, iteration=int(iteration))
+        if box_generations is not None and state.box_generations is None:
+            state = replace(state, box_generations=int(box_generations))
+        self._commit(state)
 
     def set_execution(self, *, n_jobs: int | None = None) -> None:
         r"""Change how the campaign runs without changing what it proposes.

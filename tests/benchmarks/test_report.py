@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from axfusion.benchmarks.methods import Method, register_method
-from axfusion.benchmarks.report import format_table, make_report
-from axfusion.benchmarks.runner import run_benchmark
+from axfusion.benchmarks.metrics import read_run_file
+from axfusion.benchmarks.report import DATA_FILE, format_table, load_report_data, make_report
+from axfusion.benchmarks.runner import full_run_path, run_benchmark, run_path
 from axfusion.benchmarks.suites import TaskSpec
 from axfusion.diagnostics import IterationRecord
 
@@ -81,21 +83,73 @@ def test_report_tables_json_and_figures(results):
     assert "## Failed runs" in md and "ValueError: no candidates" in md
     assert "Liang et al." in md
     data = json.loads((results / "report.json").read_text())
-    assert data["schema"] == "axfusion.bench.report/1"
+    assert data["schema"] == "axfusion.bench.report/2" and data["data"] == DATA_FILE
     rows = {(r["task"], r["method"]): r for r in data["suites"]["tiny"]}
     assert rows[("rp_pool", "_rp_fusion")]["ok"] == 3
     assert 0 <= rows[("rp_pool", "random (exact E)")]["success"] <= 1
     assert rows[("rp_fn", "_rp_fusion")]["regret_median"] >= 0
-    fails = [r for r in data["runs"] if r["status"] == "failed"]
+    # the per-run scalars and the curves, gzip-compressed next to it
+    extra = load_report_data(results)
+    assert (results / DATA_FILE).read_bytes()[:2] == b"\x1f\x8b" and "curves" not in data
+    fails = [r for r in extra["runs"] if r["status"] == "failed"]
     assert len(fails) == 1 and fails[0]["method"] == "_rp_fails"
-    assert len(data["curves"]["rp_fn/_rp_fusion"]["best_so_far_median"]) == 4
-    for stem in ("convergence_tiny", "success_tiny", "ef_af_tiny", "diagnostics/rp_fn___rp_fusion__seed0",
-                 "diagnostics/rp_pool___rp_fusion__seed0"):
-        for suffix in (".png", ".pdf"):
-            p = results / "figures" / f"{stem}{suffix}"
-            assert p.exists() and p.stat().st_size > 1000, p
+    assert len(extra["curves"]["rp_fn/_rp_fusion"]["best_so_far_median"]) == 4
+    stems = ("convergence_tiny", "success_tiny", "ef_af_tiny", "diagnostics/rp_fn___rp_fusion__seed0",
+             "diagnostics/rp_pool___rp_fusion__seed0")
+    for stem in stems:  # PNG only by default
+        p = results / "figures" / f"{stem}.png"
+        assert p.exists() and p.stat().st_size > 1000, p
+        assert not (results / "figures" / f"{stem}.pdf").exists()
     assert not (results / "figures" / "diagnostics" / "rp_fn___rp_fusion__seed1.png").exists()
     assert (results / "report.md") in rep.paths and "random (exact E)" in rep.summary()
+    # PDF copies on request
+    with_pdf = make_report(results, pdf=True)
+    for stem in stems:
+        assert (results / "figures" / f"{stem}.pdf") in with_pdf.paths
+        assert (results / "figures" / f"{stem}.pdf").stat().st_size > 1000
+    for p in (results / "figures").rglob("*.pdf"):
+        p.unlink()
+
+
+def _tables(md: str) -> list[str]:
+    return [line for line in md.splitlines() if line.startswith("|")]
+
+
+def test_a_report_from_compact_files_alone_matches_one_from_full_records(results, tmp_path):
+    # the compact run files of a fresh clone (no full/ folder) ...
+    compact = tmp_path / "compact"
+    shutil.copytree(results, compact, ignore=shutil.ignore_patterns("full", "figures", "report*"))
+    assert not (compact / "full").exists()
+    # ... and the full records, as the plain run files of earlier versions
+    full = tmp_path / "full"
+    full.mkdir()
+    shutil.copy(results / "benchmark.json", full / "benchmark.json")
+    for p in (results / "full" / "runs").glob("*/*/seed*.json.gz"):
+        dest = full / p.relative_to(results / "full").with_name(p.name[: -len(".gz")])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(read_run_file(p)))
+    a, b = make_report(compact, figures=False), make_report(full, figures=False)
+    assert _tables(a.markdown) == _tables(b.markdown) and len(_tables(a.markdown)) > 10
+    # the diagnostic panels read the same series from the compact fusion run files
+    from axfusion.benchmarks.plots import diagnostic_series
+
+    for task in ("rp_fn", "rp_pool"):
+        small = read_run_file(run_path(results, task, "_rp_fusion", 0))
+        whole = read_run_file(full_run_path(results, task, "_rp_fusion", 0))
+        assert len(small["diagnostics"]) == len(whole["diagnostics"]) == 3
+        assert "batch" not in small["diagnostics"][0] and "timings" not in small["diagnostics"][0]
+        s, w = diagnostic_series(small["diagnostics"]), diagnostic_series(whole["diagnostics"])
+        assert s.keys() == w.keys()
+        for key in s:
+            if isinstance(s[key], dict):
+                assert s[key].keys() == w[key].keys()
+                for k in s[key]:
+                    np.testing.assert_allclose(s[key][k], w[key][k], rtol=1e-6)
+            elif key == "bandwidth_labels":
+                assert s[key] == w[key]
+            else:
+                np.testing.assert_allclose(s[key], w[key], rtol=1e-6)
+        assert run_path(results, task, "_rp_fusion", 0).stat().st_size < 2000
 
 
 def test_diagnostic_series_reads_iteration_records():
