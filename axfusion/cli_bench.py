@@ -39,9 +39,9 @@ def _parse_option(text: str) -> tuple[str, str, Any]:
 
 
 def _print_listing() -> None:
+    from axfusion.benchmarks.methods import list_methods
     from axfusion.benchmarks.runner import _ensure_methods_loaded
     from axfusion.benchmarks.suites import get_suite, get_task, list_suites, list_tasks
-    from axfusion.benchmarks.methods import list_methods
 
     errors = _ensure_methods_loaded()
     print("suites:")
@@ -60,10 +60,10 @@ def _print_listing() -> None:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from axfusion.benchmarks.methods import base
-    from axfusion.benchmarks.report import render_markdown, suite_tables
     from axfusion.benchmarks.metrics import load_runs
+    from axfusion.benchmarks.report import render_markdown, suite_tables
     from axfusion.benchmarks.runner import _ensure_methods_loaded, run_benchmark, run_path
-    from axfusion.benchmarks.suites import csv_task, get_suite, get_task
+    from axfusion.benchmarks.suites import TaskSpec, csv_task, get_suite, get_task
 
     if args.list:
         _print_listing()
@@ -75,7 +75,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SystemExit("error: --out FOLDER is required")
 
-    specs = []
+    specs: list[TaskSpec] = []
     suites: dict[str, list[str]] = {}
     for s in args.suite or []:
         try:
