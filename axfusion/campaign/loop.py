@@ -113,12 +113,13 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         excluded = state.observed_keys() | set(state.pending)
         cands = source.candidates(model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations)
     with timer("structure"):
-        pi, report, labels = stage2_structure(state, cands, X_obs, seed)
+        geometry = embed_designs(state, cands, X_obs, seed)
+        pi, report, labels = stage2_structure(state, cands, X_obs, geometry, seed)
     with timer("acquisition"):
         scores = stage3_scores(state, model, cands, pi, seed)
     with timer("batch"):
-        decision, geometry, Z_cand, Z_obs = stage3_batch(
-            state, cands, X_obs, scores["utility"], labels, report, q, seed
+        decision, Z_cand, Z_obs = stage3_batch(
+            state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed
         )
     chosen = decision.indices
     history = [source.features(list(b)) for b in state.suggestions[-3:]]
@@ -149,10 +150,20 @@ def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> Reservo
 
 
 # ------------------------------------------------------------------------ stage 2
+def embed_designs(state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int) -> Embedding:
+    r"""The iteration's one embedding: standardise + PCA (``loop.geometry_dim`` axes) fitted
+    on the candidates and the evaluated designs. The clusterer uses its leading
+    ``stage2.structure.n_components`` axes; the batch geometry (distances, near-duplicates,
+    novelty) all of them."""
+    dim = min(state.settings.loop.geometry_dim, cands.X.shape[1])
+    return Embedding(n_components=dim, seed=seed).fit(np.vstack([cands.X, X_obs]))
+
+
 def stage2_structure(
-    state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int
+    state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, geometry: Embedding, seed: int
 ) -> tuple[np.ndarray, StructureReport | None, np.ndarray]:
-    r"""Stage 2b: clusters and structural weights ``pi(x)`` of the candidates.
+    r"""Stage 2b: clusters and structural weights ``pi(x)`` of the candidates, in the
+    iteration's embedding (UMAP, when chosen, fits its own).
 
     Returns:
         ``(pi, report, labels)``: ``k`` weights, the structure report (``None`` when the
@@ -162,8 +173,10 @@ def stage2_structure(
     k = len(cands)
     if not s.structure.enabled:
         return np.ones(k), None, np.zeros(k, dtype=np.int64)
+    shared = geometry if s.structure.embedding_method == "pca" else None
     pi, report = structural_weights(
-        cands.X, X_obs, evaluated_y=state.scalar(), settings=s.structure, cluster_config=s.cluster, seed=seed,
+        cands.X, X_obs, evaluated_y=state.scalar(), settings=s.structure, cluster_config=s.cluster,
+        embedding=shared, seed=seed,
     )
     return pi, report, report.candidate_labels
 
@@ -200,29 +213,27 @@ def stage3_batch(
     state: CampaignState,
     cands: CandidateSet,
     X_obs: np.ndarray,
+    geometry: Embedding,
     utility: np.ndarray,
     labels: np.ndarray,
     report: StructureReport | None,
     q: int,
     seed: int,
-) -> tuple[BatchDecision, Embedding, np.ndarray, np.ndarray]:
+) -> tuple[BatchDecision, np.ndarray, np.ndarray]:
     r"""Stage 3b: the batch, from the utilities and the geometry of the candidates.
 
     Returns:
-        ``(decision, geometry, Z_cand, Z_obs)``: the
-        :class:`~axfusion.acquisition.batch.BatchDecision`, the embedding (fitted on the
-        candidates and evaluated designs, ``loop.geometry_dim`` axes) that distances were
-        measured in, and the ``k x p`` / ``n x p`` embedded candidates and evaluated designs.
+        ``(decision, Z_cand, Z_obs)``: the :class:`~axfusion.acquisition.batch.BatchDecision`
+        and the ``k x p`` / ``n x p`` candidates and evaluated designs in the iteration's
+        embedding, where distances were measured.
     """
     s = state.settings
-    emb = Embedding(n_components=min(s.loop.geometry_dim, cands.X.shape[1]), seed=seed)
-    emb.fit(np.vstack([cands.X, X_obs]))
-    Z_cand, Z_obs = emb.transform(cands.X), emb.transform(X_obs)
+    Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
     improvement = recent_cluster_improvement(state, report) if report is not None else None
     decision = select_batch(
         utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
     )
-    return decision, emb, Z_cand, Z_obs
+    return decision, Z_cand, Z_obs
 
 
 def recent_cluster_improvement(state: CampaignState, report: StructureReport) -> dict[int, float] | None:

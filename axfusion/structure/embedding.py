@@ -207,6 +207,36 @@ class Embedding:
             out[start:stop] = self.transform_chunk(X[start:stop], name=name, offset=start)
         return out
 
+    def leading(self, n_components: int) -> Embedding:
+        r"""The same fitted map restricted to its first ``n_components`` principal axes.
+
+        One PCA serves several consumers: the campaign loop fits one embedding of the
+        candidates and evaluated designs per iteration for its batch geometry and hands
+        the clusterer its leading axes (PCA axes are nested, so these are the axes a
+        smaller PCA of the same rows would find).
+
+        Raises:
+            ValueError: for a UMAP embedding (its coordinates are not nested).
+        """
+        self._check_fitted()
+        if self._umap is not None:
+            raise ValueError("leading() needs a PCA embedding; UMAP coordinates are not nested.")
+        p = int(min(max(1, n_components), self.n_components_))
+        out = Embedding(
+            method="pca", n_components=p, max_fit_rows=self.max_fit_rows, chunk_size=self.chunk_size,
+            zero_variance_tol=self.zero_variance_tol, seed=self.seed,
+        )
+        out.n_features_in_ = self.n_features_in_
+        out.fit_index_ = self.fit_index_
+        out.kept_columns_ = self.kept_columns_
+        out.mean_, out.scale_ = self.mean_, self.scale_
+        out.weights_ = self.weights_[:, :p]
+        out.offset_ = self.offset_[:p]
+        out.explained_variance_ratio_ = self.explained_variance_ratio_[:p]
+        out.n_components_ = p
+        out._umap = None
+        return out
+
     def fit_transform(self, X: Any, *, name: str = "X") -> np.ndarray:
         r"""``fit(X)`` then ``transform(X)``; ``(n, d) -> (n, p)``."""
         return self.fit(X, name=name).transform(X, name=name)

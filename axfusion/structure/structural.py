@@ -24,6 +24,7 @@ from axfusion.structure._validation import (
     check_finite_chunk,
     check_positive_int,
     check_seed,
+    sample_rows,
 )
 from axfusion.structure.clustering import ClusterConfig, adaptive_cluster
 from axfusion.structure.embedding import Embedding, EmbeddingMethod
@@ -91,6 +92,7 @@ def structural_weights(
     evaluated_y: Any = None,
     settings: StructureSettings | None = None,
     cluster_config: ClusterConfig | None = None,
+    embedding: Embedding | None = None,
     seed: int = 0,
     **options: Any,
 ) -> tuple[np.ndarray, StructureReport]:
@@ -113,6 +115,11 @@ def structural_weights(
             k-NN size, the bridge and tail constants, the component weights, the embedding
             method and dimension, the chunk size (``enabled`` is the loop's switch).
         cluster_config: Settings of the clusterer, its samples and its threads.
+        embedding: A fitted PCA :class:`~axfusion.structure.embedding.Embedding` of the
+            candidates' feature space to use (its first ``n_components`` axes) instead of
+            fitting one here; the campaign loop passes the one embedding it fits per
+            iteration. The clusterer is then fitted on a seeded sample of at most
+            ``cluster_config.max_fit_rows`` candidates.
         seed: Seed of every sample and randomised algorithm (equal seeds, equal output).
         **options: Fields of :class:`~axfusion.settings.StructureSettings` overriding
             ``settings`` (e.g. ``pi_range=(0.8, 1.0)``).
@@ -144,9 +151,23 @@ def structural_weights(
 
     settings = _PiSettings(pi_range, weights, n_neighbors, bridge_saturation, tail_quantile)
     with threadpool_limits(limits=config.n_jobs):
-        return _structural_weights(
-            X, E, y, seed, settings, embedding_method, n_components, config, chunk_size, start
-        )
+        if embedding is None:
+            embedding = Embedding(
+                method=embedding_method,
+                n_components=n_components,
+                max_fit_rows=config.max_fit_rows,
+                chunk_size=chunk_size,
+                seed=seed,
+            ).fit(X, name="candidates")
+            fit_rows = embedding.fit_index_
+        else:
+            if embedding.n_features_in_ != X.shape[1]:
+                raise ValueError(
+                    f"embedding maps {embedding.n_features_in_} features; the candidates have {X.shape[1]}"
+                )
+            embedding = embedding.leading(n_components)
+            fit_rows = sample_rows(X.shape[0], config.max_fit_rows, np.random.default_rng(seed))
+        return _structural_weights(X, E, y, seed, settings, embedding, fit_rows, config, chunk_size, start)
 
 
 def _structural_weights(
@@ -155,21 +176,13 @@ def _structural_weights(
     y: np.ndarray | None,
     seed: int,
     settings: _PiSettings,
-    embedding_method: EmbeddingMethod,
-    n_components: int,
+    embedding: Embedding,
+    fit_rows: np.ndarray,
     config: ClusterConfig,
     chunk_size: int,
     start: float,
 ) -> tuple[np.ndarray, StructureReport]:
     N, n = X.shape[0], E.shape[0]
-    embedding = Embedding(
-        method=embedding_method,
-        n_components=n_components,
-        max_fit_rows=config.max_fit_rows,
-        chunk_size=chunk_size,
-        seed=seed,
-    ).fit(X, name="candidates")
-    fit_rows = embedding.fit_index_
     Z_fit = embedding.transform_chunk(X[fit_rows], name="candidates")
     Z_eval = embedding.transform(E, name="evaluated")
     t_embed = time.perf_counter() - start
