@@ -307,7 +307,7 @@ def caps_from_capacity(
         ("alpha_per_decade", alpha_per_decade),
     ):
         _positive_int(value, name)
-    for name, value in (
+    for name, real in (
         ("leaves_scale", leaves_scale),
         ("min_samples_leaf_scale", min_samples_leaf_scale),
         ("mlp_width_factor", mlp_width_factor),
@@ -316,7 +316,7 @@ def caps_from_capacity(
         ("alpha_scale", alpha_scale),
         ("alpha_floor", alpha_floor),
     ):
-        _positive_real(value, name)
+        _positive_real(real, name)
     if max_trees_ceiling < min_trees:
         raise ValueError(f"max_trees_ceiling ({max_trees_ceiling}) is below min_trees ({min_trees}).")
     if max_depth_ceiling < min_depth:
@@ -863,7 +863,7 @@ def _positive_int(value: Any, name: str) -> int:
 
 def _positive_real(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value > 0
+        math.isfinite(float(value)) and float(value) > 0
     ):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
     return float(value)

@@ -90,7 +90,7 @@ def _cmd_reservoir(args: argparse.Namespace) -> int:
             n_members=args.members,
             n_jobs=args.jobs,
             seed=args.seed,
-        )
+        ).fit()
     elapsed = time.perf_counter() - t0
     cap = model.capacity
     assert cap is not None  # Stage 0 ran in fit()

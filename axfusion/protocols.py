@@ -52,7 +52,9 @@ def success_set_size(N: int, top_fraction: float = 0.01, max_top: int = 10) -> i
     return max(1, min(max_top, int(np.floor(top_fraction * N))))
 
 
-def random_search_expectation(N: int, n_success: int, n_initial: int, batch_size: int, n_iterations: int, n_excluded: int = 0) -> float:
+def random_search_expectation(
+    N: int, n_success: int, n_initial: int, batch_size: int, n_iterations: int, n_excluded: int = 0
+) -> float:
     r"""Expected iterations to success for random search (exact hypergeometric).
 
     Random search draws batches without replacement from the ``N - n_initial``

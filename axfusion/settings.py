@@ -35,7 +35,6 @@ can import its own settings from here.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import types
 import typing
@@ -175,9 +174,14 @@ def _from_mapping(cls: type, values: Mapping[str, Any], path: str) -> Any:
     return cls(**values)
 
 
-@functools.lru_cache(maxsize=None)
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    r"""The resolved field types of a settings class (cached)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 class _Node:
@@ -827,6 +831,8 @@ LEGACY_NAMES: dict[str, str] = {
     "hv_reference_margin": "stage3.hypervolume.reference_margin",
     "hv_chunk_size": "stage3.hypervolume.chunk_size",
     "prefilter_random_fraction": "stage2.pool.random_fraction",
+    "chunk_size": "loop.chunk_size",
+    "n_jobs": "loop.n_jobs",
 }
 
 
@@ -1018,8 +1024,8 @@ def resolve(cls: type[_N], settings: _N | None, options: Mapping[str, Any], wher
         raise TypeError(f"{where}: settings must be a {cls.__name__}, got {type(base).__name__}.")
     if not options:
         return base
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(options) - names)
     if unknown:
         raise TypeError(f"{where}() got unexpected keyword argument(s) {unknown}; see {cls.__name__}.")
-    return dataclasses.replace(base, **options)
+    return dataclasses.replace(base, **options)  # type: ignore[type-var]

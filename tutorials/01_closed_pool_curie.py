@@ -41,19 +41,19 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
 # Shared set-up (tutorials/_setup.py): FAST and the figure folder OUT come from the
 # environment variables AXFUSION_TUTORIAL_FAST and AXFUSION_TUTORIAL_OUT; warnings and
 # logs are silenced; finish(fig, name) saves a figure as OUT/name.png, then shows it
 # (or, when FAST, closes it).
 from _setup import FAST, OUT, display, finish
-
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
-import numpy as np
-import pandas as pd
 
-from axfusion.data import load_dataset
 from axfusion.campaign import FusionOptimizer
+from axfusion.data import load_dataset
 from axfusion.protocols import random_search_expectation, success_set_size, top_rows
 
 T_START = time.perf_counter()

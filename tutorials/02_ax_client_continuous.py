@@ -41,16 +41,16 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
 # Shared set-up (tutorials/_setup.py): FAST and the figure folder OUT come from the
 # environment variables AXFUSION_TUTORIAL_FAST and AXFUSION_TUTORIAL_OUT; warnings and
 # logs are silenced; finish(fig, name) saves a figure as OUT/name.png, then shows it
 # (or, when FAST, closes it).
 from _setup import FAST, OUT, display, finish
-
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import torch
 from ax.api.client import Client
 from ax.api.configs import RangeParameterConfig
 from botorch.test_functions import Hartmann

@@ -42,27 +42,27 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
 # Shared set-up (tutorials/_setup.py): FAST and the figure folder OUT come from the
 # environment variables AXFUSION_TUTORIAL_FAST and AXFUSION_TUTORIAL_OUT; warnings and
 # logs are silenced; finish(fig, name) saves a figure as OUT/name.png, then shows it
 # (or, when FAST, closes it).
 from _setup import FAST, OUT, display, finish
-
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import torch
 from ax.api.client import Client
 from ax.api.configs import ChoiceParameterConfig
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.optim import optimize_acqf_discrete
 from matplotlib.ticker import MaxNLocator
-from axfusion.benchmarks.metrics import expected_best_without_replacement
 
 from axfusion.ax import generation_strategy
 from axfusion.baselines import LVGP
-from axfusion.data import load_dataset
+from axfusion.benchmarks.metrics import expected_best_without_replacement
 from axfusion.campaign import FusionOptimizer
+from axfusion.data import load_dataset
 from axfusion.protocols import random_search_expectation, top_rows
 
 T_START = time.perf_counter()

@@ -37,23 +37,23 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
 # Shared set-up (tutorials/_setup.py): FAST and the figure folder OUT come from the
 # environment variables AXFUSION_TUTORIAL_FAST and AXFUSION_TUTORIAL_OUT; warnings and
 # logs are silenced; finish(fig, name) saves a figure as OUT/name.png, then shows it
 # (or, when FAST, closes it).
 from _setup import FAST, OUT, display, finish
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from botorch.utils.multi_objective.hypervolume import Hypervolume
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import hypergeom
 
 from axfusion.acquisition import Target
-from axfusion.data import load_dataset
 from axfusion.campaign import FusionOptimizer
+from axfusion.data import load_dataset
 from axfusion.protocols import pareto_rows, random_search_expectation
 
 T_START = time.perf_counter()

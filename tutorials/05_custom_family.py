@@ -35,24 +35,24 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
 # Shared set-up (tutorials/_setup.py): FAST and the figure folder OUT come from the
 # environment variables AXFUSION_TUTORIAL_FAST and AXFUSION_TUTORIAL_OUT; warnings and
 # logs are silenced; finish(fig, name) saves a figure as OUT/name.png, then shows it
 # (or, when FAST, closes it).
 from _setup import FAST, OUT, display, finish
-
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import torch
 from matplotlib.ticker import MaxNLocator
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import BayesianRidge
 from sklearn.metrics import r2_score
 
+from axfusion.campaign import FusionOptimizer
 from axfusion.data import load_dataset
 from axfusion.models import DEFAULT_FAMILIES, ReservoirModel, SklearnFamily, list_families, register_family
-from axfusion.campaign import FusionOptimizer
 from axfusion.protocols import top_rows
 
 T_START = time.perf_counter()

@@ -16,7 +16,7 @@ inputs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
@@ -40,7 +40,11 @@ class FusionModel(Protocol):
     """
 
     train_targets_raw: Tensor  # n x m
-    provides_std: np.ndarray  # M flags: the family reports its own predictive std
+
+    @property
+    def provides_std(self) -> np.ndarray:
+        r"""``M`` flags: the family reports its own predictive std."""
+        ...
 
     @property
     def family_scores(self) -> Mapping[str, Sequence[Any]]:
@@ -48,9 +52,9 @@ class FusionModel(Protocol):
         ...
 
     def member_predictions(
-        self, X: Tensor | np.ndarray, *, transformed: bool = False, return_std: bool = False
-    ) -> Any:
-        r"""``M x B x k x m`` member predictions (and their own stds with ``return_std``)."""
+        self, X: Tensor | np.ndarray, *, transformed: bool = ..., return_std: Literal[True], chunk_size: int = ...
+    ) -> tuple[np.ndarray, np.ndarray]:
+        r"""``M x B x k x m`` member predictions and their own stds (0 where a family has none)."""
         ...
 
     def standardised_inputs(self, X: Tensor | np.ndarray, *, transformed: bool = False) -> np.ndarray:
@@ -116,16 +120,21 @@ class FusionAcquisition(AcquisitionFunction):
             self._ref_point = (ref - self.scorer.y_mean) / self.scorer.y_std
 
     @property
+    def fusion_model(self) -> FusionModel:
+        r"""The model, as the :class:`FusionModel` it was checked to be."""
+        return cast(FusionModel, self.model)
+
+    @property
     def calibration(self) -> FusionCalibration | None:
         return self.scorer.calibration
 
     def _predict(self, X: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""``(Z, mu, sigma)`` at ``k x d`` raw inputs."""
-        model = self.model
-        vals, stds = model.member_predictions(X, return_std=True)  # type: ignore[operator]
-        has_std = bool(np.any(model.provides_std))  # type: ignore[union-attr]
+        model = self.fusion_model
+        vals, stds = model.member_predictions(X, return_std=True)
+        has_std = bool(np.any(model.provides_std))
         mu, sigma = self.scorer.moments(vals, stds if has_std else None)
-        Z = model.standardised_inputs(X)  # type: ignore[operator]
+        Z = model.standardised_inputs(X)
         return Z, mu, sigma
 
     def calibrate(self, X: Tensor) -> FusionCalibration:
@@ -171,7 +180,7 @@ class FusionAcquisition(AcquisitionFunction):
             acq, ehvi = ehvi_scores(
                 mu,
                 sigma,
-                self.model.residual_correlation(),  # type: ignore[operator]
+                self.fusion_model.residual_correlation(),
                 self.scorer.Y_std,
                 e_m,
                 ref_point=self._ref_point,

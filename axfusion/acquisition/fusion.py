@@ -20,13 +20,13 @@ Shapes: ``M`` families, ``B`` members, ``k`` candidates, ``m`` targets.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from axfusion.acquisition.channels import ChannelConfig, exploration_ratio, kappa_from_share, model_channel
+from axfusion.acquisition.channels import exploration_ratio, kappa_from_share, model_channel
 from axfusion.acquisition.kalman import (
-    KalmanConfig,
     deviation_ratio,
     fusion_channel,
     kalman_weights,
@@ -249,7 +249,8 @@ class FusionScorer:
             raise RuntimeError("Call FusionScorer.calibrate(...) on the candidate set before scoring.")
         cfg = self.config
         k = mu.shape[1]
-        out = {key: np.zeros((k, self.m)) for key in ("model", "fusion_r2", "fusion_elpd", "fusion", "score", "mean", "spread")}
+        keys = ("model", "fusion_r2", "fusion_elpd", "fusion", "score", "mean", "spread")
+        out = {key: np.zeros((k, self.m)) for key in keys}
         for t, cal in enumerate(self.calibration.targets):
             mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
             a_model = model_channel(mu_t, sig_t, cal.accuracy, cal.calibration, cal.gamma, cfg.channel)
@@ -270,7 +271,7 @@ class FusionScorer:
             out["spread"][:, t] = mu_t.std(axis=0)
         return out
 
-    def with_config(self, **changes: object) -> FusionScorer:
+    def with_config(self, **changes: Any) -> FusionScorer:
         r"""A copy with some :class:`FusionConfig` fields replaced (for ablations)."""
         new = object.__new__(FusionScorer)
         new.__dict__.update(self.__dict__)

@@ -235,7 +235,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             opt.observe(X=self._translation.to_frame(parameters), Y=Y, failed=failed)
 
     # ------------------------------------------------------------------ generation
-    def _gen(
+    def _gen(  # type: ignore[override]  # Ax's GenerationNode and ExternalGenerationNode order these differently
         self,
         experiment: Experiment,
         data: Data | None = None,
@@ -253,8 +253,10 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             pending_observations=pending_observations,
             **generator_gen_kwargs,
         )
-        metadata = {arm.signature: self._metadata[arm.signature] for arm in gr.arms if arm.signature in self._metadata}
-        iterations = sorted({m[FUSION_ITERATION] for m in metadata.values()})
+        metadata: dict[str, dict[str, Any] | None] = {
+            arm.signature: self._metadata[arm.signature] for arm in gr.arms if arm.signature in self._metadata
+        }
+        iterations = sorted({m[FUSION_ITERATION] for m in metadata.values() if m})
         return GeneratorRun(
             arms=gr.arms,
             fit_time=gr.fit_time,

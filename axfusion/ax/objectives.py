@@ -16,7 +16,7 @@ together with a :class:`~axfusion.acquisition.Target` saying what is wanted of i
   constraint like any target and the multi-target score (expected hypervolume
   improvement over objectives and ``-violations``) prefers candidates predicted to
   improve the objectives while satisfying the constraints. This is the method's own
-  treatment of target windows (METHOD.md), chosen over a feasibility weight so that
+  treatment of target windows (docs/method.md), chosen over a feasibility weight so that
   constraints and objectives share one acquisition.
 
 Relative constraints and thresholds (``"qps >= 0.95 * baseline"``) need a status-quo

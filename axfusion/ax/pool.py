@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ __all__ = [
 #: Name of the Ax parameter that carries the pool row id.
 ROW_ID = "row_id"
 
-PoolSource = CandidatePool | PoolStorage | np.ndarray | pd.DataFrame | str | os.PathLike[str]
+PoolSource: TypeAlias = CandidatePool | PoolStorage | np.ndarray | pd.DataFrame | str | os.PathLike[str]
 r"""What a pool may be given as: a pool or its row source, an ``N x d`` array, a numeric
 DataFrame, or the path of a ``.npy``/``.parquet`` file."""
 

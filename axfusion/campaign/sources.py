@@ -262,7 +262,9 @@ class BoxSource(CandidateSource):
         space, cfg = self.space, self.settings
         O = orient(Y, targets)
         o_mean, o_std = O.mean(axis=0), np.where(O.std(axis=0) > 0, O.std(axis=0), 1.0)
-        members = {name: _member_objective(model, i, targets, o_mean, o_std) for i, name in enumerate(model.family_names)}
+        members = {
+            name: _member_objective(model, i, targets, o_mean, o_std) for i, name in enumerate(model.family_names)
+        }
         anchors = None
         if cfg.n_local:
             best = _best_first((O - o_mean) / o_std)[: cfg.local_anchors]

@@ -279,8 +279,9 @@ def _upgrade_v1(d: dict[str, Any]) -> dict[str, Any]:
     out = dict(d)
     out["settings"] = settings.as_dict()
     kind = d.get("kind")
-    out["source"] = (
-        {"kind": "pool", "fingerprint": d.get("pool")} if kind == "pool" else {"kind": "box", "parameters": d.get("space")}
-    )
+    if kind == "pool":
+        out["source"] = {"kind": "pool", "fingerprint": d.get("pool")}
+    else:
+        out["source"] = {"kind": "box", "parameters": d.get("space")}
     out["box_generations"] = None
     return out

@@ -40,8 +40,8 @@ from axfusion.candidates._validation import (
     check_positive_int,
 )
 from axfusion.candidates.archive import TrialArchive, best_distinct, row_keys
-from axfusion.candidates.local import DEFAULT_SCALES, sample_local_codes
-from axfusion.candidates.objective import MemberFn, MemberMeanObjective, Redraw
+from axfusion.candidates.local import sample_local_codes
+from axfusion.candidates.objective import MemberFn, MemberMeanObjective
 from axfusion.candidates.space import SearchSpace
 from axfusion.settings import BoxSettings, resolve
 
@@ -158,7 +158,8 @@ def generate_box_candidates(
     cfg = resolve(BoxSettings, settings, options, "generate_box_candidates")
     n_candidates, members_per_call = cfg.n_candidates, cfg.members_per_call
     pooled_members_per_call, sobol_fraction_per_family = cfg.pooled_members_per_call, cfg.sobol_fraction_per_family
-    maxiter, popsize, time_budget_s, allocation, redraw = cfg.maxiter, cfg.popsize, cfg.time_budget_s, cfg.allocation, cfg.redraw
+    maxiter, popsize, time_budget_s = cfg.maxiter, cfg.popsize, cfg.time_budget_s
+    allocation, redraw = cfg.allocation, cfg.redraw
     n_local, local_scales = cfg.n_local, cfg.local_scales
     strategy, mutation, recombination, tol, init = cfg.strategy, cfg.mutation, cfg.recombination, cfg.tol, cfg.init
     if not isinstance(space, SearchSpace):
@@ -240,6 +241,7 @@ def generate_box_candidates(
     local = np.empty((0, space.dim))
     if n_local:
         local_seed = int(seeds[-1].generate_state(1)[0])
+        assert anchors is not None  # checked above
         local = sample_local_codes(space, anchors, n_local, scales=local_scales, seed=local_seed)
         local = local[_new_rows(codes, local)]
     sobol = sobol[_new_rows(np.concatenate([codes, local]), sobol)]

@@ -19,14 +19,13 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
 from botorch.acquisition.objective import PosteriorTransform, ScalarizedPosteriorTransform
-from botorch.exceptions.errors import UnsupportedError
 from botorch.models.ensemble import EnsembleModel
 from botorch.models.transforms.input import InputTransform
 from botorch.models.transforms.outcome import OutcomeTransform
@@ -389,7 +388,7 @@ class ReservoirModel(EnsembleModel):
                 for t in range(self._num_outputs)
             }
             tasks.append((family, f_idx, known))
-        args = dict(
+        args: dict[str, Any] = dict(
             Xs=Xs, Ys=Ys, capacity=self.capacity, plans=plans, n_members=self.n_members,
             seed=self.seed, max_settings=self.settings.max_settings,
         )
@@ -404,9 +403,8 @@ class ReservoirModel(EnsembleModel):
             done = Parallel(n_jobs=self.n_jobs, backend="loky")(
                 delayed(_fit_family_task)(*tasks[j], **args) for j in order
             )
-            results = [None] * len(tasks)
-            for j, res in zip(order, done):
-                results[j] = res
+            by_task = dict(zip(order, done))
+            results = [by_task[j] for j in range(len(tasks))]
         fitted: list[_FittedFamily] = []
         self.dropped_families = {}
         family_times: dict[str, float] = {}
@@ -437,7 +435,7 @@ class ReservoirModel(EnsembleModel):
     def _score_trends(self, points: Tensor | np.ndarray | None) -> None:
         r"""Score each family's structural trend ``S_m`` and finalise its scores."""
         Z = self._Xs if points is None else self._standardise(self._to_numpy(points))
-        means = self._member_values(Z).mean(axis=1)  # M x k x m
+        means = self._member_values(Z)[0].mean(axis=1)  # M x k x m
         for t in range(self._num_outputs):
             S, flat = structural_trend(Z, means[:, :, t])
             for i, ff in enumerate(self._fitted):
@@ -510,22 +508,41 @@ class ReservoirModel(EnsembleModel):
             Z = np.clip(Z, -self.input_clip, self.input_clip)
         return Z
 
-    def _member_values(
-        self, Xs: np.ndarray, *, with_std: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        r"""Member predictions in standardised target units: ``M x B x k x m``."""
+    def _member_values(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Member predictions and their own stds (0 where a family has none) in
+        standardised target units: two ``M x B x k x m`` arrays."""
         M, B, m, k = len(self._fitted), self.n_members, self._num_outputs, Xs.shape[0]
         vals = np.empty((M, B, k, m))
-        stds = np.zeros((M, B, k, m)) if with_std else None
+        stds = np.zeros((M, B, k, m))
         with limit_threads(1):
             for i, ff in enumerate(self._fitted):
                 for t in range(m):
                     for b, est in enumerate(ff.estimators[t]):
                         mu, sd = ff.family.predict(est, Xs)
                         vals[i, b, :, t] = mu
-                        if with_std and sd is not None:
+                        if sd is not None:
                             stds[i, b, :, t] = sd
-        return (vals, stds) if with_std else vals
+        return vals, stds
+
+    @overload
+    def member_predictions(
+        self,
+        X: Tensor | np.ndarray,
+        *,
+        transformed: bool = ...,
+        return_std: Literal[False] = ...,
+        chunk_size: int = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def member_predictions(
+        self,
+        X: Tensor | np.ndarray,
+        *,
+        transformed: bool = ...,
+        return_std: Literal[True],
+        chunk_size: int = ...,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def member_predictions(
         self,
@@ -559,7 +576,7 @@ class ReservoirModel(EnsembleModel):
         outs, sds = [], []
         for start in range(0, max(Xn.shape[0], 1), chunk_size):
             Xs = self._standardise(Xn[start : start + chunk_size])
-            v, s = self._member_values(Xs, with_std=True)
+            v, s = self._member_values(Xs)
             outs.append(v)
             sds.append(s)
         vals = np.concatenate(outs, axis=2) * self._y_std + self._y_mean
@@ -625,7 +642,7 @@ class ReservoirModel(EnsembleModel):
             else:
                 inverse = None
         Xs = self._standardise(flat)
-        vals = self._member_values(Xs) * self._y_std + self._y_mean  # M x B x k x m
+        vals = self._member_values(Xs)[0] * self._y_std + self._y_mean  # M x B x k x m
         if inverse is not None:
             vals = vals[:, :, inverse.reshape(-1), :]
         M, B, k, m = vals.shape
@@ -644,7 +661,7 @@ class ReservoirModel(EnsembleModel):
             values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
         return values
 
-    def posterior(
+    def posterior(  # type: ignore[override]  # EnsembleModel's signature (no observation_noise)
         self,
         X: Tensor,
         output_indices: list[int] | None = None,
@@ -665,7 +682,7 @@ class ReservoirModel(EnsembleModel):
         if posterior_transform is None:
             return post
         if isinstance(posterior_transform, ScalarizedPosteriorTransform):
-            w = posterior_transform.weights.to(post.values)
+            w = torch.as_tensor(posterior_transform.weights).to(post.values)
             scalar = (post.values @ w + posterior_transform.offset).unsqueeze(-1)
             return ReservoirPosterior(values=scalar, weights=self.ensemble_weights)
         return posterior_transform(post, X=X)
@@ -699,7 +716,7 @@ class ReservoirModel(EnsembleModel):
     def diagnostics(self) -> dict[str, Any]:
         r"""A JSON-serialisable summary: capacity, family scores and timings."""
         return {
-            "capacity": self.capacity.as_dict(),
+            "capacity": None if self.capacity is None else self.capacity.as_dict(),
             "families": {
                 name: [s.as_dict() for s in scores] for name, scores in self.family_scores.items()
             },

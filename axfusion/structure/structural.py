@@ -12,13 +12,13 @@ documented in :mod:`axfusion.structure.weights`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from axfusion.settings import StructureSettings, resolve
 from axfusion.structure._validation import (
     as_matrix,
     check_finite_chunk,
@@ -27,10 +27,9 @@ from axfusion.structure._validation import (
     sample_rows,
 )
 from axfusion.structure.clustering import ClusterConfig, adaptive_cluster
-from axfusion.structure.embedding import Embedding, EmbeddingMethod
+from axfusion.structure.embedding import Embedding
 from axfusion.structure.report import StructureReport
 from axfusion.structure.scoring import ChunkScorer
-from axfusion.settings import StructureSettings, resolve
 from axfusion.structure.weights import (
     COMPONENTS,
     check_component_weights,
@@ -130,7 +129,8 @@ def structural_weights(
     """
     cfg = resolve(StructureSettings, settings, options, "structural_weights")
     pi_range, n_neighbors, chunk_size = cfg.pi_range, cfg.n_neighbors, cfg.chunk_size
-    bridge_saturation, tail_quantile, component_weights = cfg.bridge_saturation, cfg.tail_quantile, cfg.component_weights
+    bridge_saturation, tail_quantile = cfg.bridge_saturation, cfg.tail_quantile
+    component_weights = cfg.component_weights
     embedding_method, n_components = cfg.embedding_method, cfg.n_components
     start = time.perf_counter()
     config = ClusterConfig() if cluster_config is None else cluster_config
@@ -149,7 +149,7 @@ def structural_weights(
     E = _evaluated_matrix(evaluated, X.shape[1])
     y = _targets(evaluated_y, E.shape[0])
 
-    settings = _PiSettings(pi_range, weights, n_neighbors, bridge_saturation, tail_quantile)
+    pi_settings = _PiSettings(pi_range, weights, n_neighbors, bridge_saturation, tail_quantile)
     with threadpool_limits(limits=config.n_jobs):
         if embedding is None:
             embedding = Embedding(
@@ -167,7 +167,7 @@ def structural_weights(
                 )
             embedding = embedding.leading(n_components)
             fit_rows = sample_rows(X.shape[0], config.max_fit_rows, np.random.default_rng(seed))
-        return _structural_weights(X, E, y, seed, settings, embedding, fit_rows, config, chunk_size, start)
+        return _structural_weights(X, E, y, seed, pi_settings, embedding, fit_rows, config, chunk_size, start)
 
 
 def _structural_weights(

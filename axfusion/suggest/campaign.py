@@ -183,11 +183,11 @@ def _output_table(s_table: pd.DataFrame, iteration: int, pool: _Pool) -> pd.Data
     r"""The suggestion table with the pool's id and formula in front."""
     rid = s_table[ROW_ID_COLUMN].to_numpy(dtype=np.int64)
     front: dict[str, Any] = {}
-    if pool.id_column is not None:
+    if pool.id_column is not None and pool.ids is not None:
         front[pool.id_column] = pool.ids.iloc[rid].to_numpy()
     if pool.id_column != ROW_ID_COLUMN:
         front[ROW_ID_COLUMN] = rid
-    if pool.formula_column is not None and pool.formula_column != pool.id_column:
+    if pool.formula_column is not None and pool.formula_column != pool.id_column and pool.formulas is not None:
         front[pool.formula_column] = pool.formulas.iloc[rid].to_numpy()
     front["iteration"] = np.full(rid.size, iteration, dtype=np.int64)
     rest = s_table.drop(columns=[ROW_ID_COLUMN]).reset_index(drop=True)

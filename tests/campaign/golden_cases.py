@@ -61,7 +61,8 @@ def run_case(name: str, make: Any, n_iter: int = N_ITER) -> list[list[Any]]:
         for _ in range(n_iter):
             s = opt.suggest()
             frame = s.table[["x1", "x2", "c"]]
-            batches.append([[round(float(a), 12), round(float(b), 12), str(c)] for a, b, c in frame.itertuples(index=False)])
+            rows = frame.itertuples(index=False)
+            batches.append([[round(float(a), 12), round(float(b), 12), str(c)] for a, b, c in rows])
             opt.observe(X=frame, Y=box_measure(frame))
     return batches
 
@@ -76,7 +77,9 @@ CASES: dict[str, dict[str, Any]] = {
     "pool_no_structure": {
         "kind": "pool",
         "m": 1,
-        "options": {"families": ["lasso", "decision_tree", "xgboost"], "n_members": 3, "batch_size": 5, "use_structure": False},
+        "options": {
+            "families": ["lasso", "decision_tree", "xgboost"], "n_members": 3, "batch_size": 5, "use_structure": False,
+        },
     },
     "box_mixed": {
         "kind": "box",

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from axfusion.acquisition import Target
-from axfusion.candidates import CategoricalParameter, ContinuousParameter, SearchSpace
 from axfusion.campaign import FusionOptimizer
+from axfusion.candidates import CategoricalParameter, ContinuousParameter, SearchSpace
 
 FAST = {"batch_size": 5, "budget_iterations": 10, "families": ("ridge", "knn", "lightgbm"), "n_members": 3}
 
@@ -41,7 +41,8 @@ def test_suggest_returns_new_distinct_rows_with_breakdown():
     s2 = opt.suggest()
     assert not set(s2.row_ids.tolist()) & set(ids.tolist())
     rec = s.record.as_dict()
-    for key in ("capacity", "families", "fusion", "diversity", "clusters", "timings", "novelty", "intra_batch_distance"):
+    keys = ("capacity", "families", "fusion", "diversity", "clusters", "timings", "novelty", "intra_batch_distance")
+    for key in keys:
         assert key in rec
     json.dumps(rec)
 
@@ -141,10 +142,15 @@ def test_box_search_space_with_categorical():
         ContinuousParameter("x", 0.0, 1.0),
         CategoricalParameter("c", ["a", "b", "c"]),
     ])
-    cfg = {"batch_size": 4, "families": ("ridge", "knn"), "n_members": 3, "n_box_candidates": 300, "box_time_budget_s": 5.0}
+    cfg = {
+        "batch_size": 4, "families": ("ridge", "knn"), "n_members": 3, "n_box_candidates": 300,
+        "box_time_budget_s": 5.0,
+    }
     opt = FusionOptimizer(space, options=cfg, seed=0)
     init = space.sample_sobol(12, seed=1)
-    f = lambda df: -(df["x"] - 0.7) ** 2 + (df["c"] == "b") * 0.5
+    def f(df):
+        return -(df["x"] - 0.7) ** 2 + (df["c"] == "b") * 0.5
+
     opt.observe(X=init, Y=f(init).to_numpy())
     s = opt.suggest()
     assert len(s.table) == 4

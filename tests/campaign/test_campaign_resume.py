@@ -50,8 +50,8 @@ CASES = [
     ("authors_code", {}),
     ("default", {"use_fusion_channel": False}),
     ("default", {"stage3.batch.cluster_bandwidth": False, "stage2.structure.pi_range": (0.7, 1.0)}),
-    ("default", {"stage1.member_weighting": "uniform", "stage1.target_bias": False, "stage3.batch.diversity_check": False}),
-    ("paper", {"stage3.fusion.kalman.channels": "r2", "stage3.fusion.channel.ucb_h": 0.5, "stage2.structure.enabled": False}),
+    ("default", {"member_weighting": "uniform", "target_bias": False, "stage3.batch.diversity_check": False}),
+    ("paper", {"stage3.fusion.kalman.channels": "r2", "ucb_h": 0.5, "stage2.structure.enabled": False}),
 ]
 
 
@@ -79,7 +79,8 @@ def test_box_campaign_with_a_time_budget_resumes_exactly(tmp_path):
     )
 
     def f(frame):
-        return -((frame["x1"] - 0.3) ** 2).to_numpy() - frame["x2"].to_numpy() ** 2 + 0.5 * (frame["c"] == "b").to_numpy()
+        x1, x2, c = frame["x1"].to_numpy(), frame["x2"].to_numpy(), frame["c"].to_numpy()
+        return -((x1 - 0.3) ** 2) - x2**2 + 0.5 * (c == "b")
 
     options = {**SMALL, "n_candidates": 300, "time_budget_s": 0.3, "maxiter": 500, "popsize": 6}
     path = tmp_path / "box.json"

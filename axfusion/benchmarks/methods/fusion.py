@@ -60,7 +60,7 @@ def search_space(problem: Any) -> Any:
     r"""The :class:`~axfusion.candidates.SearchSpace` of a benchmark ``TestProblem``."""
     from axfusion.candidates import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
 
-    params = []
+    params: list[Any] = []
     for p in problem.parameters:
         if p.kind == "categorical":
             params.append(CategoricalParameter(p.name, p.levels))
@@ -127,7 +127,7 @@ class Fusion(Method):
             evaluator.tick()
             if isinstance(task, PoolTask):
                 opt = FusionOptimizer(
-                    task.X, list(task.directions), target_names=list(task.targets),
+                    task.X, list(task.directions or ["maximize"]), target_names=list(task.targets or ["y"]),
                     settings=self.settings(task, box=False), seed=evaluator.seed,
                 )
                 self.optimizer = opt
