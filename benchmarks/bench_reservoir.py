@@ -748,13 +748,15 @@ def write_outputs(result: dict[str, Any], out: Path, *, final: bool) -> None:
 
 
 def _finite(obj: Any) -> Any:
-    r"""``obj`` with every non-finite float replaced by ``None`` (strict JSON)."""
+    r"""``obj`` with every non-finite float replaced by ``None`` (strict JSON) and the others
+    rounded to 6 significant digits (the tables show 3; keeps the results file small)."""
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
-    if isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
-        return None
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return None if not math.isfinite(v) else (v if v == 0.0 else float(f"{v:.6g}"))
     return obj
 
 

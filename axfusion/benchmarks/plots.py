@@ -55,7 +55,7 @@ KNOWN_METHODS = (
 REFERENCE_STYLE: dict[str, Any] = {"color": "#000000", "linestyle": ":", "linewidth": 1.6, "label": "random (exact E)"}
 #: Default figure formats.
 FORMATS: tuple[str, ...] = ("png",)
-_DPI = 100
+_DPI = 90
 
 
 def _style(i: int) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def _save_png(fig: Any, path: Path) -> None:
 
 
 def save_figure(fig: Any, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    r"""Save ``fig`` as ``stem.png`` (100 dpi, 256 colours) and/or ``stem.pdf``; closes it.
+    r"""Save ``fig`` as ``stem.png`` (90 dpi, 256 colours) and/or ``stem.pdf``; closes it.
 
     Args:
         fig: A matplotlib figure.
