@@ -33,3 +33,12 @@ def test_ax_loop_snippet_runs(monkeypatch):
     exec(compile(code, "README:ax", "exec"), ns)
     client = ns["client"]
     assert len(client._experiment.trials) == 4
+
+
+def test_settings_snippet_runs(capsys):
+    code = _snippet("### Settings and presets")
+    ns: dict = {}
+    exec(compile(code, "README:settings", "exec"), ns)
+    s = ns["s"]
+    assert s.stage1.n_members == 4 and s.stage3.batch.cluster_bandwidth is False
+    assert capsys.readouterr().out.split() == ["4", "both", str(len(s.option_paths()))]
