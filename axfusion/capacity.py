@@ -554,6 +554,10 @@ def _sir_from_svd(
 # --------------------------------------------------------------------------
 
 
+#: The capacity granted without Stage 0 (``limit_capacity=False``): every cap at its ceiling.
+UNLIMITED_CAPACITY = 1_000_000
+
+
 def estimate_capacity(
     X: ArrayLike,
     Y: ArrayLike,
@@ -684,7 +688,7 @@ def estimate_capacity(
         budget_scale=budget_scale,
         budget_floor=budget_floor,
     )
-    capacity = max(1, min(data_multiplier * n, n_budget))
+    capacity = max(1, min(data_multiplier * n, n_budget)) if cfg.limit_capacity else UNLIMITED_CAPACITY
     caps = caps_from_capacity(capacity, d_eff, n, **caps_kwargs)
     return CapacityReport(
         n=int(n),

@@ -277,6 +277,9 @@ class CapacitySettings(_Node):
         budget_scale, budget_floor: ``N_budget = max(floor, round(scale d_eff ln(1 + d_sup)))``.
         data_multiplier: ``C = min(data_multiplier * n, N_budget)``.
         max_knn_points: Designs used by the k-NN estimators (a seeded subset above it).
+        limit_capacity: Grant ``C = min(data_multiplier n, N_budget)`` (the method);
+            ``False`` grants the caps' ceilings whatever the data (the ablation "no Stage 0":
+            the dimensions are still estimated and reported).
         caps: :class:`CapsSettings`.
     """
 
@@ -291,6 +294,7 @@ class CapacitySettings(_Node):
     budget_floor: int = 10
     data_multiplier: int = 3
     max_knn_points: int = 2000
+    limit_capacity: bool = True
     caps: CapsSettings = field(default_factory=CapsSettings)
 
     def _validate(self) -> None:
@@ -306,7 +310,7 @@ class ReservoirSettings(_Node):
     r"""Stage 1: the heterogeneous bootstrap reservoir (``docs/method.md``, Stage 1).
 
     Attributes:
-        families: Surrogate family names (``None``: the default eight).
+        families: Surrogate family names (``None``: the default seven, ``DEFAULT_FAMILIES``).
         n_members: Bootstrap members ``B`` per family.
         target_bias: Target-biased cluster bootstrap (the paper); ``False`` draws every
             member uniformly.
@@ -644,6 +648,9 @@ class KalmanConfig(_Node):
         lambda_range: Clip range of ``lambda``.
         channels: ``"both"`` fuses the R^2 and ELPD channels (the paper);
             ``"r2"`` only the R^2 channel (the authors' code).
+        weights: ``"mixed"`` mixes the KF and rKF weights by the deviation ratios (the
+            method); ``"kf"`` uses the KF weights alone (deviation ratios 0), ``"rkf"`` the
+            rKF weights alone (deviation ratios 1), for ablations.
     """
 
     _path = "stage3.fusion.kalman"
@@ -651,6 +658,7 @@ class KalmanConfig(_Node):
     noise_floor: float = 1e-9
     lambda_range: tuple[float, float] = (0.01, 1.0)
     channels: Literal["both", "r2"] = "both"
+    weights: Literal["mixed", "kf", "rkf"] = "mixed"
 
     def _validate(self) -> None:
         if not 0.0 <= self.gain_mix <= 1.0:
@@ -772,12 +780,16 @@ class DecisionSettings(_Node):
     r"""Stage 3: fusion acquisition, multi-objective score and batch selection.
 
     Attributes:
+        acquisition: ``"fusion"`` (the method: ``U = pi A`` and the batch rules) or
+            ``"qlognei"`` (ablation: BoTorch's qLogNEI on the same reservoir and candidates,
+            batch by sequential greedy conditioning; one maximised or minimised target).
         fusion: :class:`FusionConfig` (model channel, KF / rKF channel, late fusion).
         hypervolume: :class:`HypervolumeConfig` (several targets).
         batch: :class:`BatchSettings`.
     """
 
     _path = "stage3"
+    acquisition: Literal["fusion", "qlognei"] = "fusion"
     fusion: FusionConfig = field(default_factory=FusionConfig)
     hypervolume: HypervolumeConfig = field(default_factory=HypervolumeConfig)
     batch: BatchSettings = field(default_factory=BatchSettings)

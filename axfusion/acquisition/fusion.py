@@ -255,8 +255,11 @@ class FusionScorer:
             mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
             a_model = model_channel(mu_t, sig_t, cal.accuracy, cal.calibration, cal.gamma, cfg.channel)
             w_kf, w_rkf = kalman_weights(sig_t**2, cal.R, cfg.kalman)
-            f_r2 = fusion_channel(mu_t, w_kf, w_rkf, cal.accuracy, cal.d_r2, cal.lam)
-            f_elpd = fusion_channel(mu_t, w_kf, w_rkf, cal.calibration, cal.d_elpd, cal.lam)
+            d_r2, d_elpd = cal.d_r2, cal.d_elpd
+            if cfg.kalman.weights != "mixed":  # ablations: the KF or the rKF weights alone
+                d_r2 = d_elpd = 0.0 if cfg.kalman.weights == "kf" else 1.0
+            f_r2 = fusion_channel(mu_t, w_kf, w_rkf, cal.accuracy, d_r2, cal.lam)
+            f_elpd = fusion_channel(mu_t, w_kf, w_rkf, cal.calibration, d_elpd, cal.lam)
             f = f_r2 if cfg.kalman.channels == "r2" else 0.5 * (f_r2 + f_elpd)
             a_m = np.maximum(a_model, 0.0) if cfg.use_model_channel else 0.0
             a_f = np.maximum(f, 0.0) if cfg.use_fusion_channel else 0.0

@@ -277,6 +277,19 @@ class Suite:
     description: str = ""
 
 
+#: Tasks of the ``ablations`` suite: five closed pools (the hard supercon and the small,
+#: low-dimensional crossed_barrel among them) and two boxes.
+ABLATION_TASKS: tuple[str, ...] = (
+    "supercon", "crossed_barrel", "curie_temp", "p3ht", "madml_steel_strength", "mixed_branin", "ackley20",
+)
+#: The full method and its ablations (``axfusion.benchmarks.methods.fusion.VARIANTS``).
+ABLATION_METHODS: tuple[str, ...] = (
+    "fusion", "fusion:no_stage0", "fusion:model_only", "fusion:fusion_only", "fusion:kf_only", "fusion:rkf_only",
+    "fusion:r2_channel", "fusion:no_pi", "fusion:no_structure", "fusion:no_diversity", "fusion:no_bandwidth",
+    "fusion:no_bias", "fusion:paper", "fusion:authors_code", "fusion:qlognei", "fusion:family=gp",
+    "fusion:tier=low", "fusion:tier=medium", "fusion:tier=high",
+)
+
 _TASKS: dict[str, TaskSpec] = {}
 _SUITES: dict[str, Suite] = {}
 
@@ -515,6 +528,9 @@ def _register_builtins() -> None:
                                    "mixed_perm_6d", "mixed_perm_10d", "mixed_rosenbrock_10d", "mixed_quadratic_10d"),
                          default_methods=("fusion", "gpbo", "lvgp", "random"),
                          description="the LVGP paper's mixed-variable functions"), overwrite=True)
+    register_suite(Suite("ablations", ABLATION_TASKS, default_methods=ABLATION_METHODS,
+                         description="the method against its own ablations (fusion:<variant>), pools and boxes"),
+                   overwrite=True)
     register_suite(Suite("smoke", ("smoke_pool", "smoke_function"), default_methods=("random", "gpbo"),
                          description="CI smoke benchmark (seconds)"), overwrite=True)
 

@@ -31,6 +31,7 @@ import torch
 
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.batch import BatchDecision, select_batch
+from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
@@ -115,12 +116,17 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     with timer("structure"):
         geometry = embed_designs(state, cands, X_obs, seed)
         pi, report, labels = stage2_structure(state, cands, X_obs, geometry, seed)
-    with timer("acquisition"):
-        scores = stage3_scores(state, model, cands, pi, seed)
-    with timer("batch"):
-        decision, Z_cand, Z_obs = stage3_batch(
-            state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed
-        )
+    if s.stage3.acquisition == "qlognei":  # ablation: the reservoir under BoTorch's decision
+        with timer("acquisition"):
+            scores, decision = stage3_qlognei(state, model, cands, X_obs, geometry, labels, q)
+        Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
+    else:
+        with timer("acquisition"):
+            scores = stage3_scores(state, model, cands, pi, seed)
+        with timer("batch"):
+            decision, Z_cand, Z_obs = stage3_batch(
+                state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed
+            )
     chosen = decision.indices
     history = [source.features(list(b)) for b in state.suggestions[-3:]]
     record = iteration_record(
@@ -234,6 +240,38 @@ def stage3_batch(
         utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
     )
     return decision, Z_cand, Z_obs
+
+
+def stage3_qlognei(
+    state: CampaignState,
+    model: ReservoirModel,
+    cands: CandidateSet,
+    X_obs: np.ndarray,
+    geometry: Embedding,
+    labels: np.ndarray,
+    q: int,
+) -> tuple[dict[str, Any], BatchDecision]:
+    r"""Stage 3 ablation (``stage3.acquisition = "qlognei"``): qLogNEI on the reservoir over
+    the same candidates, batch by sequential greedy conditioning; no pi, no batch rules.
+
+    Returns:
+        ``(scores, decision)`` shaped like the fusion path's (the fusion channels are NaN).
+    """
+    indices, values = qlognei_batch(model, X_obs, cands.X, state.targets, q)
+    k, m = len(cands), state.m
+    nan = np.full((k, m), np.nan)
+    scores: dict[str, Any] = {
+        "utility": values, "acquisition": values, "pi": np.ones(k), "model": nan, "fusion": nan, "calibration": None,
+    }
+    Zb = geometry.transform(cands.X[indices])
+    pair = np.linalg.norm(Zb[:, None] - Zb[None], axis=-1)
+    intra = float(pair[np.triu_indices(len(indices), 1)].mean()) if len(indices) > 1 else 0.0
+    chosen_labels, counts = np.unique(labels[indices], return_counts=True)
+    decision = BatchDecision(
+        indices=indices, diversified=False, checks={}, leading_cluster=None, intra_batch_distance=intra,
+        cluster_bandwidth={int(c): int(n) for c, n in zip(chosen_labels, counts)},
+    )
+    return scores, decision
 
 
 def recent_cluster_improvement(state: CampaignState, report: StructureReport) -> dict[int, float] | None:

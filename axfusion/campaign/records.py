@@ -57,7 +57,12 @@ def suggestion_table(
             row[f"model[{name}]"] = float(scores["model"][i, j])
             row[f"fusion[{name}]"] = float(scores["fusion"][i, j])
         row["cluster"] = int(labels[i])
-        driver = "KF/rKF fusion" if scores["fusion"][i].max() >= scores["model"][i].max() else "model channel"
+        if scores.get("calibration") is None:
+            driver = "qLogNEI (ablation)"
+        elif scores["fusion"][i].max() >= scores["model"][i].max():
+            driver = "KF/rKF fusion"
+        else:
+            driver = "model channel"
         pick = "top utility" if i in top_q else "diversity/cluster slot"
         row["reason"] = (
             f"rank {int(rank[i])} of {utility.size} by U ({pick}); driven by the {driver}; "
@@ -135,7 +140,7 @@ def iteration_record(
         best_distance_to_best=float(d_best[0]),
         capacity=model.capacity.as_dict(),
         families={name: [s.as_dict() for s in per_t] for name, per_t in model.family_scores.items()},
-        fusion=scores["calibration"].as_dict(),
+        fusion={} if scores["calibration"] is None else scores["calibration"].as_dict(),
         diversity={"diversified": decision.diversified, **decision.checks},
         clusters=clusters,
         intra_batch_distance=float(decision.intra_batch_distance),

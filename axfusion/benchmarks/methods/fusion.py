@@ -22,6 +22,10 @@ plus:
   ``"authors_code"``);
 - ``n_threads``: thread cap inside :meth:`Fusion.run` (default 1).
 
+Ablations are registered as methods ``fusion:<variant>`` (:data:`VARIANTS`, plus
+``fusion:family=<name>`` for every surrogate family): ``axfusion bench --methods fusion
+fusion:no_pi fusion:qlognei ...``.
+
 Defaults: on pools the optimiser's own defaults (the closed-pool benchmark's settings);
 on functions :data:`BOX_DEFAULTS` (4 members per family, 1000 DE candidates, 8 DE
 generations of population ``10 d`` and no time budget, so that a seed reproduces its run
@@ -155,3 +159,50 @@ class Fusion(Method):
 
 
 register_method("fusion", Fusion)
+
+
+def _tier(name: str) -> tuple[str, ...]:
+    from axfusion.models import DEFAULT_FAMILIES, get_family
+
+    return tuple(f for f in DEFAULT_FAMILIES if get_family(f).tier == name)
+
+
+#: Ablations of the method, run by ``axfusion bench`` as ``fusion:<variant>``: a preset and
+#: options of the settings tree (docs/method.md names what each switch does).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "no_stage0": ("default", {"stage0.limit_capacity": False}),
+    "model_only": ("default", {"stage3.fusion.use_fusion_channel": False}),
+    "fusion_only": ("default", {"stage3.fusion.use_model_channel": False}),
+    "kf_only": ("default", {"stage3.fusion.kalman.weights": "kf"}),
+    "rkf_only": ("default", {"stage3.fusion.kalman.weights": "rkf"}),
+    "r2_channel": ("default", {"stage3.fusion.kalman.channels": "r2"}),
+    "no_pi": ("default", {"stage2.structure.pi_range": (1.0, 1.0)}),
+    "no_structure": ("default", {"stage2.structure.enabled": False}),
+    "no_diversity": ("default", {"stage3.batch.diversity_check": False}),
+    "no_bandwidth": ("default", {"stage3.batch.cluster_bandwidth": False}),
+    "no_bias": ("default", {"stage1.target_bias": False}),
+    "paper": ("paper", {}),
+    "authors_code": ("authors_code", {}),
+    "qlognei": ("default", {"stage3.acquisition": "qlognei"}),
+    "tier=low": ("default", {"stage1.families": _tier("low")}),
+    "tier=medium": ("default", {"stage1.families": _tier("medium")}),
+    "tier=high": ("default", {"stage1.families": _tier("high")}),
+}
+
+
+def _register_variants() -> None:
+    r"""Register ``fusion:<variant>`` for every ablation and ``fusion:family=<name>`` for every
+    registered surrogate family."""
+    from axfusion.models import list_families
+
+    variants = dict(VARIANTS)
+    variants.update({f"family={name}": ("default", {"stage1.families": (name,)}) for name in list_families()})
+    for name, (preset, options) in variants.items():
+
+        def factory(_preset: str = preset, _options: dict[str, Any] = options, **user: Any) -> Fusion:
+            return Fusion(preset=user.pop("preset", _preset), **{**_options, **user})
+
+        register_method(f"fusion:{name}", factory, overwrite=True)
+
+
+_register_variants()
