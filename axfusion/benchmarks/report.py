@@ -290,6 +290,13 @@ def make_report(
             "method's performance over the whole budget. Compare methods on iterations to "
             "success.\n"
         )
+    methods = {str(r.get("method")) for r in runs}
+    if "fusion" in methods and any(m.startswith("fusion:") for m in methods):
+        from axfusion.benchmarks.ablation import ablation_markdown, paired_table
+
+        paired = paired_table(runs, baseline="fusion")
+        md.append(ablation_markdown(paired, baseline="fusion"))
+        paired.to_csv(out / "ablations.csv", index=False)
     failed = per_run[per_run["status"] != "ok"]
     if len(failed):
         md.append("## Failed runs\n")
