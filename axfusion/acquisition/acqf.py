@@ -28,7 +28,17 @@ from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionS
 from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
 from axfusion.acquisition.targets import Target
 
-__all__ = ["FusionAcquisition", "FusionModel"]
+__all__ = ["FusionAcquisition", "FusionModel", "oriented_correlation"]
+
+
+def oriented_correlation(corr: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
+    r"""The ``m x m`` residual correlation of the raw targets in the oriented space the
+    multi-objective samples are drawn in: a minimised target flips the sign of its row and
+    column; a value or window target (a non-monotone orientation) is taken as uncorrelated."""
+    sign = np.array([{"maximize": 1.0, "minimize": -1.0}.get(t.kind, 0.0) for t in targets])
+    out = corr * np.outer(sign, sign)
+    np.fill_diagonal(out, 1.0)
+    return out
 
 
 @runtime_checkable
@@ -180,7 +190,7 @@ class FusionAcquisition(AcquisitionFunction):
             acq, ehvi = ehvi_scores(
                 mu,
                 sigma,
-                self.fusion_model.residual_correlation(),
+                oriented_correlation(self.fusion_model.residual_correlation(), self.scorer.targets),
                 self.scorer.Y_std,
                 e_m,
                 ref_point=self._ref_point,

@@ -93,6 +93,10 @@ class FusionCalibration:
         return {f"target_{t}": c.as_dict(self.families) for t, c in enumerate(self.targets)}
 
 
+def _base(base: float, value: float) -> float:
+    return value if np.isnan(base) else base
+
+
 class FusionScorer:
     r"""Scores candidates with the fusion acquisition from member predictions.
 
@@ -153,8 +157,10 @@ class FusionScorer:
         r"""Build the scorer from a fitted :class:`~axfusion.models.ReservoirModel`."""
         scores = model.family_scores  # type: ignore[attr-defined]
         names = list(scores)
-        acc = np.array([[s.accuracy for s in scores[n]] for n in names])
-        cal = np.array([[s.calibration for s in scores[n]] for n in names])
+        # before the reservoir's flat down-weighting: calibrate() judges flatness on the
+        # candidates and applies stage3.fusion.flat_factor once
+        acc = np.array([[_base(s.base_accuracy, s.accuracy) for s in scores[n]] for n in names])
+        cal = np.array([[_base(s.base_calibration, s.calibration) for s in scores[n]] for n in names])
         mad2 = np.array([[s.mad2 for s in scores[n]] for n in names])
         Y = model.train_targets_raw.detach().cpu().numpy() if train_Y is None else train_Y  # type: ignore[attr-defined]
         return cls(Y, names, acc, cal, mad2, targets=targets, config=config)

@@ -60,6 +60,9 @@ class FamilyScore:
         mad2: Mean OOB ``MAD²`` (the Kalman measurement-noise proxy).
         n_members: Members that fitted.
         flat: Whether the family's prediction is flat (scores down-weighted).
+        base_accuracy, base_calibration: ``s_m`` and ``e_m`` before the flat
+            down-weighting (the fusion acquisition judges flatness on the candidates
+            itself and applies its own factor once).
     """
 
     accuracy: float
@@ -71,6 +74,8 @@ class FamilyScore:
     mad2: float
     n_members: int
     flat: bool = False
+    base_accuracy: float = float("nan")
+    base_calibration: float = float("nan")
 
     @property
     def reliability(self) -> float:
@@ -176,6 +181,7 @@ def family_score(
     accuracy = max(0.0, float(r2.mean()) - penalty)
     elpd_pp = float(np.mean([m.elpd_per_point for m in members]))
     calibration = float(min(1.0, np.exp(elpd_pp - 1.0)))
+    base_accuracy, base_calibration = accuracy, calibration
     if flat:
         accuracy *= flat_factor
         calibration *= flat_factor
@@ -190,6 +196,8 @@ def family_score(
         mad2=float(np.mean([m.mad2 for m in members])),
         n_members=b,
         flat=flat,
+        base_accuracy=base_accuracy,
+        base_calibration=base_calibration,
     )
 
 

@@ -307,3 +307,15 @@ def test_lower_reference_point_never_lowers_ehvi(model2, pool, scored2):
     out = acqf_low.score(pool[:300])
     assert np.all(out["ehvi"] >= parts["ehvi"] - 1e-12)
     assert np.any(out["ehvi"] > parts["ehvi"] + 1e-9)
+
+
+def test_residual_correlation_is_oriented_for_the_samples():
+    import numpy as np
+
+    from axfusion.acquisition import Target
+    from axfusion.acquisition.acqf import oriented_correlation
+
+    C = np.array([[1.0, 0.8, 0.3], [0.8, 1.0, -0.5], [0.3, -0.5, 1.0]])
+    out = oriented_correlation(C, [Target.maximize(), Target.minimize(), Target.window(0.0, 1.0)])
+    assert out[0, 1] == -0.8 and out[1, 0] == -0.8  # larger y1 goes with smaller, i.e. better, y2
+    assert out[0, 2] == 0.0 and out[1, 2] == 0.0 and np.all(np.diag(out) == 1.0)
