@@ -202,3 +202,22 @@ def test_one_hot_pool_rows_stay_distinct_until_the_pool_is_nearly_exhausted():
     opt.observe(ids=measured, Y=y[measured])
     rows = opt.suggest(10).row_ids
     assert len(set(rows.tolist())) == 10 and not set(rows.tolist()) & set(measured.tolist())
+
+
+def test_nothing_the_user_gives_is_silently_coerced():
+    from axfusion.settings import SettingsError
+
+    X, y = _pool()
+    opt = FusionOptimizer(X, options=FAST, seed=0)
+    opt.observe(ids=np.arange(20), Y=y[:20])
+    for n in (0, 2.9, True, "3"):
+        with pytest.raises(ValueError, match="batch size"):
+            opt.suggest(n)
+    for ids in ([150.7], [True], ["7"]):
+        with pytest.raises(ValueError, match="whole numbers"):
+            opt.observe(ids=ids, Y=[1.0])
+    with pytest.raises(SettingsError, match="batch_size must be an integer"):
+        FusionOptimizer(X, options={"batch_size": 2.5})
+    with pytest.raises(ValueError, match="seed"):
+        FusionOptimizer(X, seed=None)
+    assert opt.n_observed == 20
