@@ -8,4 +8,12 @@ The four stages of the method live in their own subpackages:
 - :mod:`axfusion.acquisition` -- Stage 3, the fusion acquisition functions.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+try:
+    #: The installed distribution's version: pyproject.toml's ``[project] version`` is the one source.
+    __version__: str = _version("axfusion")
+except PackageNotFoundError:  # pragma: no cover - imported from a source tree that was never installed
+    __version__ = "0+unknown"
+
