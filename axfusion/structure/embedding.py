@@ -57,7 +57,9 @@ class Embedding:
     When nothing varies (no kept column, or one fitted row) the embedding is one
     constant zero coordinate, so downstream code always sees ``p >= 1``.
 
-    Attributes (after ``fit``):
+    The attributes below are set by ``fit``.
+
+    Attributes:
         n_features_in_: Number of input columns ``d``.
         kept_columns_: ``(d_kept,)`` indices of the non-constant columns.
         mean_, scale_: ``(d_kept,)`` standardisation of the kept columns.
