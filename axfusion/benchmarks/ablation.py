@@ -63,6 +63,7 @@ def paired_table(runs: Sequence[Mapping[str, Any]], baseline: str = "fusion") ->
             {
                 "task": task, "kind": kinds.get(task), "method": method, "n_pairs": len(seeds),
                 "median": float(np.median(a)), "baseline_median": float(np.median(b)),
+                "baseline_all": float(np.median([v for v, _ in base.values()])), "baseline_n": len(base),
                 "better": better, "worse": worse, "ties": len(seeds) - n,
                 "p_sign": float(binomtest(better, n, 0.5).pvalue) if n else 1.0,
                 "censored": int(sum(per_seed[s][1] for s in seeds)),
@@ -84,14 +85,16 @@ def ablation_markdown(table: pd.DataFrame, baseline: str = "fusion") -> str:
     for task, group in table.groupby("task", sort=True):
         kind = group["kind"].iloc[0]
         what = "iterations to success" if kind == "pool" else "final best"
-        out.append(f"### {task} ({what}; `{baseline}`: {group['baseline_median'].iloc[0]:.4g})\n")
-        out.append("| method | median | Δ vs baseline | better / worse / ties | p (sign) |")
-        out.append("|---|---|---|---|---|")
+        first = group.iloc[0]
+        out.append(
+            f"### {task} ({what}; `{baseline}`: median {first['baseline_all']:.4g} over {first['baseline_n']} seeds)\n"
+        )
+        out.append("| method | seeds | median | baseline on the same seeds | better / worse / ties | p (sign) |")
+        out.append("|---|---|---|---|---|---|")
         for r in group.sort_values("median").to_dict("records"):
             cens = f" ({r['censored']} without success)" if r["censored"] else ""
-            delta = r["median"] - r["baseline_median"]
             out.append(
-                f"| `{r['method']}` | {r['median']:.4g}{cens} | {delta:+.4g} | "
+                f"| `{r['method']}` | {r['n_pairs']} | {r['median']:.4g}{cens} | {r['baseline_median']:.4g} | "
                 f"{r['better']} / {r['worse']} / {r['ties']} | {r['p_sign']:.3f} |"
             )
         out.append("")
