@@ -1,19 +1,21 @@
-r"""The tutorials run end to end (fast mode) and their notebooks match the scripts.
+r"""The tutorial notebooks run on a Jupyter kernel (fast mode) and match their scripts.
 
-Each ``tutorials/NN_name.py`` (a jupytext percent script, the source of truth) is run in
-a subprocess with ``AXFUSION_TUTORIAL_FAST=1``; the test checks the exit code and that
-the tutorial wrote its figures. The paired ``.ipynb`` must hold the same cells (code and
-markdown) as the script, without stored outputs. ``tutorials/_setup.py`` is the set-up the
-tutorials share (imported in their first cell), not a tutorial: it must import both next
-to a script and from the notebook folder, as a Jupyter kernel does.
+Each ``tutorials/NN_name.ipynb`` is executed by nbclient on an ipykernel ``python3`` kernel started
+in the notebook's folder (as Jupyter starts it, so ``from _setup import ...`` must work from there),
+with ``AXFUSION_TUTORIAL_FAST=1`` and ``AXFUSION_TUTORIAL_OUT`` set; a cell that raises fails the
+test with the cell's traceback, and the notebook must write its figures. The executed copy stays in
+memory: the committed notebooks keep no outputs. The jupytext script ``tutorials/NN_name.py`` is the
+source of truth: the paired ``.ipynb`` must hold the same cells (code and markdown), and every
+committed notebook is stored without outputs or execution counts. ``tutorials/_setup.py`` is the
+set-up the tutorials share (imported in their first cell), not a tutorial.
+
+The five notebooks take 100-120 s on a loaded 2-core machine (as the scripts did: a kernel starts
+in about 2 s).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,7 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
     "05_custom_family": ["05_family_scores", "05_campaign_families"],
 }
 
-#: Per-tutorial wall-clock limit in fast mode (they take 15-35 s on a loaded 2-core machine).
+#: Per-cell limit in fast mode (a whole tutorial takes 15-35 s on a loaded 2-core machine).
 TIMEOUT_S = 180
 
 
@@ -48,53 +50,60 @@ def test_every_tutorial_is_tested():
     assert (TUTORIALS / "_setup.py").is_file()
 
 
-def test_shared_setup_imports_from_the_notebook_folder(tmp_path):
-    # A Jupyter kernel starts in the notebook's folder with "" (its working directory) on
-    # sys.path, as `python -c` does; a script run has the script's folder there instead.
-    out = tmp_path / "figures"
-    env = dict(os.environ, AXFUSION_TUTORIAL_FAST="1", AXFUSION_TUTORIAL_OUT=str(out), PYTHONDONTWRITEBYTECODE="1")
-    env.pop("MPLBACKEND", None)  # fast mode itself selects Agg
-    code = (
-        "from _setup import FAST, OUT, display, finish\n"
-        "import matplotlib, matplotlib.pyplot as plt\n"
-        "finish(plt.figure(), 'probe')\n"
-        "print(FAST, OUT, matplotlib.get_backend())\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=TUTORIALS, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    fast, folder, backend = proc.stdout.split()
-    assert (fast, folder, backend.lower()) == ("True", str(out), "agg")
-    assert (out / "probe.png").is_file()
+def _kernel_env(out: Path) -> dict[str, str]:
+    return {
+        "AXFUSION_TUTORIAL_FAST": "1",
+        "AXFUSION_TUTORIAL_OUT": str(out),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONWARNINGS": "ignore",
+        "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ for _setup.py in tutorials/
+    }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FIGURES))
-def test_tutorial_runs_in_fast_mode(name, tmp_path):
+def test_notebook_runs_on_a_kernel_in_fast_mode(name, tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     out = tmp_path / "figures"
-    env = dict(os.environ)
-    env.update(
-        AXFUSION_TUTORIAL_FAST="1",
-        AXFUSION_TUTORIAL_OUT=str(out),
-        MPLBACKEND="Agg",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        PYTHONWARNINGS="ignore",
-        PYTHONDONTWRITEBYTECODE="1",  # no __pycache__ for _setup.py in tutorials/
+    for key, value in _kernel_env(out).items():
+        monkeypatch.setenv(key, value)  # the kernel inherits the environment of the test
+    before = sorted(p.name for p in TUTORIALS.iterdir())
+    nb = nbformat.read(TUTORIALS / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=TIMEOUT_S,  # per cell
+        startup_timeout=120,
+        resources={"metadata": {"path": str(TUTORIALS)}},  # the kernel's working directory
     )
-    proc = subprocess.run(
-        [sys.executable, str(TUTORIALS / f"{name}.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    try:
+        client.execute()
+    except CellExecutionError as exc:  # the failing cell and its traceback
+        pytest.fail(f"{name}.ipynb failed on the kernel:\n{str(exc)[-6000:]}")
     missing = [f for f in EXPECTED_FIGURES[name] if not (out / f"{f}.png").is_file()]
     assert not missing, f"{name} did not write {missing}; wrote {sorted(p.name for p in out.glob('*'))}"
     assert all((out / f"{f}.png").stat().st_size > 1000 for f in EXPECTED_FIGURES[name])
+    # it ran as a notebook: the kernel's display() output and printed text are cell outputs
+    assert any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+    assert sorted(p.name for p in TUTORIALS.iterdir()) == before, "the notebook left files in tutorials/"
+
+
+def test_committed_notebooks_have_no_outputs():
+    notebooks = sorted(TUTORIALS.glob("*.ipynb"))
+    assert len(notebooks) == len(EXPECTED_FIGURES)
+    for path in notebooks:
+        raw = json.loads(path.read_text())
+        for cell in raw["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell.get("outputs") == [] and cell.get("execution_count") is None, (
+                    f"{path.name} stores outputs: run `jupyter nbconvert --clear-output --inplace {path}`"
+                )
+        assert "widgets" not in raw.get("metadata", {}), f"{path.name} stores widget state"
 
 
 def _cells_of_script(path: Path) -> list[tuple[str, str]]:
