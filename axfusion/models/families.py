@@ -40,6 +40,7 @@ import numpy as np
 from sklearn.base import clone
 
 from axfusion.capacity import CapacityCaps
+from axfusion.models.gp_family import gp_ard_estimator, gp_ard_std
 
 ParamGrid = list[dict[str, Any]]
 
@@ -382,6 +383,8 @@ _BUILTIN: dict[str, SurrogateFamily] = {
     "lightgbm": SklearnFamily("lightgbm", _lightgbm, grid=_boosting_grid, tier="high"),
     "xgboost": SklearnFamily("xgboost", _xgboost, grid=_boosting_grid, tier="high"),
     "gp": SklearnFamily("gp", _gp, tier="high", predict_std=_gp_std),
+    # ARD Matérn-5/2 GP fitted by BoTorch; one setting: the marginal likelihood fits it.
+    "gp_ard": SklearnFamily("gp_ard", gp_ard_estimator, tier="high", predict_std=gp_ard_std),
     "random_forest": SklearnFamily(
         "random_forest", _random_forest, grid=_forest_grid, tier="high", predict_std=_tree_spread
     ),
