@@ -214,6 +214,9 @@ def test_reservoir_with_gp_ard_fits_and_is_deterministic() -> None:
 
     model = fit()
     assert model.family_names == ("gp_ard", "ridge") and not model.dropped_families
+    # the reservoir seeds its members base_seed + b, one after the other: the hand-over works
+    members = model._fitted[0].estimators[0]
+    assert [m.hyperparameters_source_ for m in members] == ["fitted", "shared", "shared"]
     post = model.posterior(Xt)
     assert post.values.shape == (2 * 3, 6, 1)  # members x q x m
     assert torch.all(torch.isfinite(post.mean))
