@@ -161,6 +161,12 @@ class Fusion(Method):
 register_method("fusion", Fusion)
 
 
+def _default_families() -> tuple[str, ...]:
+    from axfusion.models import DEFAULT_FAMILIES
+
+    return tuple(DEFAULT_FAMILIES)
+
+
 def _tier(name: str) -> tuple[str, ...]:
     from axfusion.models import DEFAULT_FAMILIES, get_family
 
@@ -184,6 +190,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "paper": ("paper", {}),
     "authors_code": ("authors_code", {}),
     "qlognei": ("default", {"stage3.acquisition": "qlognei"}),
+    "with_gp_ard": ("default", {"stage1.families": (*_default_families(), "gp_ard")}),
     "tier=low": ("default", {"stage1.families": _tier("low")}),
     "tier=medium": ("default", {"stage1.families": _tier("medium")}),
     "tier=high": ("default", {"stage1.families": _tier("high")}),
