@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +38,7 @@ from axfusion.campaign.state import CampaignState
 from axfusion.capacity import CapacityReport, estimate_capacity
 from axfusion.diagnostics import IterationRecord
 from axfusion.models import ReservoirModel, TuningState
-from axfusion.structure import Embedding, structural_weights
+from axfusion.structure import Embedding, cluster_points, structural_weights
 from axfusion.structure.report import StructureReport
 
 __all__ = ["Proposal", "propose"]
@@ -106,7 +106,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         warnings.simplefilter("ignore", category=UserWarning)
         model = ReservoirModel(
             torch.as_tensor(X_obs), torch.as_tensor(Y_obs), s.stage1,
-            tuning_state=tuning, n_jobs=s.loop.n_jobs, seed=seed,
+            clusterer=bootstrap_clusterer(state), tuning_state=tuning, n_jobs=s.loop.n_jobs, seed=seed,
         )
         capacity = stage0_capacity(model, state, remaining, seed)
         stage1_reservoir(model, capacity)
@@ -150,6 +150,21 @@ def stage0_capacity(model: ReservoirModel, state: CampaignState, remaining: int,
 
 
 # ------------------------------------------------------------------------ stage 1
+def bootstrap_clusterer(state: CampaignState) -> Callable[[np.ndarray, int], np.ndarray]:
+    r"""The clusterer of Stage 1's target-biased bootstrap: the adaptive clusterer with the
+    campaign's ``stage2.cluster`` settings and embedding (shared with Stage 2)."""
+    structure, config = state.settings.stage2.structure, state.settings.stage2.cluster
+
+    def clusterer(Xs: np.ndarray, seed: int) -> np.ndarray:
+        partition = cluster_points(
+            Xs, seed=seed, config=config, embedding_method=structure.embedding_method,
+            n_components=structure.n_components,
+        )
+        return np.asarray(partition.labels)
+
+    return clusterer
+
+
 def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> ReservoirModel:
     r"""Stage 1: fit the reservoir inside the Stage-0 caps (bootstrap, tuning, OOB scores)."""
     return model.fit(capacity)
