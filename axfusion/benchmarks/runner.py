@@ -461,7 +461,7 @@ def _versions() -> dict[str, Any]:
 
         v: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
         for pkg in ("axfusion", "numpy", "scipy", "pandas", "scikit-learn", "torch", "botorch", "gpytorch",
-                    "ax-platform", "lightgbm", "xgboost-cpu", "mealpy", "cma", "joblib", "threadpoolctl"):
+                    "ax-platform", "lightgbm", "xgboost-cpu", "mealpy", "cma", "baybe", "joblib", "threadpoolctl"):
             try:
                 v[pkg] = metadata.version(pkg)
             except metadata.PackageNotFoundError:

@@ -9,14 +9,16 @@ Importing this package registers every built-in method:
   (:mod:`~axfusion.benchmarks.methods.random_search`), ``cmaes``
   (:mod:`~axfusion.benchmarks.methods.cmaes`);
 - the metaheuristics ``ga``, ``clpso``, ``de``, ``sa``, ``gwo_woa``, ``hi_woa``, ``acor``,
-  ``abc``, ``aoa``, ``run`` through mealpy (:mod:`~axfusion.benchmarks.methods.metaheuristics`).
+  ``abc``, ``aoa``, ``run`` through mealpy (:mod:`~axfusion.benchmarks.methods.metaheuristics`);
+- ``baybe``, ``baybe_rf`` through BayBE (:mod:`~axfusion.benchmarks.methods.baybe`).
 
-Optional libraries (``cma``, ``mealpy``) are imported when a run starts, so listing the
+Optional libraries (``cma``, ``mealpy``, ``baybe``) are imported when a run starts, so listing the
 methods never needs them.
 """
 
 from axfusion.benchmarks.methods import (  # noqa: E402  (registration on import)
     ax_methods,
+    baybe,
     cmaes,
     fusion,
     metaheuristics,
@@ -36,6 +38,7 @@ from axfusion.benchmarks.methods.base import (
 __all__ = [
     "Method",
     "ax_methods",
+    "baybe",
     "cmaes",
     "fusion",
     "get_method",
