@@ -10,7 +10,9 @@ Commands:
   pool and the measurements so far, kept in a campaign file;
 - ``axfusion reservoir`` -- fit the surrogate reservoir (Stages 0-1) on a
   built-in dataset and print the capacity report and the per-family
-  reliability table.
+  reliability table;
+- ``axfusion plot CAMPAIGN.json`` -- the per-run diagnostic panels of a
+  campaign file (or of an Ax experiment JSON file) as PNG/PDF.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -179,6 +182,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    path = Path(args.campaign)
+    name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
+    out = Path(args.out) if args.out else path.parent / f"{name}_plots"
+    try:
+        from axfusion import plots
+    except ImportError as error:  # pragma: no cover - matplotlib is an optional dependency
+        print(f"error: axfusion plot needs matplotlib (pip install 'axfusion[plots]'): {error}", file=sys.stderr)
+        return 2
+    try:
+        figures = plots.campaign(path, out, pdf=args.pdf)
+    except (OSError, plots.CampaignFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"axfusion plot: {len(figures)} figure files from {path.name} in {out}")
+    for p in figures:
+        print(f"  {p.name}")
+    for note in figures.notes:
+        print(f"not drawn: {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, sub = root_parser()
 
@@ -207,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the diagnostics to this JSON file")
     p.set_defaults(func=_cmd_reservoir)
+
+    p = sub.add_parser("plot", help="diagnostic panels of a campaign file (or an Ax experiment JSON file)")
+    p.add_argument("campaign", help="campaign JSON (FusionOptimizer(state_path=...), axfusion suggest) or Ax JSON")
+    p.add_argument("--out", default=None, help="folder for the figures (default: <campaign>_plots next to the file)")
+    p.add_argument("--pdf", action="store_true", help="also write PDF copies")
+    p.set_defaults(func=_cmd_plot)
 
     from axfusion.suggest import add_suggest_parser
 

@@ -24,10 +24,10 @@ import axfusion
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
-#: The public packages (issue 19); each has docs/api/<name>.rst.
+#: The public packages (issue 19) and the campaign figures; each has docs/api/<name>.rst.
 PUBLIC = (
     "settings", "campaign", "capacity", "models", "candidates", "structure", "acquisition", "ax", "baselines",
-    "suggest", "data", "benchmarks", "diagnostics", "protocols",
+    "suggest", "data", "benchmarks", "diagnostics", "protocols", "plots",
 )
 #: Top-level modules that are not documented as API: the command line (documented by
 #: ``axfusion --help``) and the old import path of the optimiser (``axfusion.campaign`` is documented).

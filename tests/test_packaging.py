@@ -123,7 +123,7 @@ def test_wheel_works_in_a_fresh_virtual_environment(dist, tmp_path):
     cli = venv / "bin" / "axfusion"
     assert cli.is_file(), "the wheel did not install the axfusion console script"
     help_text = _run([str(cli), "--help"], cwd=tmp_path).stdout
-    for command in ("run", "suggest", "datasets", "bench"):
+    for command in ("run", "suggest", "datasets", "bench", "plot"):
         assert command in help_text
     listing = _run([str(cli), "datasets"], cwd=tmp_path).stdout
     assert "crossed_barrel" in listing

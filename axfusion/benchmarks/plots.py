@@ -9,7 +9,8 @@ r"""Benchmark figures (matplotlib, Agg backend), written as PNG (and PDF on requ
 - :func:`plot_fusion_diagnostics` -- the fusion paper's per-run panels from
   :class:`~axfusion.diagnostics.IterationRecord` dicts: cluster bandwidth
   heatmap (iterations x clusters), novelty and intra-batch distance, OOB R^2
-  and ELPD per family, deviation ratios.
+  and ELPD per family, deviation ratios (drawn by :mod:`axfusion.plots`, which
+  draws the same panels from a user's campaign file).
 
 Colours come from the Okabe-Ito colour-blind-safe palette; every method keeps
 its colour, line style and marker in every figure (:func:`method_styles`).
@@ -21,12 +22,27 @@ copies too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from axfusion.plots import (
+    FORMATS,
+    diagnostic_series,
+    draw_bandwidth,
+    draw_deviation,
+    draw_family_scores,
+    draw_novelty,
+    family_styles,
+    figure_grid,
+    has_fusion_diagnostics,
+    integer_ticks,
+    line_style,
+    pyplot,
+    save_figure,
+)
 
 __all__ = [
     "FORMATS",
@@ -42,29 +58,13 @@ __all__ = [
     "save_figure",
 ]
 
-# Okabe & Ito (2008), without yellow (too light on white) and black (the reference)
-_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 _GREY = "#999999"
-_LINESTYLES = ("-", "--", "-.", ":")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 #: Canonical order: the same method always gets the same style.
 KNOWN_METHODS = (
     "fusion", "gpbo", "rfbo", "lvgp", "turbo", "cmaes", "ga", "clpso", "de", "sa", "gwo_woa", "hi_woa", "acor",
     "abc", "aoa", "run",
 )
 REFERENCE_STYLE: dict[str, Any] = {"color": "#000000", "linestyle": ":", "linewidth": 1.6, "label": "random (exact E)"}
-#: Default figure formats.
-FORMATS: tuple[str, ...] = ("png",)
-_DPI = 90
-
-
-def _style(i: int) -> dict[str, Any]:
-    return {
-        "color": _COLORS[i % len(_COLORS)],
-        "linestyle": _LINESTYLES[(i // len(_COLORS)) % len(_LINESTYLES)],
-        "marker": _MARKERS[i % len(_MARKERS)],
-        "linewidth": 1.6,
-    }
 
 
 def method_styles(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -75,78 +75,14 @@ def method_styles(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
     """
     styles: dict[str, dict[str, Any]] = {}
     for i, m in enumerate(KNOWN_METHODS):
-        styles[m] = _style(i)
+        styles[m] = line_style(i)
     styles["fusion"]["linewidth"] = 2.4
     styles["random"] = {"color": _GREY, "linestyle": "-", "marker": "x", "linewidth": 1.4}
     styles["sobol"] = {"color": _GREY, "linestyle": "--", "marker": "+", "linewidth": 1.4}
     extra = sorted(m for m in methods if m not in styles)
     for j, m in enumerate(extra):
-        styles[m] = _style(len(KNOWN_METHODS) + j)
+        styles[m] = line_style(len(KNOWN_METHODS) + j)
     return {m: dict(styles[m]) for m in methods}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save_png(fig: Any, path: Path) -> None:
-    r"""``fig`` as a 256-colour (palette) PNG: a third to a fifth of the RGBA file's bytes, same look."""
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
-    try:
-        from PIL import Image
-
-        buf.seek(0)
-        with Image.open(buf) as im:
-            rgb = im.convert("RGB")
-        rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-            path, format="PNG", optimize=True)
-    except Exception:  # noqa: BLE001 - Pillow missing or failing: the plain PNG
-        path.write_bytes(buf.getvalue())
-
-
-def save_figure(fig: Any, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    r"""Save ``fig`` as ``stem.png`` (90 dpi, 256 colours) and/or ``stem.pdf``; closes it.
-
-    Args:
-        fig: A matplotlib figure.
-        stem: Output path without suffix.
-        formats: ``"png"`` and/or ``"pdf"``.
-    """
-    plt = _plt()
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    unknown = set(formats) - {"png", "pdf"}
-    if unknown or not formats:
-        plt.close(fig)
-        raise ValueError(f"Figure formats are 'png' and 'pdf', got {list(formats)}.")
-    paths = []
-    for fmt in dict.fromkeys(formats):
-        path = stem.with_suffix(f".{fmt}")
-        if fmt == "png":
-            _save_png(fig, path)
-        else:
-            fig.savefig(path, bbox_inches="tight")
-        paths.append(path)
-    plt.close(fig)
-    return paths
-
-
-def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.2, 3.2)) -> tuple[Any, np.ndarray]:
-    plt = _plt()
-    ncols = max(1, min(ncols, n))
-    nrows = max(1, math.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, axes
 
 
 def _target_label(info: Mapping[str, Any]) -> tuple[str, bool]:
@@ -178,12 +114,6 @@ def _legend(fig: Any, styles: Mapping[str, Mapping[str, Any]], reference: bool =
                bbox_to_anchor=(0.5, 0.0))
 
 
-def _integer_x(ax: Any) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
 def plot_convergence(
     tasks: Sequence[str],
     curves: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
@@ -202,7 +132,7 @@ def plot_convergence(
     """
     methods = sorted({m for (t, m) in curves if t in tasks})
     styles = method_styles(methods)
-    fig, axes = _grid(len(tasks))
+    fig, axes = figure_grid(len(tasks))
     for ax, task in zip(axes.flat, tasks):
         info = infos.get(task, {})
         label, raw = _target_label(info)
@@ -229,7 +159,7 @@ def plot_convergence(
             ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("iteration (batches after the initial design)")
-        _integer_x(ax)
+        integer_ticks(ax)
         ax.set_ylabel(label, fontsize=8)
         ax.grid(alpha=0.3)
     if title:
@@ -252,7 +182,7 @@ def plot_success(
     """
     methods = sorted({m for (t, m) in curves if t in tasks})
     styles = method_styles(methods)
-    fig, axes = _grid(len(tasks))
+    fig, axes = figure_grid(len(tasks))
     for ax, task in zip(axes.flat, tasks):
         ref_drawn = False
         for m in methods:
@@ -269,7 +199,7 @@ def plot_success(
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("iteration (batches after the initial design)")
-        _integer_x(ax)
+        integer_ticks(ax)
         ax.set_ylabel("success rate (fraction of seeds)")
         ax.grid(alpha=0.3)
     if title:
@@ -289,7 +219,7 @@ def plot_ef_af(
     r"""``EF(t)`` (left) and ``AF(p)`` (right) per task (one row each)."""
     from axfusion.benchmarks.metrics import af_curve
 
-    plt = _plt()
+    plt = pyplot()
     methods = sorted({m for (t, m) in curves if t in tasks})
     styles = method_styles(methods)
     n = max(1, len(tasks))
@@ -314,7 +244,7 @@ def plot_ef_af(
             ax.grid(alpha=0.3)
         row[0].set_title(f"{task}: enhancement factor", fontsize=10)
         row[0].set_xlabel("iteration (batches after the initial design)")
-        _integer_x(row[0])
+        integer_ticks(row[0])
         row[0].set_ylabel(f"EF(t) on {'Top%' if pool else 'P'} (-)")
         row[1].set_title(f"{task}: acceleration factor", fontsize=10)
         row[1].set_xlabel(f"level p: {metric}", fontsize=8)
@@ -326,70 +256,6 @@ def plot_ef_af(
 
 
 # ------------------------------------------------------- fusion diagnostics
-def has_fusion_diagnostics(diagnostics: Sequence[Any]) -> bool:
-    r"""Whether per-iteration diagnostics look like IterationRecord dicts."""
-    keys = {"clusters", "families", "fusion", "novelty", "intra_batch_distance"}
-    return any(isinstance(d, Mapping) and keys.intersection(d) for d in diagnostics or [])
-
-
-def _num(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def diagnostic_series(diagnostics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    r"""Arrays for the diagnostic panels (missing quantities are left out).
-
-    Returns:
-        ``iterations``; ``bandwidth`` (iterations x clusters) with
-        ``bandwidth_labels``; ``novelty``; ``intra_batch_distance``;
-        ``r2`` and ``elpd`` (``{family: array}``, first target);
-        ``deviation`` (``{"D_r2", "D_elpd", "lambda"}``, first target).
-    """
-    recs = [d for d in diagnostics if isinstance(d, Mapping)]
-    out: dict[str, Any] = {"iterations": np.array([_num(d.get("iteration", i + 1)) for i, d in enumerate(recs)])}
-    bw = [(d.get("clusters") or {}).get("bandwidth") or {} for d in recs]
-    labels = sorted({str(k) for b in bw for k in b},
-                    key=lambda s: (int(s) < 0, int(s)) if s.lstrip("-").isdigit() else (True, 0))
-    if labels:
-        out["bandwidth"] = np.array([[_num(b.get(lab, b.get(int(lab) if lab.lstrip("-").isdigit() else lab, 0)))
-                                      for lab in labels] for b in bw])
-        out["bandwidth_labels"] = labels
-    for key in ("novelty", "intra_batch_distance"):
-        vals = np.array([_num(d.get(key)) for d in recs])
-        if np.isfinite(vals).any():
-            out[key] = vals
-    fams = sorted({f for d in recs for f in (d.get("families") or {})})
-    for metric, name in (("r2_mean", "r2"), ("elpd_per_point", "elpd")):
-        series = {}
-        for f in fams:
-            per_rec = []
-            for d in recs:
-                per_t = (d.get("families") or {}).get(f)
-                first = per_t[0] if isinstance(per_t, list) and per_t else per_t
-                per_rec.append(_num(first.get(metric)) if isinstance(first, Mapping) else float("nan"))
-            arr = np.array(per_rec)
-            if np.isfinite(arr).any():
-                series[f] = arr
-        if series:
-            out[name] = series
-    dev = {}
-    for key in ("D_r2", "D_elpd", "lambda"):
-        per_rec = []
-        for d in recs:
-            fu = d.get("fusion") or {}
-            t0 = fu.get("target_0") if isinstance(fu.get("target_0"), Mapping) else fu
-            per_rec.append(_num(t0.get(key)) if isinstance(t0, Mapping) else float("nan"))
-        vals = np.array(per_rec)
-        if np.isfinite(vals).any():
-            dev[key] = vals
-    if dev:
-        out["deviation"] = dev
-    return out
-
-
 def compact_diagnostics(diagnostics: Sequence[Any]) -> list[dict[str, Any]]:
     r"""Only what :func:`diagnostic_series` reads from each record (for compact run files).
 
@@ -437,60 +303,21 @@ def plot_fusion_diagnostics(run: Mapping[str, Any], stem: str | Path, formats: S
     if not has_fusion_diagnostics(diags):
         return []
     s = diagnostic_series(diags)
-    it = s["iterations"]
     panels = [k for k in ("bandwidth", "novelty", "r2", "elpd", "deviation") if k in s or
               (k == "novelty" and "intra_batch_distance" in s)]
     if not panels:
         return []
-    fig, axes = _grid(len(panels), ncols=3, size=(4.6, 3.6))
-    fam_names = sorted(set(s.get("r2", {})) | set(s.get("elpd", {})))
-    fam_style = {f: _style(i) for i, f in enumerate(fam_names)}
+    fig, axes = figure_grid(len(panels), ncols=3, size=(4.6, 3.6))
+    fam_style = family_styles([s])
     for ax, key in zip(axes.flat, panels):
         if key == "bandwidth":
-            B = s["bandwidth"].T  # clusters x iterations
-            im = ax.imshow(B, aspect="auto", origin="lower", cmap="cividis", interpolation="nearest",
-                           extent=(it.min() - 0.5, it.max() + 0.5, -0.5, B.shape[0] - 0.5))
-            ax.set_yticks(range(B.shape[0]))
-            ax.set_yticklabels(["noise" if lab == "-1" else lab for lab in s["bandwidth_labels"]], fontsize=7)
-            ax.set_xlabel("iteration")
-            _integer_x(ax)
-            ax.set_ylabel("cluster label")
-            ax.set_title("cluster bandwidth (batch slots)", fontsize=10)
-            fig.colorbar(im, ax=ax, label="slots per cluster (count)")
+            draw_bandwidth(ax, s)
         elif key == "novelty":
-            if "novelty" in s:
-                ax.plot(it, s["novelty"], color=_COLORS[0], marker="o", markersize=3, label="novelty")
-            if "intra_batch_distance" in s:
-                ax.plot(it, s["intra_batch_distance"], color=_COLORS[1], marker="s", markersize=3,
-                        linestyle="--", label="intra-batch distance")
-            ax.set_xlabel("iteration")
-            _integer_x(ax)
-            ax.set_ylabel("distance (standardised feature units)")
-            ax.set_title("novelty and intra-batch distance", fontsize=10)
-            ax.legend(fontsize=7)
+            draw_novelty(ax, s)
         elif key in ("r2", "elpd"):
-            for f, vals in s[key].items():
-                st = fam_style[f]
-                ax.plot(it, vals, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markersize=3,
-                        label=f)
-            ax.set_xlabel("iteration")
-            _integer_x(ax)
-            if key == "r2":
-                ax.set_ylabel("OOB R^2 (-)")
-                ax.set_title("out-of-bag R^2 per family", fontsize=10)
-            else:
-                ax.set_ylabel("OOB ELPD per point (nats)")
-                ax.set_title("out-of-bag ELPD per family", fontsize=10)
-            ax.legend(fontsize=6, ncol=2)
+            draw_family_scores(ax, s, key, fam_style)
         elif key == "deviation":
-            for j, (name, vals) in enumerate(s["deviation"].items()):
-                ax.plot(it, vals, color=_COLORS[j % len(_COLORS)], linestyle=_LINESTYLES[j % 4], marker="o",
-                        markersize=3, label=name)
-            ax.set_xlabel("iteration")
-            _integer_x(ax)
-            ax.set_ylabel("ratio (-)")
-            ax.set_title("deviation ratios and rKF strength", fontsize=10)
-            ax.legend(fontsize=7)
+            draw_deviation(ax, s)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{run.get('task')} / {run.get('method')} / seed {run.get('seed')}", fontsize=11)
     fig.tight_layout()
