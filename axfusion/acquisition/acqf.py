@@ -16,6 +16,7 @@ inputs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
@@ -28,7 +29,34 @@ from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionS
 from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
 from axfusion.acquisition.targets import Target
 
-__all__ = ["FusionAcquisition", "FusionModel", "oriented_correlation"]
+__all__ = ["FusionAcquisition", "FusionModel", "FusionMoments", "oriented_correlation"]
+
+
+@dataclass(frozen=True)
+class FusionMoments:
+    r"""What the fusion scores are computed from, at ``k`` candidates.
+
+    Attributes:
+        Z: ``k x d`` inputs as the members see them (for the structural trend).
+        mu, sigma: ``M x k x m`` oriented, standardised family means and stds.
+    """
+
+    Z: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+
+    def take(self, rows: np.ndarray) -> FusionMoments:
+        r"""The moments of some of the candidates."""
+        return FusionMoments(Z=self.Z[rows], mu=self.mu[:, rows], sigma=self.sigma[:, rows])
+
+    @staticmethod
+    def concat(parts: Sequence[FusionMoments]) -> FusionMoments:
+        r"""The moments of chunks, joined in order."""
+        return FusionMoments(
+            Z=np.concatenate([p.Z for p in parts]),
+            mu=np.concatenate([p.mu for p in parts], axis=1),
+            sigma=np.concatenate([p.sigma for p in parts], axis=1),
+        )
 
 
 def oriented_correlation(corr: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
@@ -138,30 +166,43 @@ class FusionAcquisition(AcquisitionFunction):
     def calibration(self) -> FusionCalibration | None:
         return self.scorer.calibration
 
-    def _predict(self, X: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""``(Z, mu, sigma)`` at ``k x d`` raw inputs."""
+    def predict(self, X: Tensor) -> FusionMoments:
+        r"""The family moments the fusion scores are computed from, at ``k x d`` raw inputs
+        (predict once, then :meth:`calibrate` and :meth:`score` from them)."""
+        X = X.reshape(-1, X.shape[-1])
         model = self.fusion_model
         vals, stds = model.member_predictions(X, return_std=True)
         has_std = bool(np.any(model.provides_std))
         mu, sigma = self.scorer.moments(vals, stds if has_std else None)
-        Z = model.standardised_inputs(X)
-        return Z, mu, sigma
+        return FusionMoments(Z=model.standardised_inputs(X), mu=mu, sigma=sigma)
 
-    def calibrate(self, X: Tensor) -> FusionCalibration:
-        r"""Fix the set-level quantities on the candidate set ``X`` (``k x d``).
-
-        Large sets are represented by a seeded sample of
-        ``config.calibration_size`` rows.
-        """
-        X = X.reshape(-1, X.shape[-1])
+    def calibration_rows(self, k: int) -> np.ndarray:
+        r"""The rows of a ``k``-candidate set the calibration uses: all of them, or a seeded
+        sample of ``config.calibration_size`` (in the sample's order)."""
         size = self.scorer.config.calibration_size
-        if X.shape[0] > size:
-            g = torch.Generator().manual_seed(self.seed)
-            X = X[torch.randperm(X.shape[0], generator=g)[:size]]
-        Z, mu, sigma = self._predict(X)
-        return self.scorer.calibrate(Z, mu, sigma)
+        if k <= size:
+            return np.arange(k)
+        g = torch.Generator().manual_seed(self.seed)
+        return torch.randperm(k, generator=g)[:size].numpy()
 
-    def score(self, X: Tensor, pi: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def calibrate(self, X: Tensor | FusionMoments) -> FusionCalibration:
+        r"""Fix the set-level quantities on the candidate set (``k x d`` inputs, or their
+        :class:`FusionMoments` from :meth:`predict`).
+
+        Large sets are represented by a seeded sample of ``config.calibration_size`` rows.
+        """
+        k = X.Z.shape[0] if isinstance(X, FusionMoments) else X.reshape(-1, X.shape[-1]).shape[0]
+        everything = k <= self.scorer.config.calibration_size
+        if isinstance(X, FusionMoments):
+            m = X if everything else X.take(self.calibration_rows(k))
+        else:
+            X = X.reshape(-1, X.shape[-1])
+            m = self.predict(X if everything else X[torch.as_tensor(self.calibration_rows(k))])
+        return self.scorer.calibrate(m.Z, m.mu, m.sigma)
+
+    def score(
+        self, X: Tensor, pi: np.ndarray | None = None, moments: FusionMoments | None = None
+    ) -> dict[str, np.ndarray]:
         r"""The utility and its breakdown at ``k`` candidates (``k x d``).
 
         ``pi`` is applied here and only here: ``utility = pi * acquisition``.
@@ -170,6 +211,7 @@ class FusionAcquisition(AcquisitionFunction):
             X: ``k x d`` candidates.
             pi: ``k`` structural weights; default: the ``structural_weight`` callable given
                 at construction, else 1.
+            moments: The :meth:`predict` output at ``X`` (saves predicting again).
 
         Returns:
             Dict of arrays: ``utility`` (``k``; ``pi * acquisition``), ``pi`` (``k``),
@@ -178,9 +220,11 @@ class FusionAcquisition(AcquisitionFunction):
             ``ehvi`` (``M x k``).
         """
         X = X.reshape(-1, X.shape[-1])
+        if moments is None:
+            moments = self.predict(X)
         if self.scorer.calibration is None:
-            self.calibrate(X)
-        Z, mu, sigma = self._predict(X)
+            self.calibrate(moments)
+        mu, sigma = moments.mu, moments.sigma
         parts = self.scorer.channels(mu, sigma)
         if self.scorer.m == 1:
             acq = parts["score"][:, 0]

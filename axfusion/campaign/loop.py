@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from axfusion.acquisition import FusionAcquisition
+from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.campaign.records import iteration_record, suggestion_table
@@ -206,8 +207,9 @@ def stage2_structure(
 def stage3_scores(
     state: CampaignState, model: ReservoirModel, cands: CandidateSet, pi: np.ndarray, seed: int
 ) -> dict[str, np.ndarray]:
-    r"""Stage 3a: the fusion acquisition on every candidate, calibrated on the whole set and
-    scored in chunks; ``utility = pi * acquisition``.
+    r"""Stage 3a: the fusion acquisition on every candidate: predicted once (in chunks of
+    ``loop.chunk_size``), calibrated on the whole set (or its seeded sample) and scored;
+    ``utility = pi * acquisition``.
 
     Returns:
         The acquisition's score dict (``utility``, ``acquisition``, ``pi``, ``model``,
@@ -218,11 +220,13 @@ def stage3_scores(
         model, state.targets, config=s.stage3.fusion, hv_config=s.stage3.hypervolume,
         ref_point=state.ref_point, seed=seed,
     )
-    acqf.calibrate(torch.as_tensor(cands.X))
-    parts: dict[str, list[np.ndarray]] = {}
     step = s.loop.chunk_size
-    for start in range(0, len(cands), step):
-        chunk = acqf.score(torch.as_tensor(cands.X[start : start + step]), pi=pi[start : start + step])
+    chunks = [(lo, torch.as_tensor(cands.X[lo : lo + step])) for lo in range(0, len(cands), step)]
+    moments = [acqf.predict(Xc) for _, Xc in chunks]  # every candidate predicted once
+    acqf.calibrate(FusionMoments.concat(moments))
+    parts: dict[str, list[np.ndarray]] = {}
+    for (lo, Xc), m in zip(chunks, moments):
+        chunk = acqf.score(Xc, pi=pi[lo : lo + step], moments=m)
         for key, val in chunk.items():
             parts.setdefault(key, []).append(val)
     scores = {k: np.concatenate(v, axis=-1 if k == "ehvi" else 0) for k, v in parts.items()}

@@ -112,7 +112,8 @@ def test_calibrate_then_score_shapes_and_ranges(scored, pool):
 def test_moments_follow_member_predictions(scored, model, pool):
     acqf = scored[0]
     X = pool[:50]
-    Z, mu, sigma = acqf._predict(X)
+    m = acqf.predict(X)
+    Z, mu, sigma = m.Z, m.mu, m.sigma
     vals = model.member_predictions(X)
     s = acqf.scorer
     np.testing.assert_allclose(mu[..., 0], (vals[..., 0].mean(axis=1) - s.y_mean[0]) / s.y_std[0])
@@ -255,7 +256,8 @@ def test_minimise_target_flips_the_preference(model, pool, scored):
 def test_channel_ablation_through_with_config(scored, pool):
     acqf, _, parts = scored
     s = acqf.scorer.with_config(use_fusion_channel=False)
-    Z, mu, sigma = acqf._predict(pool)
+    m = acqf.predict(pool)
+    Z, mu, sigma = m.Z, m.mu, m.sigma
     s.calibrate(Z, mu, sigma)
     out = s.channels(mu, sigma)
     np.testing.assert_allclose(out["score"][:, 0], np.maximum(parts["model"][:, 0], 0.0))
@@ -319,3 +321,11 @@ def test_residual_correlation_is_oriented_for_the_samples():
     out = oriented_correlation(C, [Target.maximize(), Target.minimize(), Target.window(0.0, 1.0)])
     assert out[0, 1] == -0.8 and out[1, 0] == -0.8  # larger y1 goes with smaller, i.e. better, y2
     assert out[0, 2] == 0.0 and out[1, 2] == 0.0 and np.all(np.diag(out) == 1.0)
+
+
+def test_scores_from_one_prediction_equal_scores_from_inputs(model, pool):
+    a, b = FusionAcquisition(model, seed=3), FusionAcquisition(model, seed=3)
+    a.calibrate(pool)
+    moments = b.predict(pool)
+    b.calibrate(moments)
+    np.testing.assert_array_equal(a.score(pool)["utility"], b.score(pool, moments=moments)["utility"])
