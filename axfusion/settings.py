@@ -310,7 +310,8 @@ class ReservoirSettings(_Node):
     r"""Stage 1: the heterogeneous bootstrap reservoir (``docs/method.md``, Stage 1).
 
     Attributes:
-        families: Surrogate family names (``None``: the default seven, ``DEFAULT_FAMILIES``).
+        families: Surrogate family names (``None``: on a pool the default seven,
+            ``DEFAULT_FAMILIES``; in a box those plus the ARD GP, ``DEFAULT_BOX_FAMILIES``).
         n_members: Bootstrap members ``B`` per family.
         target_bias: Target-biased cluster bootstrap (the paper); ``False`` draws every
             member uniformly.

@@ -18,6 +18,7 @@ The formulas are in ``docs/method.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,11 +35,12 @@ from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.campaign.records import iteration_record, suggestion_table
-from axfusion.campaign.sources import CandidateSet, CandidateSource
+from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
 from axfusion.capacity import CapacityReport, estimate_capacity
 from axfusion.diagnostics import IterationRecord
-from axfusion.models import ReservoirModel, TuningState
+from axfusion.models import DEFAULT_BOX_FAMILIES, ReservoirModel, TuningState
+from axfusion.settings import ReservoirSettings
 from axfusion.structure import Embedding, cluster_points, structural_weights
 from axfusion.structure.report import StructureReport
 
@@ -106,7 +108,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     with timer("model"), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         model = ReservoirModel(
-            torch.as_tensor(X_obs), torch.as_tensor(Y_obs), s.stage1,
+            torch.as_tensor(X_obs), torch.as_tensor(Y_obs), reservoir_settings(state, source),
             clusterer=bootstrap_clusterer(state), tuning_state=tuning, n_jobs=s.loop.n_jobs, seed=seed,
         )
         capacity = stage0_capacity(model, state, remaining, seed)
@@ -151,6 +153,16 @@ def stage0_capacity(model: ReservoirModel, state: CampaignState, remaining: int,
 
 
 # ------------------------------------------------------------------------ stage 1
+def reservoir_settings(state: CampaignState, source: CandidateSource) -> ReservoirSettings:
+    r"""Stage 1's settings, with the default families resolved for the source: in a box
+    (differential evolution over the members) the defaults plus the ARD GP
+    (``DEFAULT_BOX_FAMILIES``), on a pool ``DEFAULT_FAMILIES``."""
+    stage1 = state.settings.stage1
+    if stage1.families is None and isinstance(source, BoxSource):
+        return dataclasses.replace(stage1, families=DEFAULT_BOX_FAMILIES)
+    return stage1
+
+
 def bootstrap_clusterer(state: CampaignState) -> Callable[[np.ndarray, int], np.ndarray]:
     r"""The clusterer of Stage 1's target-biased bootstrap: the adaptive clusterer with the
     campaign's ``stage2.cluster`` settings and embedding (shared with Stage 2)."""

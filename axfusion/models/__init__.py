@@ -2,6 +2,7 @@ r"""Stage 1: the heterogeneous surrogate reservoir as a BoTorch model."""
 
 from axfusion.models.bootstrap import BootstrapPlan, plan_bootstrap, target_biased_probabilities
 from axfusion.models.families import (
+    DEFAULT_BOX_FAMILIES,
     DEFAULT_FAMILIES,
     SklearnFamily,
     SurrogateFamily,
@@ -16,6 +17,7 @@ from axfusion.models.scores import FamilyScore, MemberScore, structural_trend
 from axfusion.models.tuning import TuningRecord, TuningState
 
 __all__ = [
+    "DEFAULT_BOX_FAMILIES",
     "DEFAULT_FAMILIES",
     "BootstrapPlan",
     "EnumeratingSampler",

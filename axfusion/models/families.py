@@ -45,6 +45,7 @@ from axfusion.models.gp_family import gp_ard_estimator, gp_ard_std
 ParamGrid = list[dict[str, Any]]
 
 __all__ = [
+    "DEFAULT_BOX_FAMILIES",
     "DEFAULT_FAMILIES",
     "SklearnFamily",
     "SurrogateFamily",
@@ -403,6 +404,12 @@ DEFAULT_FAMILIES: tuple[str, ...] = (
     "lightgbm",
     "xgboost",
 )
+
+#: The families a reservoir uses in a box search space when none are given: the defaults plus
+#: the ARD Gaussian process. Differential evolution searches the members' landscapes, and tree
+#: and k-NN members are flat between data points, so without a smooth member nothing ranks
+#: nearby designs (docs/method.md, Stage 1; README, "Results").
+DEFAULT_BOX_FAMILIES: tuple[str, ...] = (*DEFAULT_FAMILIES, "gp_ard")
 
 _REGISTRY: dict[str, SurrogateFamily] = dict(_BUILTIN)
 

@@ -221,3 +221,17 @@ def test_nothing_the_user_gives_is_silently_coerced():
     with pytest.raises(ValueError, match="seed"):
         FusionOptimizer(X, seed=None)
     assert opt.n_observed == 20
+
+
+def test_a_box_reservoir_includes_the_ard_gp_by_default():
+    from axfusion.campaign.loop import reservoir_settings
+    from axfusion.models import DEFAULT_BOX_FAMILIES, DEFAULT_FAMILIES
+
+    space = SearchSpace([ContinuousParameter("x", 0.0, 1.0), CategoricalParameter("c", ["a", "b"])])
+    box = FusionOptimizer(space, seed=0)
+    pool = FusionOptimizer(_pool()[0], seed=0)
+    assert reservoir_settings(box.state, box.source).families == DEFAULT_BOX_FAMILIES
+    assert "gp_ard" in DEFAULT_BOX_FAMILIES and "gp_ard" not in DEFAULT_FAMILIES
+    assert reservoir_settings(pool.state, pool.source).families is None  # the pool default
+    mine = FusionOptimizer(space, options={"families": ("ridge", "knn")}, seed=0)
+    assert reservoir_settings(mine.state, mine.source).families == ("ridge", "knn")
