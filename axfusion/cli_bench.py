@@ -167,6 +167,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"Wrote {rep.paths[0]}, {rep.paths[1]}, {rep.paths[2].name} and {n_fig} figure(s) "
           f"({'PNG + PDF' if args.pdf else 'PNG'}) under "
           f"{rep.paths[0].parent / 'figures'}")
+    if args.pack:
+        from axfusion.benchmarks.metrics import RUNS_ARCHIVE, iter_run_files, pack_runs
+
+        if iter_run_files(args.folder):
+            print(f"Packed the run files into {pack_runs(args.folder)}")
+        else:
+            print(f"The run files are already packed ({RUNS_ARCHIVE}).")
     return 0
 
 
@@ -221,6 +228,8 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--pdf", action="store_true", help="PDF figures too (default: PNG only)")
     p.add_argument("--all-diagnostics", action="store_true",
                    help="diagnostic panels for every fusion run (default: the lowest seed per task and method)")
+    p.add_argument("--pack", action="store_true",
+                   help="then pack runs/ into runs.tar.xz (about 4x smaller; read by report, unpacked by bench)")
     p.set_defaults(func=_cmd_report)
 
 

@@ -372,14 +372,102 @@ def iter_run_files(out_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(found.values())
 
 
+#: A results folder's run files packed into one archive (:func:`pack_runs`): the JSON of
+#: every run side by side compresses about four times better than one gzip file per run.
+RUNS_ARCHIVE = "runs.tar.xz"
+
+
+def pack_runs(out_dir: str | os.PathLike[str]) -> Path:
+    r"""Pack ``out_dir/runs`` into ``out_dir/runs.tar.xz`` and remove the folder.
+
+    Run files go in as plain JSON (``seed<k>.json``) so that xz compresses across runs; the
+    shared store as is. :func:`load_runs` reads the archive; ``axfusion bench`` unpacks it
+    (:func:`unpack_runs`) before it resumes into the folder.
+
+    Returns:
+        The archive's path.
+    """
+    import io
+    import shutil
+    import tarfile
+
+    out = Path(out_dir)
+    files = iter_run_files(out)
+    if not files:
+        raise FileNotFoundError(f"No run files under {out / 'runs'} to pack.")
+    target = out / RUNS_ARCHIVE
+    tmp = target.with_name(target.name + ".tmp")
+    with tarfile.open(tmp, "w:xz", preset=9) as tar:
+        for p in files:
+            data = _gunzip_text(p).encode() if p.name.endswith(".gz") else p.read_bytes()
+            info = tarfile.TarInfo(str(_legacy_path(p).relative_to(out)))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        shared = out / "runs" / SHARED_DIR
+        if shared.is_dir():
+            for g in sorted(shared.iterdir()):
+                tar.add(g, arcname=str(g.relative_to(out)))
+    os.replace(tmp, target)
+    shutil.rmtree(out / "runs")
+    return target
+
+
+def unpack_runs(out_dir: str | os.PathLike[str]) -> bool:
+    r"""Extract ``out_dir/runs.tar.xz`` into ``out_dir/runs`` (and remove the archive) when
+    the folder holds no run files; returns whether it did."""
+    import tarfile
+
+    out = Path(out_dir)
+    archive = out / RUNS_ARCHIVE
+    if not archive.exists() or iter_run_files(out):
+        return False
+    with tarfile.open(archive, "r:xz") as tar:
+        tar.extractall(out, filter="data")
+    archive.unlink()
+    return True
+
+
+def _load_archive(archive: Path) -> list[dict[str, Any]]:
+    import tarfile
+
+    runs: list[dict[str, Any]] = []
+    with tarfile.open(archive, "r:xz") as tar:
+        members = {m.name: m for m in tar.getmembers() if m.isfile()}
+
+        def text(name: str) -> str:
+            fh = tar.extractfile(members[name])
+            assert fh is not None
+            data = fh.read()
+            return gzip.decompress(data).decode() if name.endswith(".gz") else data.decode()
+
+        for name in sorted(n for n in members if n.startswith("runs/") and f"/{SHARED_DIR}/" not in n):
+            try:
+                rec = json.loads(text(name))
+                for key, value in list(rec.items()):
+                    if _is_shared(value):
+                        rec[key] = json.loads(text(f"runs/{SHARED_DIR}/{value['$shared']}.json.gz"))
+            except (KeyError, OSError, EOFError, ValueError):
+                continue
+            rec["_path"] = f"{archive}:{name}"
+            runs.append(rec)
+    return runs
+
+
 def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    r"""Every run file under ``out_dir/runs`` (sorted by task, method, seed).
+    r"""Every run file under ``out_dir/runs`` (sorted by task, method, seed), or, when the
+    folder holds none, every run in ``out_dir/runs.tar.xz`` (:func:`pack_runs`).
 
     Compact ``seed<k>.json.gz`` files and older plain ``seed<k>.json`` files
     (:func:`iter_run_files`); unreadable files are skipped.
     """
+    files = iter_run_files(out_dir)
+    archive = Path(out_dir) / RUNS_ARCHIVE
+    if not files and archive.exists():
+        runs = _load_archive(archive)
+        runs.sort(key=lambda r: (r.get("task", ""), r.get("method", ""), r.get("seed", 0)))
+        return runs
     runs = []
-    for p in iter_run_files(out_dir):
+    for p in files:
         try:
             r = read_run_file(p)
         except (OSError, EOFError, ValueError):

@@ -112,7 +112,7 @@ from typing import Any
 
 import numpy as np
 
-from axfusion.benchmarks.metrics import SHARED_DIR, _is_shared, _legacy_path, read_run_file
+from axfusion.benchmarks.metrics import SHARED_DIR, _is_shared, _legacy_path, read_run_file, unpack_runs
 from axfusion.diagnostics import jsonable
 
 __all__ = [
@@ -998,6 +998,7 @@ def run_benchmark(
     method_list = list(dict.fromkeys(methods))
     if not method_list:
         raise ValueError("No methods given.")
+    unpack_runs(out_dir)  # a packed results folder resumes like any other
     method_options = {k: dict(v) for k, v in (method_options or {}).items()}
     unknown_opts = set(method_options) - set(method_list)
     if unknown_opts:

@@ -358,3 +358,24 @@ def test_stop_at_success_ends_pool_runs_early_and_reruns_when_changed(tmp_path):
     assert not res.skipped
     rec = _load(run_path(tmp_path, "rt_pool", _SuccessFirst.name, 0))
     assert not rec["stopped_at_success"] and rec["n_evaluations"] == POOL.n_initial + 3 * POOL.batch_size
+
+
+def test_packed_runs_are_read_by_report_and_unpacked_by_bench(tmp_path):
+    import shutil
+
+    from axfusion.benchmarks import metrics
+    from axfusion.benchmarks.runner import run_benchmark
+
+    out = tmp_path / "res"
+    run_benchmark(["smoke_pool"], ["random"], [0, 1], out, n_jobs=1, progress=False)
+    before = metrics.load_runs(out)
+    archive = metrics.pack_runs(out)
+    assert archive.name == metrics.RUNS_ARCHIVE and not (out / "runs").exists()
+    shutil.rmtree(out / "full", ignore_errors=True)  # a fresh clone has no full records
+    after = metrics.load_runs(out)
+    strip = lambda runs: [{k: v for k, v in r.items() if k != "_path"} for r in runs]  # noqa: E731
+    assert strip(after) == strip(before)
+    # bench unpacks, skips the finished runs and adds the new seed
+    res = run_benchmark(["smoke_pool"], ["random"], [0, 1, 2], out, n_jobs=1, progress=False)
+    assert not archive.exists() and len(metrics.iter_run_files(out)) == 3
+    assert sorted(s for _, _, s in res.skipped) == [0, 1]
