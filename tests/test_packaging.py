@@ -47,7 +47,8 @@ assert venv in here.parents, f"axfusion imported from {here}, not from the wheel
 assert (here.parent / "py.typed").is_file()
 ds = load_dataset("crossed_barrel")
 X, y = ds.feature_matrix(), ds.target_matrix()[:, 0]
-opt = FusionOptimizer(X, ["maximize"], options={"families": ["ridge", "knn"], "n_members": 2, "batch_size": 3}, seed=0)
+opt = FusionOptimizer(X, ["maximize"], options={"families": ["ridge", "knn"], "n_members": 2, "batch_size": 3},
+                      state_path="campaign.json", seed=0)
 first = np.random.default_rng(0).choice(len(y), size=12, replace=False)
 opt.observe(ids=first, Y=y[first])
 s = opt.suggest()
@@ -127,3 +128,6 @@ def test_wheel_works_in_a_fresh_virtual_environment(dist, tmp_path):
         assert command in help_text
     listing = _run([str(cli), "datasets"], cwd=tmp_path).stdout
     assert "crossed_barrel" in listing
+    # the campaign the smoke script saved, plotted by the installed CLI
+    _run([str(cli), "plot", "campaign.json", "--out", "plots"], cwd=tmp_path)
+    assert len(list((tmp_path / "plots").glob("*.png"))) >= 3

@@ -23,16 +23,6 @@ CASES = [
 ]
 
 
-def _loop(client, evaluate, steps, max_trials=2):
-    out = []
-    for _ in range(steps):
-        trials = client.get_next_trials(max_trials=max_trials)
-        for index, params in trials.items():
-            client.complete_trial(index, evaluate(params))
-        out.append(trials)
-    return out
-
-
 def _box_client(preset, options) -> Client:
     client = Client(random_seed=0)
     client.configure_experiment(
@@ -54,9 +44,9 @@ def _loss(p):
 
 
 @pytest.mark.parametrize(("preset", "options"), CASES, ids=[c[0] + str(i) for i, c in enumerate(CASES)])
-def test_json_reload_continues_exactly(tmp_path, preset, options):
+def test_json_reload_continues_exactly(tmp_path, preset, options, run_client):
     client = _box_client(preset, options)
-    _loop(client, _loss, steps=4)  # 5 Sobol trials, then the first fusion batch (its DE budget decides)
+    run_client(client, _loss, 4, 2)  # 5 Sobol trials, then the first fusion batch (its DE budget decides)
     metas = [
         m
         for t in client._experiment.trials.values()
@@ -70,10 +60,10 @@ def test_json_reload_continues_exactly(tmp_path, preset, options):
     node = reloaded._generation_strategy.nodes_by_name["Fusion"]
     original = client._generation_strategy.nodes_by_name["Fusion"]
     assert node.settings == original.settings
-    assert _loop(client, _loss, steps=2) == _loop(reloaded, _loss, steps=2)
+    assert run_client(client, _loss, 2, 2) == run_client(reloaded, _loss, 2, 2)
 
 
-def test_sqlite_reload_continues_like_the_uninterrupted_experiment(tmp_path):
+def test_sqlite_reload_continues_like_the_uninterrupted_experiment(tmp_path, run_client):
     from ax.api.configs import StorageConfig
     from ax.storage.sqa_store.db import create_all_tables, get_engine, init_engine_and_session_factory
 
@@ -101,17 +91,17 @@ def test_sqlite_reload_continues_like_the_uninterrupted_experiment(tmp_path):
 
     try:
         stored = start("test-ax-sql-resume", StorageConfig(url=url))
-        _loop(stored, evaluate, steps=4)
+        run_client(stored, evaluate, 4, 2)
         reloaded = Client.load_from_database("test-ax-sql-resume", storage_config=StorageConfig(url=url))
         node = reloaded._generation_strategy.nodes_by_name["Fusion"]
         assert node.settings.stage3.fusion.kalman.channels == "r2" and not node.settings.stage3.batch.diversity_check
         uninterrupted = start("test-ax-sql-plain")
-        first = _loop(uninterrupted, evaluate, steps=4)
+        first = run_client(uninterrupted, evaluate, 4, 2)
         assert [sorted(p[ROW_ID] for p in b.values()) for b in first] == [
             sorted(t.arm.parameters[ROW_ID] for i, t in reloaded._experiment.trials.items() if i in b) for b in first
         ]
         rows = lambda batches: [sorted(p[ROW_ID] for p in b.values()) for b in batches]  # noqa: E731
-        assert rows(_loop(reloaded, evaluate, steps=2)) == rows(_loop(uninterrupted, evaluate, steps=2))
+        assert rows(run_client(reloaded, evaluate, 2, 2)) == rows(run_client(uninterrupted, evaluate, 2, 2))
     finally:
         unregister_pool("test-ax-sql-resume")
         unregister_pool("test-ax-sql-plain")
