@@ -9,9 +9,6 @@ through the CLI and from the optimiser (with PDFs); an Ax experiment that used t
 from __future__ import annotations
 
 import json
-import logging
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +24,8 @@ FAST = {"families": ["ridge", "knn"], "n_members": 2, "batch_size": 4, "hv_n_sam
 
 
 @pytest.fixture(autouse=True)
-def _quiet_single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-    logging.disable(previous)
-    torch.set_num_threads(threads)
+def _quiet_single_thread(quiet_single_thread: None) -> None:
+    r"""Every test here runs quiet and single-threaded (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import torch
 
 #: Small, fast fusion settings for every Ax test.
 FAST: dict[str, Any] = {
@@ -19,17 +16,8 @@ FAST: dict[str, Any] = {
 
 
 @pytest.fixture(autouse=True)
-def _quiet_single_thread() -> Iterator[None]:
-    r"""One torch thread (2-core machine) and no Ax INFO logging."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-    logging.disable(previous)
-    torch.set_num_threads(threads)
+def _quiet_single_thread(quiet_single_thread: None) -> None:
+    r"""Every test here runs quiet and single-threaded (tests/conftest.py)."""
 
 
 @pytest.fixture
