@@ -316,7 +316,9 @@ class ReservoirSettings(_Node):
         target_bias: Target-biased cluster bootstrap (the paper); ``False`` draws every
             member uniformly.
         bias_off_below_n_per_d2: Switch the bias off when ``n < value * d^2`` (the
-            authors' code: 10); ``None`` never switches it off (the paper).
+            authors' code: 10); ``None`` never switches it off (the paper); ``"auto"``
+            (default): 10 on a closed pool, where it measured better, ``None`` in a box,
+            where it measured worse (:meth:`bias_threshold`).
         biased_fraction: Share of members drawn from the biased probabilities.
         rho_range: A biased member draws from ``rho * uniform + (1 - rho) * biased``,
             ``rho ~ U(rho_range)``.
@@ -334,7 +336,7 @@ class ReservoirSettings(_Node):
     families: tuple[str, ...] | None = None
     n_members: int = 8
     target_bias: bool = True
-    bias_off_below_n_per_d2: float | None = None
+    bias_off_below_n_per_d2: float | Literal["auto"] | None = "auto"
     biased_fraction: float = 0.5
     rho_range: tuple[float, float] = (0.6, 1.0)
     clustered_mass: float = 0.9
@@ -355,6 +357,20 @@ class ReservoirSettings(_Node):
         self._check(self.weight_temperature > 0, "weight_temperature", "positive")
         self._check(self.std_floor >= 0, "std_floor", "at least 0")
         self._check(self.input_clip is None or self.input_clip > 0, "input_clip", "positive or None")
+        threshold = self.bias_off_below_n_per_d2
+        self._check(
+            threshold is None or threshold == "auto" or threshold >= 0, "bias_off_below_n_per_d2",
+            "at least 0, None or 'auto'",
+        )
+
+    def bias_threshold(self, pool: bool) -> float | None:
+        r"""The rows-per-``d^2`` below which the bootstrap bias is off: the option, with
+        ``"auto"`` resolved to 10 on a closed pool and ``None`` (never off) in a box or for
+        a reservoir fitted on its own."""
+        threshold = self.bias_off_below_n_per_d2
+        if threshold == "auto":
+            return 10.0 if pool else None
+        return threshold
 
 
 # ------------------------------------------------------------------------- stage 2
@@ -683,6 +699,19 @@ class FusionConfig(_Node):
         use_fusion_channel: Include ``F`` in the late fusion (ablation).
         sigma_floor: Floor of a family's std (standardised units), the floor of a
             member's predictive scale.
+        family_weighting: How the families share the channels: ``"uniform"`` (the
+            paper: ``A_model`` averages the families, ``F`` follows the Kalman weights)
+            or ``"softmax"`` (each family's term is also weighted by
+            ``exp((s_m - max s) / family_temperature)``, renormalised, so that the
+            accurate families decide and weak ones cannot drown them).
+        family_temperature: Temperature of the ``"softmax"`` family weights, in units
+            of the OOB accuracy ``s_m``.
+        distance_spread: Widen each family's std away from the evaluated designs by its
+            out-of-bag error: ``sigma_m^2 += MAD^2_m (1 - exp(-d^2 / (2 l^2)))``, ``d`` the
+            distance to the nearest evaluated design in the members' input space and
+            ``l`` the median nearest-neighbour distance among the evaluated designs (as a
+            Gaussian process's variance grows from the noise to the prior away from the
+            data; tree and k-NN members' bootstrap spread does not).
     """
 
     _path = "stage3.fusion"
@@ -693,9 +722,13 @@ class FusionConfig(_Node):
     use_model_channel: bool = True
     use_fusion_channel: bool = True
     sigma_floor: float = 0.03
+    family_weighting: Literal["uniform", "softmax"] = "uniform"
+    family_temperature: float = 0.05
+    distance_spread: bool = False
 
     def _validate(self) -> None:
         self._check(self.calibration_size >= 1, "calibration_size", "at least 1")
+        self._check(self.family_temperature > 0, "family_temperature", "positive")
         self._check(
             self.use_model_channel or self.use_fusion_channel,
             "use_fusion_channel", "true when use_model_channel is false (one channel must score)",
@@ -743,6 +776,16 @@ class BatchSettings(_Node):
         duplicate_tol: Near-duplicate distance, relative to the feature scale.
         n_neighbors: ``k`` of the local density ratio.
         grid_size: Cells per axis of the coverage grid (``None``: ``ceil(sqrt(n_top))``).
+        family_share: Share of each batch given to the families' own hypotheses
+            (:mod:`axfusion.acquisition.hedge`): ``floor(family_share q)`` slots (at most
+            ``q - 1``), slot ``j`` taking the best unchosen candidate of a bootstrap member
+            drawn at random from the ``j``-th most accurate family; the other slots follow
+            the rules above.
+        explore_share: Share of each batch given to exploration (``floor(explore_share
+            q)`` slots): the unchosen candidates of largest ``mean_m mu_m + 2 sigma_d``,
+            ``sigma_d^2 = mean_m sigma_m^2 + mean_m MAD^2_m (1 - exp(-d^2 / (2 l^2)))``
+            -- the families' spread widened by their out-of-bag error away from the
+            evaluated designs (``stage3.fusion.distance_spread``).
     """
 
     _path = "stage3.batch"
@@ -759,8 +802,17 @@ class BatchSettings(_Node):
     duplicate_tol: float = 1e-9
     n_neighbors: int = 5
     grid_size: int | None = None
+    family_share: float = 0.3
+    explore_share: float = 0.3
 
     def _validate(self) -> None:
+        if not 0.0 <= self.family_share < 1.0:
+            raise SettingsError(f"family_share must lie in [0, 1), got {self.family_share}")
+        if not 0.0 <= self.explore_share < 1.0 or self.family_share + self.explore_share >= 1.0:
+            raise SettingsError(
+                f"explore_share must lie in [0, 1 - family_share), got {self.explore_share} "
+                f"with family_share {self.family_share}"
+            )
         for name in ("top_factor", "min_top", "n_neighbors"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -983,6 +1035,9 @@ def _paper() -> Settings:
             "stage2.box.n_candidates": 10_000,
             "stage2.box.time_budget_s": None,
             "stage2.box.maxiter": 1000,
+            "stage1.bias_off_below_n_per_d2": None,
+            "stage3.batch.family_share": 0.0,
+            "stage3.batch.explore_share": 0.0,
         }
     )
 

@@ -4,7 +4,8 @@ The problems of the LVGP-vs-Lolo seed paper, minimised through Ax's ``Client`` a
 loop (every method from the same seeded Sobol design):
 
 - ``mixed_rosenbrock_10d`` -- 10-D Rosenbrock, 5 continuous and 5 categorical inputs;
-- ``mixed_branin`` -- Branin with a categorical second input.
+- ``mixed_branin`` -- Branin with a categorical second input;
+- ``hartmann6`` -- Hartmann-6 on ``[0, 1]^6``, continuous (the standard BO test function).
 
 For every problem, method and seed it records the value of every trial, the best value
 so far, and the generation time per trial (the wall time of ``get_next_trials`` divided
@@ -14,6 +15,8 @@ by the trials it returned). Prints a table and writes ``benchmarks/results/ax.js
     python benchmarks/bench_ax.py                    # 5 seeds x 40 trials, all methods
     python benchmarks/bench_ax.py --quick             # 2 seeds x 16 trials
     python benchmarks/bench_ax.py --methods fusion gpbo --problems mixed_branin --jobs 2
+    python benchmarks/bench_ax.py --problems hartmann6 --methods fusion gpbo --trials 50 --batch-size 2
+    python benchmarks/bench_ax.py --problems hartmann6 --methods fusion --fusion-option n_local=500
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-PROBLEMS: tuple[str, ...] = ("mixed_rosenbrock_10d", "mixed_branin")
+PROBLEMS: tuple[str, ...] = ("mixed_rosenbrock_10d", "mixed_branin", "hartmann6")
 METHODS: tuple[str, ...] = ("fusion", "gpbo", "lvgp", "rfbo", "sobol")
 
 #: Fusion settings of the benchmark (the method's defaults are for pools of real data).
@@ -193,12 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS))
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes, one thread each)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "ax.json"))
+    parser.add_argument(
+        "--fusion-option", action="append", default=[], metavar="NAME=VALUE",
+        help="a fusion option on top of the benchmark's (values parsed as JSON when they can be; repeatable)",
+    )
     args = parser.parse_args(argv)
 
     seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else list(range(5)))
     n_trials = args.trials or (16 if args.quick else 40)
     n_initial = args.n_initial or (6 if args.quick else 10)
-    fusion_options = QUICK_FUSION_OPTIONS if args.quick else FUSION_OPTIONS
+    fusion_options = dict(QUICK_FUSION_OPTIONS if args.quick else FUSION_OPTIONS)
+    for item in args.fusion_option:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--fusion-option needs NAME=VALUE, got {item!r}")
+        try:
+            fusion_options[name] = json.loads(text)
+        except json.JSONDecodeError:
+            fusion_options[name] = text
     if n_initial >= n_trials:
         parser.error("--n-initial must be smaller than --trials")
 

@@ -39,15 +39,20 @@ class FusionMoments:
     Attributes:
         Z: ``k x d`` inputs as the members see them (for the structural trend).
         mu, sigma: ``M x k x m`` oriented, standardised family means and stds.
+        members: ``M x B x k x m`` oriented, standardised member predictions (the
+            family slots' draws, :mod:`axfusion.acquisition.hedge`).
     """
 
     Z: np.ndarray
     mu: np.ndarray
     sigma: np.ndarray
+    members: np.ndarray
 
     def take(self, rows: np.ndarray) -> FusionMoments:
         r"""The moments of some of the candidates."""
-        return FusionMoments(Z=self.Z[rows], mu=self.mu[:, rows], sigma=self.sigma[:, rows])
+        return FusionMoments(
+            Z=self.Z[rows], mu=self.mu[:, rows], sigma=self.sigma[:, rows], members=self.members[:, :, rows]
+        )
 
     @staticmethod
     def concat(parts: Sequence[FusionMoments]) -> FusionMoments:
@@ -56,6 +61,7 @@ class FusionMoments:
             Z=np.concatenate([p.Z for p in parts]),
             mu=np.concatenate([p.mu for p in parts], axis=1),
             sigma=np.concatenate([p.sigma for p in parts], axis=1),
+            members=np.concatenate([p.members for p in parts], axis=2),
         )
 
 
@@ -97,6 +103,11 @@ class FusionModel(Protocol):
 
     def standardised_inputs(self, X: Tensor | np.ndarray, *, transformed: bool = False) -> np.ndarray:
         r"""``k x d`` inputs as the members see them."""
+        ...
+
+    def standardised_training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""``(Xs, Ys)``: the ``n x d`` training inputs as the members see them and the
+        ``n x m`` standardised targets."""
         ...
 
     def residual_correlation(self) -> np.ndarray:
@@ -150,6 +161,8 @@ class FusionAcquisition(AcquisitionFunction):
         self.hv_config = hv_config or HypervolumeConfig()
         self.structural_weight = structural_weight
         self.seed = int(seed)
+        self._tree: Any = None
+        self._length = 1.0
         self._ref_point = None
         if ref_point is not None:
             ref = np.asarray(ref_point, dtype=np.float64)
@@ -173,8 +186,35 @@ class FusionAcquisition(AcquisitionFunction):
         model = self.fusion_model
         vals, stds = model.member_predictions(X, return_std=True)
         has_std = bool(np.any(model.provides_std))
-        mu, sigma = self.scorer.moments(vals, stds if has_std else None)
-        return FusionMoments(Z=model.standardised_inputs(X), mu=mu, sigma=sigma)
+        Z = model.standardised_inputs(X)
+        distance = self._data_distance(Z) if self.scorer.config.distance_spread else None
+        mu, sigma = self.scorer.moments(vals, stds if has_std else None, distance=distance)
+        members = self.scorer.standardise(vals)
+        return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
+
+    def exploration(self, moments: FusionMoments, beta: float = 2.0) -> np.ndarray:
+        r"""``k`` exploration scores: per target ``mean_m mu_m + beta sigma_d``,
+        ``sigma_d^2 = mean_m sigma_m^2 + mean_m MAD^2_m (1 - exp(-d^2 / 2))`` with ``d``
+        the distance to the evaluated designs (:meth:`_data_distance`), averaged over the
+        targets (oriented, standardised units)."""
+        var = (moments.sigma**2).mean(axis=0)  # k x m
+        if not self.scorer.config.distance_spread:  # otherwise sigma is already widened
+            reach = 1.0 - np.exp(-0.5 * self._data_distance(moments.Z) ** 2)
+            var = var + self.scorer.mad2.mean(axis=0)[None, :] * reach[:, None]
+        return (moments.mu.mean(axis=0) + beta * np.sqrt(var)).mean(axis=1)
+
+    def _data_distance(self, Z: np.ndarray) -> np.ndarray:
+        r"""``k`` distances of ``k x d`` member-space inputs to the nearest evaluated design,
+        in units of the evaluated designs' median nearest-neighbour distance."""
+        from scipy.spatial import cKDTree
+
+        if self._tree is None:
+            Xs = self.fusion_model.standardised_training_data()[0]
+            self._tree = cKDTree(Xs)
+            nn = self._tree.query(Xs, k=2)[0][:, 1] if Xs.shape[0] > 1 else np.ones(1)
+            positive = nn[nn > 0]
+            self._length = float(np.median(positive)) if positive.size else 1.0
+        return self._tree.query(Z, k=1)[0] / self._length
 
     def calibration_rows(self, k: int) -> np.ndarray:
         r"""The rows of a ``k``-candidate set the calibration uses: all of them, or a seeded

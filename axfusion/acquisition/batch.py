@@ -89,12 +89,17 @@ never beyond a group's number of eligible candidates; otherwise the leader gets 
 ``q``.  The selection of (ii) then picks only from groups below their quota; once no
 such group has an eligible candidate left (a group ran out of distinct candidates),
 the remaining slots are filled by (ii) without quotas.
+
+**(iv) Extra slots** (axfusion; ``slot_scores``, e.g. the exploration and family slots
+of :mod:`axfusion.acquisition.hedge`).  Rules (i)-(iii) choose ``q - s`` designs for
+``s`` extra score vectors; then each extra slot in turn takes the eligible, unchosen
+candidate of largest slot score (ties by the ``U`` order), dropping its near-duplicates.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +140,7 @@ class BatchDecision:
         competitive_clusters: Groups found competitive with the leader (reported even
             when the bandwidth rule is off).
         quotas: Slots each group was granted by the bandwidth rule (empty when off).
+        extra_slots: The last picks that followed ``slot_scores`` (e.g. family slots).
     """
 
     indices: np.ndarray
@@ -146,6 +152,7 @@ class BatchDecision:
     cluster_best: dict[int, float] = field(default_factory=dict)
     competitive_clusters: tuple[int, ...] = ()
     quotas: dict[int, int] = field(default_factory=dict)
+    extra_slots: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         r"""JSON-serialisable view (``json.dumps(..., allow_nan=False)`` accepts it).
@@ -162,6 +169,7 @@ class BatchDecision:
             "cluster_best": {str(k): _json_float(v) for k, v in self.cluster_best.items()},
             "competitive_clusters": [int(c) for c in self.competitive_clusters],
             "quotas": {str(k): int(v) for k, v in self.quotas.items()},
+            "extra_slots": int(self.extra_slots),
         }
 
 
@@ -488,6 +496,7 @@ def select_batch(
     recent_improvement: Mapping[int, float] | None = None,
     settings: BatchSettings | None = None,
     seed: int = 0,
+    slot_scores: Sequence[np.ndarray] = (),
     **options: Any,
 ) -> BatchDecision:
     r"""Choose ``q`` distinct candidates from their utilities and geometry.
@@ -508,6 +517,11 @@ def select_batch(
         **options: Fields of :class:`~axfusion.settings.BatchSettings` overriding
             ``settings`` (e.g. ``cluster_bandwidth=False``).
         seed: Seeds the random permutation that breaks ties in ``U``.
+        slot_scores: Scores of extra slots (``(k,)`` each, higher is better; e.g. the
+            family slots of :mod:`axfusion.acquisition.hedge`): the first
+            ``q - len(slot_scores)`` picks follow the rules above, then each extra slot in
+            turn takes the eligible candidate of largest score (at most ``q - 1`` extra
+            slots; none by default).
 
     Returns:
         The :class:`BatchDecision`.
@@ -519,7 +533,10 @@ def select_batch(
     """
     cfg = resolve(BatchSettings, settings, options, "select_batch")
     scores, features, labels, evaluated = _check_inputs(scores, features, labels, evaluated, q)
-    q = int(q)
+    extra = [np.asarray(v, dtype=np.float64).reshape(-1) for v in slot_scores]
+    if len(extra) >= q or any(v.shape != scores.shape for v in extra):
+        raise ValueError(f"slot_scores needs fewer than q={q} arrays of {scores.size} scores each.")
+    q_all, q = int(q), int(q) - len(extra)
     top_factor, min_top, n_neighbors, grid_size = cfg.top_factor, cfg.min_top, cfg.n_neighbors, cfg.grid_size
     duplicate_tol, distance_quantile = cfg.duplicate_tol, cfg.distance_quantile
 
@@ -547,9 +564,9 @@ def select_batch(
         r[finite_idx] = knn.mean(axis=1)
     eligible = finite & (d > tol)
     n_eligible = int(eligible.sum())
-    if n_eligible < q:
+    if n_eligible < q_all:
         raise ValueError(
-            f"cannot choose a batch of q={q}: only {n_eligible} finite-score candidates are "
+            f"cannot choose a batch of q={q_all}: only {n_eligible} finite-score candidates are "
             "not near-duplicates of evaluated points"
         )
 
@@ -609,6 +626,9 @@ def select_batch(
             return scores
 
     chosen = _greedy(features, labels, rank, d, eligible, q, quotas, tol, utility)
+    if extra:
+        chosen = _slot_picks(features, rank, eligible, chosen, extra, tol)
+    q = chosen.size
     chosen_labels = labels[chosen]
     bandwidth = {int(c): int(m) for c, m in zip(*np.unique(chosen_labels, return_counts=True))}
     if q > 1:
@@ -626,7 +646,40 @@ def select_batch(
         cluster_best=cluster_best,
         competitive_clusters=tuple(int(c) for c in competitive),
         quotas={int(c): int(a) for c, a in quotas.items()},
+        extra_slots=len(extra),
     )
+
+
+def _slot_picks(
+    features: np.ndarray,
+    rank: np.ndarray,
+    eligible: np.ndarray,
+    chosen: np.ndarray,
+    extra: Sequence[np.ndarray],
+    tol: float,
+) -> np.ndarray:
+    r"""``chosen`` followed by one pick per extra slot: the eligible row of largest slot
+    score (ties by ``rank``), dropping near-duplicates of every pick."""
+    free = eligible.copy()
+    picks = [int(i) for i in chosen]
+    for i in picks:
+        free &= np.sqrt(((features - features[i]) ** 2).sum(axis=1)) > tol
+    for values in extra:
+        idx = np.flatnonzero(free & np.isfinite(values))
+        if idx.size == 0:
+            idx = np.flatnonzero(free)
+            values = np.zeros_like(values)
+        if idx.size == 0:
+            raise ValueError(
+                f"cannot choose a batch of q={len(chosen) + len(extra)}: only {len(picks)} distinct "
+                "candidates remain after dropping near-duplicates"
+            )
+        top = values[idx]
+        best = idx[top == top.max()]
+        pick = int(best[np.argmin(rank[best])])
+        picks.append(pick)
+        free &= np.sqrt(((features - features[pick]) ** 2).sum(axis=1)) > tol
+    return np.asarray(picks, dtype=np.int64)
 
 
 def _greedy(

@@ -105,6 +105,7 @@ def model_channel(
     calibration: np.ndarray,
     gamma: np.ndarray,
     config: ChannelConfig = ChannelConfig(),
+    family_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""The reliability- and gamma-weighted UCB channel ``A_model``.
 
@@ -114,10 +115,15 @@ def model_channel(
         accuracy: ``M`` scores ``s_m``.
         calibration: ``M`` scores ``e_m``.
         gamma: ``M`` exploration ratios.
+        family_weights: ``M`` weights summing to one that replace the paper's
+            average ``1/M`` over the families (``None``: the average).
 
     Returns:
         ``k`` values of ``A_model``.
     """
     g = np.asarray(gamma)[:, None]
     w = g * np.asarray(accuracy)[:, None] + (1.0 - g) * np.asarray(calibration)[:, None]
-    return (w * (mu + config.ucb_h * sigma)).mean(axis=0)
+    terms = w * (mu + config.ucb_h * sigma)
+    if family_weights is None:
+        return terms.mean(axis=0)
+    return (np.asarray(family_weights, dtype=np.float64)[:, None] * terms).sum(axis=0)

@@ -166,12 +166,18 @@ class FusionScorer:
         return cls(Y, names, acc, cal, mad2, targets=targets, config=config)
 
     # ------------------------------------------------------------ moments
-    def moments(self, values: np.ndarray, own_std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def moments(
+        self, values: np.ndarray, own_std: np.ndarray | None = None, distance: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         r"""Oriented, standardised family moments.
 
         Args:
             values: ``M x B x k x m`` member predictions (raw units).
             own_std: Same-shaped own predictive stds (or ``None``).
+            distance: ``k`` distances to the nearest evaluated design in units of the
+                evaluated designs' median nearest-neighbour distance; with
+                ``config.distance_spread`` every family's variance grows by
+                ``MAD^2_m (1 - exp(-distance^2 / 2))``.
 
         Returns:
             ``(mu, sigma)``, each ``M x k x m``.
@@ -181,12 +187,19 @@ class FusionScorer:
                 f"Expected member predictions of shape M x B x k x m = {len(self.family_names)} x B x k x {self.m}; "
                 f"got {values.shape}."
             )
-        O = (orient(values, self.targets) - self.y_mean) / self.y_std
+        O = self.standardise(values)
         mu = O.mean(axis=1)
         var = O.var(axis=1, ddof=1) if O.shape[1] > 1 else np.zeros_like(mu)
         if own_std is not None:
             var = var + ((own_std / self.y_std) ** 2).mean(axis=1)
+        if distance is not None and self.config.distance_spread:
+            reach = 1.0 - np.exp(-0.5 * np.asarray(distance, dtype=np.float64) ** 2)
+            var = var + self.mad2[:, None, :] * reach[None, :, None]
         return mu, np.maximum(np.sqrt(var), self.config.sigma_floor)
+
+    def standardise(self, values: np.ndarray) -> np.ndarray:
+        r"""Raw predictions (``... x m``) -> oriented, standardised on the evaluated set."""
+        return (orient(values, self.targets) - self.y_mean) / self.y_std
 
     # -------------------------------------------------------- calibration
     def calibrate(self, Z: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> FusionCalibration:
@@ -259,8 +272,11 @@ class FusionScorer:
         out = {key: np.zeros((k, self.m)) for key in keys}
         for t, cal in enumerate(self.calibration.targets):
             mu_t, sig_t = mu[:, :, t], sigma[:, :, t]
-            a_model = model_channel(mu_t, sig_t, cal.accuracy, cal.calibration, cal.gamma, cfg.channel)
-            w_kf, w_rkf = kalman_weights(sig_t**2, cal.R, cfg.kalman)
+            omega = self.family_weights(cal)
+            a_model = model_channel(
+                mu_t, sig_t, cal.accuracy, cal.calibration, cal.gamma, cfg.channel, family_weights=omega
+            )
+            w_kf, w_rkf = kalman_weights(sig_t**2, cal.R, cfg.kalman, family_weights=omega)
             d_r2, d_elpd = cal.d_r2, cal.d_elpd
             if cfg.kalman.weights != "mixed":  # ablations: the KF or the rKF weights alone
                 d_r2 = d_elpd = 0.0 if cfg.kalman.weights == "kf" else 1.0
@@ -279,6 +295,18 @@ class FusionScorer:
             out["mean"][:, t] = rel @ mu_t
             out["spread"][:, t] = mu_t.std(axis=0)
         return out
+
+    def family_weights(self, cal: TargetCalibration) -> np.ndarray | None:
+        r"""``M`` weights of the families in both channels (sum 1), or ``None`` for the
+        paper's uniform sharing (``stage3.fusion.family_weighting``).
+
+        ``"softmax"``: ``omega_m ∝ exp((s_m - max s) / family_temperature)`` on the
+        calibrated accuracies (flat families already down-weighted)."""
+        if self.config.family_weighting == "uniform":
+            return None
+        acc = np.asarray(cal.accuracy, dtype=np.float64)
+        z = np.exp((acc - acc.max()) / self.config.family_temperature)
+        return z / z.sum()
 
     def with_config(self, **changes: Any) -> FusionScorer:
         r"""A copy with some :class:`FusionConfig` fields replaced (for ablations)."""

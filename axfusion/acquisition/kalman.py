@@ -48,13 +48,19 @@ def measurement_noise(mad2: np.ndarray, P: np.ndarray, config: KalmanConfig = Ka
 
 
 def kalman_weights(
-    P: np.ndarray, R: np.ndarray, config: KalmanConfig = KalmanConfig()
+    P: np.ndarray,
+    R: np.ndarray,
+    config: KalmanConfig = KalmanConfig(),
+    family_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""KF and rKF weights over the families at each candidate.
 
     Args:
         P: ``M x k`` prediction variances.
         R: ``M`` measurement noises.
+        family_weights: ``M`` weights summing to one; when given, both weight sets
+            are multiplied by them and renormalised per candidate (``None``: the
+            paper's weights).
 
     Returns:
         ``(w_kf, w_rkf)``, each ``M x k``; every column sums to one.
@@ -67,6 +73,11 @@ def kalman_weights(
     w_kf = mix * inv / inv.sum(axis=0, keepdims=True) + (1.0 - mix) / M
     k_sum = K.sum(axis=0, keepdims=True)
     w_rkf = mix * np.where(k_sum > 0, K / np.maximum(k_sum, 1e-300), 1.0 / M) + (1.0 - mix) / M
+    if family_weights is not None:
+        omega = np.asarray(family_weights, dtype=np.float64)[:, None]
+        w_kf, w_rkf = omega * w_kf, omega * w_rkf
+        w_kf = w_kf / w_kf.sum(axis=0, keepdims=True)
+        w_rkf = w_rkf / w_rkf.sum(axis=0, keepdims=True)
     return w_kf, w_rkf
 
 

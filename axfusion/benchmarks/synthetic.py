@@ -1,4 +1,5 @@
-r"""The fusion paper's continuous synthetic benchmarks: Ackley, Rastrigin, Schwefel.
+r"""The fusion paper's continuous synthetic benchmarks: Ackley, Rastrigin, Schwefel; and
+Hartmann-6, the standard 6-D BO test function (the Ax benchmark's continuous problem).
 
 Section 2.1 of the fusion paper evaluates each function "in 20 dimensions
 within its conventional search domain: [-32.768, 32.768]^20 for Ackley,
@@ -33,6 +34,8 @@ from axfusion.benchmarks.problems import (
 
 __all__ = [
     "ACKLEY_HALF_WIDTH",
+    "HARTMANN6_OPTIMAL_VALUE",
+    "HARTMANN6_OPTIMUM",
     "RASTRIGIN_HALF_WIDTH",
     "SCHWEFEL_BASIN_LOWER",
     "SCHWEFEL_CONSTANT",
@@ -41,7 +44,9 @@ __all__ = [
     "SHIFT_FRACTION",
     "ShiftedRotatedFunction",
     "ackley",
+    "hartmann6",
     "make_ackley",
+    "make_hartmann6",
     "make_rastrigin",
     "make_schwefel",
     "random_rotation",
@@ -379,6 +384,48 @@ def _in_schwefel_basin(V: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.all(np.asarray(V) > SCHWEFEL_BASIN_LOWER, axis=1)
 
 
+# Hartmann-6 (Dixon and Szegoe 1978; the constants of Surjanovic and Bingham's library).
+_HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+_HARTMANN_A = np.array([
+    [10.0, 3.0, 17.0, 3.5, 1.7, 8.0],
+    [0.05, 10.0, 17.0, 0.1, 8.0, 14.0],
+    [3.0, 3.5, 1.7, 10.0, 17.0, 8.0],
+    [17.0, 8.0, 0.05, 10.0, 0.1, 14.0],
+])
+_HARTMANN_P = 1e-4 * np.array([
+    [1312, 1696, 5569, 124, 8283, 5886],
+    [2329, 4135, 8307, 3736, 1004, 9991],
+    [2348, 1451, 3522, 2883, 3047, 6650],
+    [4047, 8828, 8732, 5743, 1091, 381],
+])
+HARTMANN6_OPTIMUM: tuple[float, ...] = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
+HARTMANN6_OPTIMAL_VALUE: float = -3.322368011391339  # at the 6-digit optimum above (literature: -3.32237)
+
+
+def hartmann6(Z: np.ndarray) -> np.ndarray:
+    r"""Hartmann-6 ``-sum_i alpha_i exp(-sum_j A_ij (z_j - P_ij)^2)`` on ``k x 6`` points
+    of ``[0, 1]^6``; minimum ``-3.322368`` at :data:`HARTMANN6_OPTIMUM`."""
+    Z = _as_matrix(Z)
+    if Z.shape[1] != 6:
+        raise ValueError(f"Hartmann-6 takes 6 coordinates, got {Z.shape[1]}.")
+    inner = (_HARTMANN_A[None] * (Z[:, None, :] - _HARTMANN_P[None]) ** 2).sum(axis=-1)
+    return -(np.exp(-inner) * _HARTMANN_ALPHA).sum(axis=1)
+
+
+def make_hartmann6() -> TestProblem:
+    r"""Hartmann-6 on ``[0, 1]^6`` (minimised; optimum ``-3.322368``)."""
+    return TestProblem(
+        name="hartmann6",
+        parameters=[ProblemParameter(name=f"x{i + 1}", kind="continuous", lower=0.0, upper=1.0) for i in range(6)],
+        function=hartmann6,
+        optimal_value=HARTMANN6_OPTIMAL_VALUE,
+        optimizer={f"x{i + 1}": v for i, v in enumerate(HARTMANN6_OPTIMUM)},
+        minimize=True,
+        description="Hartmann-6 on [0, 1]^6, the standard BO test function.",
+    )
+
+
 register_problem("ackley", make_ackley)
+register_problem("hartmann6", make_hartmann6)
 register_problem("rastrigin", make_rastrigin)
 register_problem("schwefel", make_schwefel)

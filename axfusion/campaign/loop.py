@@ -10,8 +10,9 @@ stage is one function below, receiving its own settings node:
 - Stage 1 (:func:`stage1_reservoir`): the bootstrap reservoir, built then fitted.
 - Stage 2 (:func:`stage2_candidates`, :func:`stage2_structure`): the source's candidates,
   then clustering and the structural weights ``pi(x)``.
-- Stage 3 (:func:`stage3_scores`, :func:`stage3_batch`): the fusion acquisition
-  ``U = pi * A`` and the cluster-aware, diverse batch.
+- Stage 3 (:func:`stage3_scores`, :func:`stage3_slots`, :func:`stage3_batch`): the fusion
+  acquisition ``U = pi * A``, the exploration and family slots, and the cluster-aware,
+  diverse batch.
 
 The formulas are in ``docs/method.md``.
 """
@@ -34,6 +35,7 @@ from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.greedy import qlognei_batch
+from axfusion.acquisition.hedge import family_draws
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
@@ -122,21 +124,24 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     if s.stage3.acquisition == "qlognei":  # ablation: the reservoir under BoTorch's decision
         with timer("acquisition"):
             scores, decision = stage3_qlognei(state, model, cands, X_obs, geometry, labels, q)
+        slot_families: list[str] = []
         Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
     else:
         with timer("acquisition"):
-            scores = stage3_scores(state, model, cands, pi, seed)
+            scores, moments, acqf = stage3_scores(state, model, cands, pi, seed)
         with timer("batch"):
+            slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed)
             decision, Z_cand, Z_obs = stage3_batch(
-                state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed
+                state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed, slots
             )
+            slot_families = slot_families[: decision.extra_slots]
     chosen = decision.indices
     history = [source.features(list(b)) for b in state.suggestions[-3:]]
     record = iteration_record(
         it, model, scores, decision, report, chosen, Z_cand, Z_obs, O_obs, timer.total(), cands,
         history, geometry.transform,
     )
-    table = suggestion_table(model, cands, chosen, scores, labels, state.target_names)
+    table = suggestion_table(model, cands, chosen, scores, labels, state.target_names, slot_families)
     generations = state.box_generations if state.box_generations is not None else cands.generations
     return Proposal(
         batch=[cands.keys[i] for i in chosen], table=table, record=record, model=model,
@@ -154,11 +159,15 @@ def stage0_capacity(model: ReservoirModel, state: CampaignState, remaining: int,
 
 # ------------------------------------------------------------------------ stage 1
 def reservoir_settings(state: CampaignState, source: CandidateSource) -> ReservoirSettings:
-    r"""Stage 1's settings, with the default families resolved for the source: in a box
-    (differential evolution over the members) the defaults plus the ARD GP
-    (``DEFAULT_BOX_FAMILIES``), on a pool ``DEFAULT_FAMILIES``."""
+    r"""Stage 1's settings, with the defaults resolved for the source: in a box
+    (differential evolution over the members) the default families plus the ARD GP
+    (``DEFAULT_BOX_FAMILIES``) and the bootstrap bias always on; on a pool
+    ``DEFAULT_FAMILIES`` and the bias off below ``10 d^2`` rows
+    (:meth:`~axfusion.settings.ReservoirSettings.bias_threshold`)."""
     stage1 = state.settings.stage1
-    if stage1.families is None and isinstance(source, BoxSource):
+    box = isinstance(source, BoxSource)
+    stage1 = dataclasses.replace(stage1, bias_off_below_n_per_d2=stage1.bias_threshold(pool=not box))
+    if stage1.families is None and box:
         return dataclasses.replace(stage1, families=DEFAULT_BOX_FAMILIES)
     return stage1
 
@@ -218,14 +227,15 @@ def stage2_structure(
 # ------------------------------------------------------------------------ stage 3
 def stage3_scores(
     state: CampaignState, model: ReservoirModel, cands: CandidateSet, pi: np.ndarray, seed: int
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], FusionMoments, FusionAcquisition]:
     r"""Stage 3a: the fusion acquisition on every candidate: predicted once (in chunks of
     ``loop.chunk_size``), calibrated on the whole set (or its seeded sample) and scored;
     ``utility = pi * acquisition``.
 
     Returns:
-        The acquisition's score dict (``utility``, ``acquisition``, ``pi``, ``model``,
-        ``fusion``, ...), concatenated over chunks.
+        ``(scores, moments, acqf)``: the acquisition's score dict (``utility``,
+        ``acquisition``, ``pi``, ``model``, ``fusion``, ...) and the candidates' moments,
+        both concatenated over chunks, and the calibrated acquisition.
     """
     s = state.settings
     acqf = FusionAcquisition(
@@ -243,7 +253,71 @@ def stage3_scores(
             parts.setdefault(key, []).append(val)
     scores = {k: np.concatenate(v, axis=-1 if k == "ehvi" else 0) for k, v in parts.items()}
     scores["calibration"] = acqf.calibration  # type: ignore[assignment]
-    return scores
+    return scores, FusionMoments.concat(moments), acqf
+
+
+def stage3_slots(
+    state: CampaignState,
+    model: ReservoirModel,
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    q: int,
+    seed: int,
+) -> tuple[list[np.ndarray], list[str]]:
+    r"""Stage 3b's extra slots: the exploration slots, then the family slots
+    (``stage3.batch.explore_share``, ``stage3.batch.family_share``; docs/method.md).
+
+    Returns:
+        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"exploration"`` or the
+        family's name.
+    """
+    family, names = stage3_family_slots(state, model, moments, scores, q, seed)
+    explore = stage3_explore_slots(state, acqf, moments, scores, q, len(family))
+    return explore + family, ["exploration"] * len(explore) + names
+
+
+def stage3_explore_slots(
+    state: CampaignState,
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    q: int,
+    taken: int,
+) -> list[np.ndarray]:
+    r"""Stage 3b, exploration: ``floor(stage3.batch.explore_share q)`` slots (at most
+    ``q - 1 - taken``, ``taken`` the family slots) scored by
+    :meth:`~axfusion.acquisition.FusionAcquisition.exploration`; candidates outside ``U``'s
+    support stay excluded."""
+    n_slots = min(int(np.floor(state.settings.stage3.batch.explore_share * q + 1e-9)), q - 1 - taken)
+    if n_slots <= 0:
+        return []
+    values = np.where(np.isfinite(scores["utility"]), acqf.exploration(moments), -np.inf)
+    return [values] * n_slots
+
+
+def stage3_family_slots(
+    state: CampaignState, model: ReservoirModel, moments: FusionMoments, scores: dict[str, Any], q: int, seed: int
+) -> tuple[list[np.ndarray], list[str]]:
+    r"""Stage 3b, the hedge: the scores of the batch's family slots
+    (``floor(stage3.batch.family_share q)``, at most ``q - 1``): per slot, a bootstrap
+    member drawn from the next family in order of accuracy
+    (:func:`~axfusion.acquisition.hedge.family_draws`). Candidates outside ``U``'s support
+    (``-inf``) stay excluded.
+
+    Returns:
+        ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
+    """
+    n_slots = min(int(np.floor(state.settings.stage3.batch.family_share * q + 1e-9)), q - 1)
+    if n_slots <= 0:
+        return [], []
+    calibration = scores["calibration"]
+    accuracy = np.mean([t.accuracy for t in calibration.targets], axis=0)
+    rng = np.random.default_rng([seed, 0x5EED])
+    draws = family_draws(moments.members, accuracy, n_slots, rng)
+    support = np.isfinite(scores["utility"])
+    names = model.family_names
+    return [np.where(support, d.values, -np.inf) for d in draws], [names[d.family] for d in draws]
 
 
 def stage3_batch(
@@ -256,8 +330,10 @@ def stage3_batch(
     report: StructureReport | None,
     q: int,
     seed: int,
+    slot_scores: list[np.ndarray] | None = None,
 ) -> tuple[BatchDecision, np.ndarray, np.ndarray]:
-    r"""Stage 3b: the batch, from the utilities and the geometry of the candidates.
+    r"""Stage 3b: the batch, from the utilities and the geometry of the candidates (the
+    last ``len(slot_scores)`` picks from the slots' scores, :func:`stage3_slots`).
 
     Returns:
         ``(decision, Z_cand, Z_obs)``: the :class:`~axfusion.acquisition.batch.BatchDecision`
@@ -269,6 +345,7 @@ def stage3_batch(
     improvement = recent_cluster_improvement(state, report) if report is not None else None
     decision = select_batch(
         utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
+        slot_scores=slot_scores or (),
     )
     return decision, Z_cand, Z_obs
 

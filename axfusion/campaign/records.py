@@ -30,13 +30,17 @@ def suggestion_table(
     scores: dict[str, Any],
     labels: np.ndarray,
     target_names: Sequence[str],
+    slot_families: Sequence[str] = (),
 ) -> pd.DataFrame:
     r"""One row per chosen candidate, in the order chosen.
 
     Columns: ``row_id`` (pools) or the design's parameters (boxes); ``utility``, ``pi``,
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
-    ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``.
+    ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
+    ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
+    name, or ``"exploration"``.
     """
+    first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m
     flat = vals.reshape(-1, vals.shape[2], vals.shape[3])
     mean, std = flat.mean(axis=0), flat.std(axis=0)
@@ -63,6 +67,15 @@ def suggestion_table(
             driver = "KF/rKF fusion"
         else:
             driver = "model channel"
+        if pos >= first_slot:
+            source = slot_families[pos - first_slot]
+            what = (
+                "exploration slot: largest mean + 2 std widened away from the measured designs"
+                if source == "exploration" else f"family slot: the best candidate of a randomly drawn {source} member"
+            )
+            row["reason"] = f"{what}; rank {int(rank[i])} of {utility.size} by U; cluster {int(labels[i])}"
+            rows.append(row)
+            continue
         pick = "top utility" if i in top_q else "diversity/cluster slot"
         row["reason"] = (
             f"rank {int(rank[i])} of {utility.size} by U ({pick}); driven by the {driver}; "
@@ -117,7 +130,9 @@ def iteration_record(
     Zb = Z_cand[chosen]
     d_best = np.linalg.norm(Zb - Z_obs[best_i], axis=1)
     nov = novelty(cands.X[chosen], history, embed)
-    clusters: dict[str, Any] = {"batch_labels": [], "bandwidth": decision.cluster_bandwidth}
+    clusters: dict[str, Any] = {
+        "batch_labels": [], "bandwidth": decision.cluster_bandwidth, "extra_slots": int(decision.extra_slots),
+    }
     if report is not None:
         best = np.asarray(report.cluster_best).reshape(report.n_clusters, -1)[:, 0].tolist()
         clusters.update(

@@ -341,9 +341,8 @@ class ReservoirModel(EnsembleModel):
             )
         t1 = time.perf_counter()
 
-        use_bias = settings.target_bias and not (
-            settings.bias_off_below_n_per_d2 is not None and n < settings.bias_off_below_n_per_d2 * d**2
-        )
+        threshold = settings.bias_threshold(pool=False)  # the loop resolves "auto" by its source
+        use_bias = settings.target_bias and not (threshold is not None and n < threshold * d**2)
         labels = self.clusterer(Xs, self.seed) if use_bias else np.full(n, -1)
         self.bootstrap_biased = bool(use_bias)
         self.cluster_labels = np.asarray(labels)

@@ -312,3 +312,57 @@ def test_two_targets_are_calibrated_per_target_with_a_pooled_kappa():
     p_pos = np.mean(mu + sigma > y_stars)
     expected = min(3.0, 1.0 + 2.0 * max(0.0, 0.1 - p_pos))
     assert cal.targets[0].kappa == pytest.approx(expected) and cal.targets[1].kappa == pytest.approx(expected)
+
+
+def test_softmax_family_weights_concentrate_both_channels():
+    s = _scorer(config=FusionConfig(family_weighting="softmax", family_temperature=0.1))
+    _manual_calibration(
+        s, acc=[0.8, 0.4], cal=[0.6, 0.2], gamma=[0.5, 0.0], R=[0.04, 0.04], lam=0.5, d_r2=0.0, d_elpd=0.0
+    )
+    omega = np.exp(np.array([0.0, -0.4]) / 0.1)
+    omega /= omega.sum()
+    np.testing.assert_allclose(s.family_weights(s.calibration.targets[0]), omega)
+    mu = np.array([[1.0], [0.5]])[..., None]
+    sigma = np.array([[0.2], [0.4]])[..., None]
+    out = s.channels(mu, sigma)
+    terms = np.array([(0.5 * 0.8 + 0.5 * 0.6) * (1.0 + 0.02), 0.2 * (0.5 + 0.04)])
+    assert out["model"][0, 0] == pytest.approx(omega @ terms)
+    wk = np.array([0.9 * 12.5 / 17.5 + 0.05, 0.9 * 5 / 17.5 + 0.05]) * omega
+    wk /= wk.sum()
+    assert out["fusion_r2"][0, 0] == pytest.approx(0.8 * wk[0] * 1.0 + 0.4 * wk[1] * 0.5)
+    uniform = _scorer()
+    uniform.calibration = s.calibration
+    assert uniform.family_weights(s.calibration.targets[0]) is None
+    assert uniform.channels(mu, sigma)["model"][0, 0] == pytest.approx(terms.mean())
+
+
+def test_distance_spread_widens_the_std_away_from_the_data_by_the_oob_error():
+    vals = np.random.default_rng(0).normal(size=(2, 3, 4, 1))
+    distance = np.array([0.0, 0.5, 2.0, 50.0])
+    plain = _scorer()
+    mu0, sig0 = plain.moments(vals, distance=distance)  # the option is off by default
+    np.testing.assert_allclose(sig0, plain.moments(vals)[1])
+    s = _scorer(config=FusionConfig(distance_spread=True))
+    mu, sig = s.moments(vals, distance=distance)
+    np.testing.assert_allclose(mu, mu0)
+    reach = 1.0 - np.exp(-0.5 * distance**2)
+    expected = np.sqrt(sig0[..., 0] ** 2 + s.mad2[:, 0][:, None] * reach[None])
+    np.testing.assert_allclose(sig[..., 0], expected)
+    np.testing.assert_allclose(sig[:, 0], sig0[:, 0])  # at an evaluated design: unchanged
+    np.testing.assert_allclose(sig[:, 3, 0] ** 2, sig0[:, 3, 0] ** 2 + s.mad2[:, 0])  # far: + the OOB error
+
+
+def test_acquisition_measures_distance_in_the_members_space():
+    from axfusion.acquisition import FusionAcquisition
+    from axfusion.models import ReservoirModel
+    from axfusion.settings import ReservoirSettings
+
+    rng = np.random.default_rng(1)
+    X = torch.as_tensor(rng.uniform(size=(25, 3)))
+    Y = torch.as_tensor(np.sin(3 * X[:, :1].numpy()) + 0.1 * rng.normal(size=(25, 1)))
+    model = ReservoirModel(X, Y, ReservoirSettings(families=("ridge", "knn"), n_members=3), seed=0).fit()
+    acqf = FusionAcquisition(model, config=FusionConfig(distance_spread=True))
+    near, far = X[:3], X[:3] + 5.0
+    m_near, m_far = acqf.predict(near), acqf.predict(far)
+    assert np.all(m_far.sigma > m_near.sigma)
+    np.testing.assert_allclose(acqf._data_distance(model.standardised_inputs(near)), 0.0, atol=1e-12)

@@ -208,3 +208,20 @@ def test_success_criteria_of_the_synthetic_problems() -> None:
     assert make_ackley(5, success_threshold=2.0).success.label == "f <= 2"
     with pytest.raises(ValueError, match="threshold"):
         make_ackley(5, success_threshold=float("nan"))
+
+
+def test_hartmann6_matches_botorch_and_its_optimum():
+    from botorch.test_functions import Hartmann
+
+    from axfusion.benchmarks.synthetic import HARTMANN6_OPTIMAL_VALUE, HARTMANN6_OPTIMUM, hartmann6
+
+    X = np.random.default_rng(0).random((64, 6))
+    np.testing.assert_allclose(hartmann6(X), Hartmann(dim=6)(torch.as_tensor(X)).numpy(), atol=1e-6)
+    problem = get_problem("hartmann6")
+    assert problem.dim == 6 and problem.minimize
+    assert problem.evaluate_dict(dict(zip([p.name for p in problem.parameters], HARTMANN6_OPTIMUM))) == pytest.approx(
+        HARTMANN6_OPTIMAL_VALUE
+    )
+    assert hartmann6(X).min() > HARTMANN6_OPTIMAL_VALUE
+    with pytest.raises(ValueError, match="6 coordinates"):
+        hartmann6(np.zeros((2, 5)))

@@ -4,7 +4,9 @@ The file was first written by ``python tests/campaign/golden_cases.py`` on the
 code *before* the campaign core was split into state, sources and stages (commit
 8d2bc84, with the old ``FusionOptimizer(config=OptimizerConfig(...))``), and the
 refactored loop reproduces it exactly. Rewrite it only for a deliberate change of
-the method's decisions, and say which in the commit. Each case runs a few
+the method's decisions, and say which in the commit (so far: one embedding per
+iteration; the exploration and family slots with the bias rule of the authors' code as
+defaults). Each case runs a few
 iterations on a deterministic "measurement" and records every batch (pool row
 ids, or the designs of a box).
 """

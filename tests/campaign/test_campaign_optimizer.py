@@ -235,3 +235,30 @@ def test_a_box_reservoir_includes_the_ard_gp_by_default():
     assert reservoir_settings(pool.state, pool.source).families is None  # the pool default
     mine = FusionOptimizer(space, options={"families": ("ridge", "knn")}, seed=0)
     assert reservoir_settings(mine.state, mine.source).families == ("ridge", "knn")
+
+
+def test_family_and_exploration_slots_fill_the_end_of_the_batch_and_say_so():
+    X, y = _pool()
+    init = np.arange(0, 200, 10)
+    out = {}
+    for family, explore in ((0.4, 0.2), (0.0, 0.0)):
+        opt = FusionOptimizer(
+            X, "maximize", options={**FAST, "family_share": family, "explore_share": explore}, seed=3
+        )
+        opt.observe(ids=init, Y=y[init])
+        s = opt.suggest()
+        out[family] = s
+        assert len(set(s.row_ids.tolist())) == 5
+    slots = out[0.4]
+    assert slots.record.as_dict()["clusters"]["extra_slots"] == 3
+    reasons = [r.split(":")[0] for r in slots.table["reason"]]
+    assert reasons[2:] == ["exploration slot", "family slot", "family slot"]
+    assert not reasons[0].endswith("slot") and not reasons[1].endswith("slot")
+    assert any(name in slots.table["reason"].iloc[-1] for name in FAST["families"])
+    assert out[0.0].record.as_dict()["clusters"]["extra_slots"] == 0
+    # the first picks follow the fused utility either way; the slots hold the other guesses
+    assert slots.row_ids[:2].tolist() == out[0.0].row_ids[:2].tolist()
+    # the exploration slot goes far from the measured designs
+    Z = (X - X[init].mean(axis=0)) / X[init].std(axis=0)
+    gap = np.linalg.norm(Z[:, None] - Z[init][None], axis=-1).min(axis=1)
+    assert gap[slots.row_ids[2]] > np.median(gap)

@@ -1,0 +1,88 @@
+r"""Family slots of the batch: a hedge across the reservoir's hypotheses.
+
+The fused utility ``U`` ranks the candidates by the families' consensus. With few
+measurements, all of them far from the best designs, no family predicts well (out-of-bag
+``R^2`` of 0-0.4 is typical at ``n`` = 20-50) and the consensus can be wrong as a whole:
+every pick of a batch ranked by ``U`` alone then lands in the same wrong place. The family
+slots spend ``floor(stage3.batch.family_share q)`` of the ``q`` slots on the families' own
+hypotheses instead: slot ``j`` belongs to the ``j``-th family in order of decreasing
+accuracy ``s_m`` (cycling when there are more slots than families), which draws one of its
+bootstrap members at random -- a Thompson draw from the family's bootstrap distribution --
+and takes the unchosen candidate that member predicts best
+(:func:`~axfusion.acquisition.batch.select_batch`'s ``slot_scores``). A batch then holds the
+consensus picks and each plausible family's best guess, so one family that ranks the top
+designs well is enough to find them.
+
+The batch's other extra slots, the exploration slots (``stage3.batch.explore_share``),
+are scored by :meth:`axfusion.acquisition.FusionAcquisition.exploration`: mean + 2 std
+with every family's std widened by its out-of-bag error away from the evaluated designs.
+
+Shapes: ``M`` families, ``B`` members, ``k`` candidates, ``m`` targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FamilyDraw", "family_draws"]
+
+
+@dataclass(frozen=True)
+class FamilyDraw:
+    r"""One family slot's Thompson draw.
+
+    Attributes:
+        family: Index of the family (ensemble order).
+        member: Index of the drawn bootstrap member inside the family.
+        values: ``k`` scalar values of the member's prediction (oriented, standardised;
+            larger is better).
+    """
+
+    family: int
+    member: int
+    values: np.ndarray
+
+
+def family_draws(
+    members: np.ndarray,
+    accuracy: np.ndarray,
+    n_slots: int,
+    rng: np.random.Generator,
+) -> list[FamilyDraw]:
+    r"""The Thompson draws of ``n_slots`` family slots.
+
+    Args:
+        members: ``M x B x k x m`` member predictions, oriented (larger is better) and
+            standardised on the evaluated set.
+        accuracy: ``M`` family accuracies ``s_m`` (the order of the slots; ties keep the
+            ensemble order).
+        n_slots: Number of slots.
+        rng: The iteration's generator (member draws; with several targets, the random
+            weights that scalarise them).
+
+    Returns:
+        One :class:`FamilyDraw` per slot, in slot order. With several targets a member's
+        values are the augmented Chebyshev scalarisation ``min_t w_t o_t + 0.05 sum_t
+        w_t o_t`` with weights drawn uniformly from the simplex, one set per slot.
+    """
+    if members.ndim != 4:
+        raise ValueError(f"members must be M x B x k x m; got shape {members.shape}.")
+    M, B, _, m = members.shape
+    acc = np.asarray(accuracy, dtype=np.float64).reshape(-1)
+    if acc.shape != (M,):
+        raise ValueError(f"accuracy needs {M} values, one per family; got {acc.shape}.")
+    order = np.argsort(-acc, kind="stable")
+    draws = []
+    for j in range(int(n_slots)):
+        f = int(order[j % M])
+        b = int(rng.integers(B))
+        vals = members[f, b]
+        if m == 1:
+            scalar = vals[:, 0]
+        else:
+            w = rng.dirichlet(np.ones(m))
+            scalar = (w * vals).min(axis=1) + 0.05 * (w * vals).sum(axis=1)
+        draws.append(FamilyDraw(family=f, member=b, values=np.asarray(scalar, dtype=np.float64)))
+    return draws

@@ -1,0 +1,79 @@
+r"""Tests of axfusion.acquisition.hedge (family slots) and select_batch's slot_scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from axfusion.acquisition.batch import select_batch
+from axfusion.acquisition.hedge import family_draws
+
+
+def _members(M: int = 3, B: int = 4, k: int = 50, m: int = 1, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(M, B, k, m))
+
+
+def test_slots_follow_accuracy_order_and_cycle():
+    members = _members()
+    draws = family_draws(members, np.array([0.2, 0.9, 0.5]), 5, np.random.default_rng(0))
+    assert [d.family for d in draws] == [1, 2, 0, 1, 2]
+    for d in draws:
+        assert 0 <= d.member < 4
+        np.testing.assert_array_equal(d.values, members[d.family, d.member, :, 0])
+
+
+def test_draws_are_seeded_and_vary_over_members():
+    members = _members(B=16)
+    a = family_draws(members, np.ones(3), 30, np.random.default_rng(7))
+    b = family_draws(members, np.ones(3), 30, np.random.default_rng(7))
+    assert [d.member for d in a] == [d.member for d in b]
+    assert len({d.member for d in a}) > 3  # a random member per slot, not always the first
+
+
+def test_several_targets_are_scalarised_by_a_chebyshev_draw():
+    members = _members(m=2)
+    (d,) = family_draws(members, np.ones(3), 1, np.random.default_rng(1))
+    w = np.random.default_rng(1)
+    w.integers(4)
+    weights = w.dirichlet(np.ones(2))
+    vals = members[d.family, d.member]
+    np.testing.assert_allclose(d.values, (weights * vals).min(axis=1) + 0.05 * (weights * vals).sum(axis=1))
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="M x B x k x m"):
+        family_draws(np.zeros((3, 4, 5)), np.ones(3), 1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one per family"):
+        family_draws(_members(), np.ones(2), 1, np.random.default_rng(0))
+
+
+def test_select_batch_fills_the_last_slots_from_the_slot_scores():
+    rng = np.random.default_rng(3)
+    k = 40
+    features = rng.normal(size=(k, 2))
+    scores = np.linspace(1.0, 0.0, k)  # U prefers the first rows
+    slot = np.zeros(k)
+    slot[[30, 35]] = [2.0, 1.0]  # the slot's member prefers row 30, then 35
+    decision = select_batch(
+        scores, features, np.zeros(k, dtype=np.int64), np.empty((0, 2)), 4,
+        slot_scores=[slot, slot], diversity_check=False, cluster_bandwidth=False,
+    )
+    np.testing.assert_array_equal(decision.indices, [0, 1, 30, 35])  # a slot never repeats a pick
+    assert decision.extra_slots == 2 and decision.as_dict()["extra_slots"] == 2
+    plain = select_batch(scores, features, np.zeros(k, dtype=np.int64), np.empty((0, 2)), 4,
+                         diversity_check=False, cluster_bandwidth=False)
+    np.testing.assert_array_equal(plain.indices, [0, 1, 2, 3])
+    assert plain.extra_slots == 0
+
+
+def test_slot_scores_skip_excluded_rows_and_need_a_fused_pick():
+    k = 10
+    features = np.arange(k, dtype=float)[:, None]
+    scores = np.where(np.arange(k) == 9, -np.inf, 1.0 - 0.1 * np.arange(k))
+    slot = np.arange(k, dtype=float)  # would pick row 9, which U excludes
+    d = select_batch(scores, features, np.zeros(k, dtype=np.int64), np.empty((0, 1)), 2,
+                     slot_scores=[np.where(np.isfinite(scores), slot, -np.inf)],
+                     diversity_check=False, cluster_bandwidth=False)
+    np.testing.assert_array_equal(d.indices, [0, 8])
+    with pytest.raises(ValueError, match="fewer than q"):
+        select_batch(scores, features, np.zeros(k, dtype=np.int64), np.empty((0, 1)), 1, slot_scores=[slot])
