@@ -39,11 +39,10 @@ def _gp(X: np.ndarray, train: np.ndarray, y: np.ndarray, test: np.ndarray) -> tu
     from botorch.models.transforms import Standardize
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
+    from axfusion.benchmarks.methods.pool_bo import unit_box  # the pool GP-BO's input scaling
 
     def unit(rows: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor((X[rows] - lo) / span)
+        return torch.as_tensor(unit_box(X[rows], X.min(axis=0), X.max(axis=0)))
 
     model = SingleTaskGP(unit(train), torch.as_tensor(y[train])[:, None], outcome_transform=Standardize(1))
     fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))

@@ -188,8 +188,8 @@ class FusionAcquisition(AcquisitionFunction):
         has_std = bool(np.any(model.provides_std))
         Z = model.standardised_inputs(X)
         distance = self._data_distance(Z) if self.scorer.config.distance_spread else None
-        mu, sigma = self.scorer.moments(vals, stds if has_std else None, distance=distance)
-        members = self.scorer.standardise(vals)
+        members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
+        mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance)
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
 
     def exploration(self, moments: FusionMoments, beta: float = 2.0) -> np.ndarray:

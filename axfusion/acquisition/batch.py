@@ -663,7 +663,7 @@ def _slot_picks(
     free = eligible.copy()
     picks = [int(i) for i in chosen]
     for i in picks:
-        free &= np.sqrt(((features - features[i]) ** 2).sum(axis=1)) > tol
+        free &= _distance_to(features, i) > tol
     for values in extra:
         idx = np.flatnonzero(free & np.isfinite(values))
         if idx.size == 0:
@@ -678,8 +678,13 @@ def _slot_picks(
         best = idx[top == top.max()]
         pick = int(best[np.argmin(rank[best])])
         picks.append(pick)
-        free &= np.sqrt(((features - features[pick]) ** 2).sum(axis=1)) > tol
+        free &= _distance_to(features, pick) > tol
     return np.asarray(picks, dtype=np.int64)
+
+
+def _distance_to(features: np.ndarray, row: int) -> np.ndarray:
+    r"""``(k,)`` Euclidean distances of every row of ``features`` to row ``row``."""
+    return np.sqrt(((features - features[row]) ** 2).sum(axis=1))
 
 
 def _greedy(
@@ -738,7 +743,7 @@ def _greedy(
         group = int(labels[pick])
         if group in used:
             used[group] += 1
-        step = np.sqrt(((features - features[pick]) ** 2).sum(axis=1))
+        step = _distance_to(features, pick)
         d = np.minimum(d, step)
         eligible &= step > tol
     return np.asarray(chosen, dtype=np.int64)

@@ -182,12 +182,15 @@ class FusionScorer:
         Returns:
             ``(mu, sigma)``, each ``M x k x m``.
         """
-        if values.ndim != 4 or values.shape[0] != len(self.family_names) or values.shape[-1] != self.m:
-            raise ValueError(
-                f"Expected member predictions of shape M x B x k x m = {len(self.family_names)} x B x k x {self.m}; "
-                f"got {values.shape}."
-            )
-        O = self.standardise(values)
+        self._check_members(values)
+        return self.moments_of(self.standardise(values), own_std, distance)
+
+    def moments_of(
+        self, O: np.ndarray, own_std: np.ndarray | None = None, distance: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        r""":meth:`moments` from member predictions already oriented and standardised
+        (:meth:`standardise`), ``M x B x k x m``; the other arguments as there."""
+        self._check_members(O)
         mu = O.mean(axis=1)
         var = O.var(axis=1, ddof=1) if O.shape[1] > 1 else np.zeros_like(mu)
         if own_std is not None:
@@ -196,6 +199,13 @@ class FusionScorer:
             reach = 1.0 - np.exp(-0.5 * np.asarray(distance, dtype=np.float64) ** 2)
             var = var + self.mad2[:, None, :] * reach[None, :, None]
         return mu, np.maximum(np.sqrt(var), self.config.sigma_floor)
+
+    def _check_members(self, values: np.ndarray) -> None:
+        if values.ndim != 4 or values.shape[0] != len(self.family_names) or values.shape[-1] != self.m:
+            raise ValueError(
+                f"Expected member predictions of shape M x B x k x m = {len(self.family_names)} x B x k x {self.m}; "
+                f"got {values.shape}."
+            )
 
     def standardise(self, values: np.ndarray) -> np.ndarray:
         r"""Raw predictions (``... x m``) -> oriented, standardised on the evaluated set."""

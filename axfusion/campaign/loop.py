@@ -289,11 +289,10 @@ def stage3_explore_slots(
     ``q - 1 - taken``, ``taken`` the family slots) scored by
     :meth:`~axfusion.acquisition.FusionAcquisition.exploration`; candidates outside ``U``'s
     support stay excluded."""
-    n_slots = min(int(np.floor(state.settings.stage3.batch.explore_share * q + 1e-9)), q - 1 - taken)
+    n_slots = min(_slot_count(state.settings.stage3.batch.explore_share, q), q - 1 - taken)
     if n_slots <= 0:
         return []
-    values = np.where(np.isfinite(scores["utility"]), acqf.exploration(moments), -np.inf)
-    return [values] * n_slots
+    return [_on_support(scores, acqf.exploration(moments))] * n_slots
 
 
 def stage3_family_slots(
@@ -308,16 +307,23 @@ def stage3_family_slots(
     Returns:
         ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
     """
-    n_slots = min(int(np.floor(state.settings.stage3.batch.family_share * q + 1e-9)), q - 1)
+    n_slots = min(_slot_count(state.settings.stage3.batch.family_share, q), q - 1)
     if n_slots <= 0:
         return [], []
-    calibration = scores["calibration"]
-    accuracy = np.mean([t.accuracy for t in calibration.targets], axis=0)
-    rng = np.random.default_rng([seed, 0x5EED])
-    draws = family_draws(moments.members, accuracy, n_slots, rng)
-    support = np.isfinite(scores["utility"])
+    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0)
+    draws = family_draws(moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]))
     names = model.family_names
-    return [np.where(support, d.values, -np.inf) for d in draws], [names[d.family] for d in draws]
+    return [_on_support(scores, d.values) for d in draws], [names[d.family] for d in draws]
+
+
+def _slot_count(share: float, q: int) -> int:
+    r"""``floor(share q)`` (robust to ``0.3 * 10 = 2.9999...``)."""
+    return int(np.floor(share * q + 1e-9))
+
+
+def _on_support(scores: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    r"""Slot scores with the candidates outside ``U``'s support (``-inf``) kept out."""
+    return np.where(np.isfinite(scores["utility"]), values, -np.inf)
 
 
 def stage3_batch(
