@@ -684,6 +684,10 @@ class KalmanConfig(_Node):
         self._check(0 <= lo <= hi, "lambda_range", "(lo, hi) with 0 <= lo <= hi")
 
 
+#: How the families share the fusion channels (:class:`FusionConfig`).
+FamilyWeighting = Literal["auto", "uniform", "softmax", "probability"]
+
+
 @dataclass(frozen=True)
 class FusionConfig(_Node):
     r"""Options of the fusion score.
@@ -699,11 +703,17 @@ class FusionConfig(_Node):
         use_fusion_channel: Include ``F`` in the late fusion (ablation).
         sigma_floor: Floor of a family's std (standardised units), the floor of a
             member's predictive scale.
-        family_weighting: How the families share the channels: ``"uniform"`` (the
+        family_weighting: How the families share the channels: ``"auto"`` (the default:
+            ``"probability"`` in a box, ``"uniform"`` on a closed pool and for an
+            acquisition used on its own; :meth:`weighting`), ``"uniform"`` (the
             paper: ``A_model`` averages the families, ``F`` follows the Kalman weights)
             or ``"softmax"`` (each family's term is also weighted by
             ``exp((s_m - max s) / family_temperature)``, renormalised, so that the
-            accurate families decide and weak ones cannot drown them).
+            accurate families decide and weak ones cannot drown them) or
+            ``"probability"`` (weighted by the probability that the family is the most
+            accurate, each ``s_m`` known to within its members' OOB ``R^2`` std:
+            families the data cannot yet tell apart share the weight, a clearly better
+            family takes it; :func:`~axfusion.acquisition.fusion.probability_of_best`).
         family_temperature: Temperature of the ``"softmax"`` family weights, in units
             of the OOB accuracy ``s_m``.
         distance_spread: Widen each family's std away from the evaluated designs by its
@@ -722,9 +732,17 @@ class FusionConfig(_Node):
     use_model_channel: bool = True
     use_fusion_channel: bool = True
     sigma_floor: float = 0.03
-    family_weighting: Literal["uniform", "softmax"] = "uniform"
+    family_weighting: FamilyWeighting = "auto"
     family_temperature: float = 0.05
     distance_spread: bool = False
+
+    def weighting(self, pool: bool) -> FamilyWeighting:
+        r"""``family_weighting`` with ``"auto"`` resolved: ``"uniform"`` on a closed pool
+        (measured: no gain there, the families' accuracies at 20-60 rows are too close to
+        tell apart), ``"probability"`` in a box (docs/method.md, family weights)."""
+        if self.family_weighting == "auto":
+            return "uniform" if pool else "probability"
+        return self.family_weighting
 
     def _validate(self) -> None:
         self._check(self.calibration_size >= 1, "calibration_size", "at least 1")
@@ -786,6 +804,10 @@ class BatchSettings(_Node):
             ``sigma_d^2 = mean_m sigma_m^2 + mean_m MAD^2_m (1 - exp(-d^2 / (2 l^2)))``
             -- the families' spread widened by their out-of-bag error away from the
             evaluated designs (``stage3.fusion.distance_spread``).
+        explore_model: What scores the exploration slots: ``"reservoir"`` (the rule
+            above) or ``"gp"`` (an ARD Gaussian process fitted on the same designs:
+            ``mean + 2 std`` of its posterior, later slots conditioned on the earlier ones
+            at their predicted means; :mod:`axfusion.acquisition.exploration`).
     """
 
     _path = "stage3.batch"
@@ -804,6 +826,7 @@ class BatchSettings(_Node):
     grid_size: int | None = None
     family_share: float = 0.3
     explore_share: float = 0.3
+    explore_model: Literal["reservoir", "gp"] = "reservoir"
 
     def _validate(self) -> None:
         if not 0.0 <= self.family_share < 1.0:
@@ -1038,6 +1061,7 @@ def _paper() -> Settings:
             "stage1.bias_off_below_n_per_d2": None,
             "stage3.batch.family_share": 0.0,
             "stage3.batch.explore_share": 0.0,
+            "stage3.fusion.family_weighting": "uniform",
         }
     )
 

@@ -49,3 +49,13 @@ def test_bad_values_are_refused_in_one_line(options, fragment):
 def test_unknown_preset():
     with pytest.raises(SettingsError, match="unknown preset 'fast'"):
         preset("fast")
+
+
+def test_family_weighting_auto_is_probability_in_a_box_and_uniform_on_a_pool():
+    fusion = Settings().stage3.fusion
+    assert fusion.family_weighting == "auto"
+    assert fusion.weighting(pool=False) == "probability" and fusion.weighting(pool=True) == "uniform"
+    for name in ("paper", "authors_code"):
+        assert preset(name).stage3.fusion.weighting(pool=False) == "uniform"
+    chosen = Settings().with_options({"family_weighting": "softmax"}).stage3.fusion
+    assert chosen.weighting(pool=False) == chosen.weighting(pool=True) == "softmax"

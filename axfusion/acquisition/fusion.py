@@ -37,7 +37,7 @@ from axfusion.acquisition.targets import Target, orient, parse_targets
 from axfusion.models.scores import structural_trend
 from axfusion.settings import FusionConfig
 
-__all__ = ["FusionCalibration", "FusionConfig", "FusionScorer", "TargetCalibration"]
+__all__ = ["FusionCalibration", "FusionConfig", "FusionScorer", "TargetCalibration", "probability_of_best"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class TargetCalibration:
     lam: float
     d_r2: float
     d_elpd: float
+    accuracy_spread: np.ndarray | None = None  # M: the members' OOB R^2 std (None: 0)
 
     def as_dict(self, names: Sequence[str]) -> dict[str, object]:
         per_family = {
@@ -109,6 +110,8 @@ class FusionScorer:
         mad2: ``M x m`` OOB ``MAD^2`` in units of the *raw* target's std.
         targets: Per target a :class:`Target` (default: maximise all).
         config: :class:`FusionConfig`.
+        accuracy_spread: ``M x m`` std of the members' OOB ``R^2`` (how well ``s_m`` is
+            known; used by ``family_weighting = "probability"``; default 0).
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class FusionScorer:
         mad2: np.ndarray,
         targets: Sequence[Target | str] | None = None,
         config: FusionConfig | None = None,
+        accuracy_spread: np.ndarray | None = None,
     ) -> None:
         Y = np.asarray(train_Y, dtype=np.float64)
         if Y.ndim == 1:
@@ -134,6 +138,8 @@ class FusionScorer:
         M = len(self.family_names)
         self.accuracy = np.asarray(accuracy, dtype=np.float64).reshape(M, self.m)
         self.calibration_scores = np.asarray(calibration, dtype=np.float64).reshape(M, self.m)
+        spread = np.zeros((M, self.m)) if accuracy_spread is None else accuracy_spread
+        self.accuracy_spread = np.asarray(spread, dtype=np.float64).reshape(M, self.m)
         raw_std = Y.std(axis=0)
         raw_std = np.where(raw_std > 1e-12, raw_std, 1.0)
         O = orient(Y, self.targets)
@@ -162,8 +168,9 @@ class FusionScorer:
         acc = np.array([[_base(s.base_accuracy, s.accuracy) for s in scores[n]] for n in names])
         cal = np.array([[_base(s.base_calibration, s.calibration) for s in scores[n]] for n in names])
         mad2 = np.array([[s.mad2 for s in scores[n]] for n in names])
+        spread = np.array([[s.r2_std for s in scores[n]] for n in names])
         Y = model.train_targets_raw.detach().cpu().numpy() if train_Y is None else train_Y  # type: ignore[attr-defined]
-        return cls(Y, names, acc, cal, mad2, targets=targets, config=config)
+        return cls(Y, names, acc, cal, mad2, targets=targets, config=config, accuracy_spread=spread)
 
     # ------------------------------------------------------------ moments
     def moments(
@@ -256,6 +263,7 @@ class FusionScorer:
                     lam=lam,
                     d_r2=deviation_ratio(acc),
                     d_elpd=deviation_ratio(cal),
+                    accuracy_spread=self.accuracy_spread[:, t],
                 )
             )
         self.calibration = FusionCalibration(families=self.family_names, targets=tuple(cals))
@@ -311,10 +319,15 @@ class FusionScorer:
         paper's uniform sharing (``stage3.fusion.family_weighting``).
 
         ``"softmax"``: ``omega_m ∝ exp((s_m - max s) / family_temperature)`` on the
-        calibrated accuracies (flat families already down-weighted)."""
-        if self.config.family_weighting == "uniform":
+        calibrated accuracies (flat families already down-weighted).
+        ``"probability"``: :func:`probability_of_best` of the calibrated accuracies, each
+        known to within its members' OOB ``R^2`` std."""
+        if self.config.family_weighting in ("uniform", "auto"):  # "auto": resolved by the campaign loop
             return None
         acc = np.asarray(cal.accuracy, dtype=np.float64)
+        if self.config.family_weighting == "probability":
+            spread = np.zeros_like(acc) if cal.accuracy_spread is None else cal.accuracy_spread
+            return probability_of_best(acc, spread)
         z = np.exp((acc - acc.max()) / self.config.family_temperature)
         return z / z.sum()
 
@@ -325,3 +338,35 @@ class FusionScorer:
         new.config = replace(self.config, **changes)
         new.calibration = None
         return new
+
+
+def probability_of_best(mean: np.ndarray, std: np.ndarray, floor: float = 0.01, n_grid: int = 801) -> np.ndarray:
+    r"""``M`` probabilities that each family's accuracy is the largest.
+
+    Family ``m``'s accuracy is read as ``N(mean_m, max(std_m, floor)^2)``, independent
+    across families; ``P_m = int phi_m(x) prod_{j != m} Phi_j(x) dx`` on a grid of
+    ``n_grid`` points spanning every density (trapezoid rule, renormalised). Families the
+    data cannot tell apart share the weight; one family clearly more accurate than the
+    rest takes nearly all of it.
+
+    Args:
+        mean: ``M`` accuracies.
+        std: ``M`` their standard deviations.
+        floor: Least standard deviation (two families with equal accuracies and no
+            spread then share equally).
+        n_grid: Grid points of the integral.
+
+    Returns:
+        ``M`` weights, non-negative, summing to 1.
+    """
+    from scipy.stats import norm
+
+    mean = np.asarray(mean, dtype=np.float64)
+    sd = np.maximum(np.asarray(std, dtype=np.float64), floor)
+    x = np.linspace((mean - 6 * sd).min(), (mean + 6 * sd).max(), n_grid)
+    logcdf = norm.logcdf(x[None, :], mean[:, None], sd[:, None])  # M x g
+    others = logcdf.sum(axis=0)[None, :] - logcdf
+    dens = norm.pdf(x[None, :], mean[:, None], sd[:, None]) * np.exp(others)
+    p = np.trapezoid(dens, x, axis=1)
+    p = np.maximum(p, 0.0)
+    return p / p.sum() if p.sum() > 0 else np.full(mean.size, 1.0 / mean.size)

@@ -34,8 +34,9 @@ import torch
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
+from axfusion.acquisition.exploration import gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
-from axfusion.acquisition.hedge import family_draws
+from axfusion.acquisition.hedge import family_draws, slot_counts
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
@@ -128,7 +129,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
     else:
         with timer("acquisition"):
-            scores, moments, acqf = stage3_scores(state, model, cands, pi, seed)
+            scores, moments, acqf = stage3_scores(state, model, cands, pi, seed, box=isinstance(source, BoxSource))
         with timer("batch"):
             slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed)
             decision, Z_cand, Z_obs = stage3_batch(
@@ -226,11 +227,17 @@ def stage2_structure(
 
 # ------------------------------------------------------------------------ stage 3
 def stage3_scores(
-    state: CampaignState, model: ReservoirModel, cands: CandidateSet, pi: np.ndarray, seed: int
+    state: CampaignState,
+    model: ReservoirModel,
+    cands: CandidateSet,
+    pi: np.ndarray,
+    seed: int,
+    box: bool = False,
 ) -> tuple[dict[str, np.ndarray], FusionMoments, FusionAcquisition]:
     r"""Stage 3a: the fusion acquisition on every candidate: predicted once (in chunks of
     ``loop.chunk_size``), calibrated on the whole set (or its seeded sample) and scored;
-    ``utility = pi * acquisition``.
+    ``utility = pi * acquisition``. The family weighting's ``"auto"`` is resolved for the
+    source (``box``: a search space; :meth:`~axfusion.settings.FusionConfig.weighting`).
 
     Returns:
         ``(scores, moments, acqf)``: the acquisition's score dict (``utility``,
@@ -238,8 +245,9 @@ def stage3_scores(
         both concatenated over chunks, and the calibrated acquisition.
     """
     s = state.settings
+    config = dataclasses.replace(s.stage3.fusion, family_weighting=s.stage3.fusion.weighting(pool=not box))
     acqf = FusionAcquisition(
-        model, state.targets, config=s.stage3.fusion, hv_config=s.stage3.hypervolume,
+        model, state.targets, config=config, hv_config=s.stage3.hypervolume,
         ref_point=state.ref_point, seed=seed,
     )
     step = s.loop.chunk_size
@@ -266,15 +274,19 @@ def stage3_slots(
     seed: int,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b's extra slots: the exploration slots, then the family slots
-    (``stage3.batch.explore_share``, ``stage3.batch.family_share``; docs/method.md).
+    (``stage3.batch.explore_share``, ``stage3.batch.family_share``, counted by
+    :func:`~axfusion.acquisition.hedge.slot_counts`; docs/method.md).
 
     Returns:
-        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"exploration"`` or the
-        family's name.
+        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"exploration"`` (scored by
+        the reservoir), ``"exploration_gp"`` (by the GP) or the family's name.
     """
-    family, names = stage3_family_slots(state, model, moments, scores, q, seed)
-    explore = stage3_explore_slots(state, acqf, moments, scores, q, len(family))
-    return explore + family, ["exploration"] * len(explore) + names
+    batch = state.settings.stage3.batch
+    n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
+    family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
+    explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
+    label = "exploration_gp" if state.settings.stage3.batch.explore_model == "gp" else "exploration"
+    return explore + family, [label] * len(explore) + names
 
 
 def stage3_explore_slots(
@@ -282,24 +294,34 @@ def stage3_explore_slots(
     acqf: FusionAcquisition,
     moments: FusionMoments,
     scores: dict[str, Any],
-    q: int,
-    taken: int,
+    n_slots: int,
+    seed: int = 0,
 ) -> list[np.ndarray]:
-    r"""Stage 3b, exploration: ``floor(stage3.batch.explore_share q)`` slots (at most
-    ``q - 1 - taken``, ``taken`` the family slots) scored by
-    :meth:`~axfusion.acquisition.FusionAcquisition.exploration`; candidates outside ``U``'s
+    r"""Stage 3b, exploration: the scores of ``n_slots`` exploration slots, from
+    :meth:`~axfusion.acquisition.FusionAcquisition.exploration` (``explore_model =
+    "reservoir"``) or an ARD GP's batch UCB (``"gp"``,
+    :func:`~axfusion.acquisition.exploration.gp_ucb_slots`); candidates outside ``U``'s
     support stay excluded."""
-    n_slots = min(_slot_count(state.settings.stage3.batch.explore_share, q), q - 1 - taken)
+    batch = state.settings.stage3.batch
     if n_slots <= 0:
         return []
+    if batch.explore_model == "gp":
+        Xs = acqf.fusion_model.standardised_training_data()[0]
+        support = np.isfinite(scores["utility"])
+        slots = gp_ucb_slots(Xs, acqf.scorer.Y_std, moments.Z, n_slots, support=support, seed=seed)
+        return [_on_support(scores, v) for v in slots]
     return [_on_support(scores, acqf.exploration(moments))] * n_slots
 
 
 def stage3_family_slots(
-    state: CampaignState, model: ReservoirModel, moments: FusionMoments, scores: dict[str, Any], q: int, seed: int
+    state: CampaignState,
+    model: ReservoirModel,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    n_slots: int,
+    seed: int,
 ) -> tuple[list[np.ndarray], list[str]]:
-    r"""Stage 3b, the hedge: the scores of the batch's family slots
-    (``floor(stage3.batch.family_share q)``, at most ``q - 1``): per slot, a bootstrap
+    r"""Stage 3b, the hedge: the scores of ``n_slots`` family slots: per slot, a bootstrap
     member drawn from the next family in order of accuracy
     (:func:`~axfusion.acquisition.hedge.family_draws`). Candidates outside ``U``'s support
     (``-inf``) stay excluded.
@@ -307,18 +329,12 @@ def stage3_family_slots(
     Returns:
         ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
     """
-    n_slots = min(_slot_count(state.settings.stage3.batch.family_share, q), q - 1)
     if n_slots <= 0:
         return [], []
     accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0)
     draws = family_draws(moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]))
     names = model.family_names
     return [_on_support(scores, d.values) for d in draws], [names[d.family] for d in draws]
-
-
-def _slot_count(share: float, q: int) -> int:
-    r"""``floor(share q)`` (robust to ``0.3 * 10 = 2.9999...``)."""
-    return int(np.floor(share * q + 1e-9))
 
 
 def _on_support(scores: dict[str, Any], values: np.ndarray) -> np.ndarray:

@@ -23,6 +23,12 @@ from axfusion.structure.report import StructureReport
 __all__ = ["iteration_record", "novelty", "suggestion_table"]
 
 
+_SLOT_REASONS = {
+    "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
+    "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
+}
+
+
 def suggestion_table(
     model: ReservoirModel,
     cands: CandidateSet,
@@ -38,7 +44,7 @@ def suggestion_table(
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
-    name, or ``"exploration"``.
+    name, ``"exploration"`` or ``"exploration_gp"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m
@@ -69,10 +75,7 @@ def suggestion_table(
             driver = "model channel"
         if pos >= first_slot:
             source = slot_families[pos - first_slot]
-            what = (
-                "exploration slot: largest mean + 2 std widened away from the measured designs"
-                if source == "exploration" else f"family slot: the best candidate of a randomly drawn {source} member"
-            )
+            what = _SLOT_REASONS.get(source, f"family slot: the best candidate of a randomly drawn {source} member")
             row["reason"] = f"{what}; rank {int(rank[i])} of {utility.size} by U; cluster {int(labels[i])}"
             rows.append(row)
             continue

@@ -2,6 +2,7 @@ r"""Tests of axfusion.acquisition.fusion: FusionScorer moments, calibration and 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -10,7 +11,13 @@ import pytest
 import torch
 
 from axfusion.acquisition.channels import exploration_ratio
-from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionScorer, TargetCalibration
+from axfusion.acquisition.fusion import (
+    FusionCalibration,
+    FusionConfig,
+    FusionScorer,
+    TargetCalibration,
+    probability_of_best,
+)
 from axfusion.acquisition.kalman import KalmanConfig, deviation_ratio, kalman_weights
 from axfusion.acquisition.targets import Target
 from axfusion.models.scores import FamilyScore, structural_trend
@@ -334,6 +341,43 @@ def test_softmax_family_weights_concentrate_both_channels():
     uniform.calibration = s.calibration
     assert uniform.family_weights(s.calibration.targets[0]) is None
     assert uniform.channels(mu, sigma)["model"][0, 0] == pytest.approx(terms.mean())
+
+
+def test_probability_of_best_shares_between_indistinguishable_families_and_concentrates_otherwise():
+    # equal accuracies, no spread: shared equally
+    np.testing.assert_allclose(probability_of_best(np.array([0.3, 0.3, 0.3]), np.zeros(3)), [1 / 3] * 3, atol=1e-6)
+    # one family clearly better: it takes (almost) everything
+    p = probability_of_best(np.array([0.9, 0.4, 0.3]), np.array([0.05, 0.1, 0.1]))
+    assert p[0] > 0.999 and p.sum() == pytest.approx(1.0)
+    # two families within each other's noise share; a distant third gets little
+    p = probability_of_best(np.array([0.20, 0.18, 0.0]), np.array([0.1, 0.1, 0.01]))
+    assert 0.45 < p[0] < 0.65 and 0.35 < p[1] < 0.55 and p[2] < 0.05
+    # Monte Carlo check of the integral
+    rng = np.random.default_rng(0)
+    mean, std = np.array([0.2, 0.1, 0.15]), np.array([0.1, 0.2, 0.05])
+    draws = rng.normal(mean, std, size=(200_000, 3)).argmax(axis=1)
+    np.testing.assert_allclose(probability_of_best(mean, std), np.bincount(draws) / draws.size, atol=5e-3)
+
+
+def test_probability_family_weights_use_the_members_accuracy_spread():
+    s = _scorer(config=FusionConfig(family_weighting="probability"))
+    _manual_calibration(
+        s, acc=[0.8, 0.4], cal=[0.6, 0.2], gamma=[0.5, 0.0], R=[0.04, 0.04], lam=0.5, d_r2=0.0, d_elpd=0.0
+    )
+    tc = s.calibration.targets[0]
+    np.testing.assert_allclose(s.family_weights(tc), probability_of_best(np.array([0.8, 0.4]), np.zeros(2)))
+    wide = dataclasses.replace(tc, accuracy_spread=np.array([0.5, 0.5]))
+    w = s.family_weights(wide)
+    assert 0.5 < w[0] < 0.85  # the spread leaves the worse family a real share
+    # from_model-style construction carries the spread into the calibration
+    scorer = FusionScorer(
+        np.array([[0.0], [1.0], [2.0], [0.5]]), NAMES, np.array([0.5, 0.5]), np.array([0.5, 0.5]),
+        np.array([0.1, 0.1]), config=FusionConfig(family_weighting="probability"),
+        accuracy_spread=np.array([0.3, 0.0]),
+    )
+    rng = np.random.default_rng(1)
+    cal = scorer.calibrate(rng.normal(size=(30, 2)), rng.normal(size=(2, 30, 1)), np.full((2, 30, 1), 0.5))
+    np.testing.assert_allclose(cal.targets[0].accuracy_spread, [0.3, 0.0])
 
 
 def test_distance_spread_widens_the_std_away_from_the_data_by_the_oob_error():

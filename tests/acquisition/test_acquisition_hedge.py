@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from axfusion.acquisition.batch import select_batch
-from axfusion.acquisition.hedge import family_draws
+from axfusion.acquisition.hedge import family_draws, slot_counts
 
 
 def _members(M: int = 3, B: int = 4, k: int = 50, m: int = 1, seed: int = 0) -> np.ndarray:
@@ -77,3 +77,16 @@ def test_slot_scores_skip_excluded_rows_and_need_a_fused_pick():
     np.testing.assert_array_equal(d.indices, [0, 8])
     with pytest.raises(ValueError, match="fewer than q"):
         select_batch(scores, features, np.zeros(k, dtype=np.int64), np.empty((0, 1)), 1, slot_scores=[slot])
+
+
+def test_slot_counts_floor_the_shares_and_keep_one_fused_pick():
+    assert slot_counts(0.3, 0.3, 10) == (3, 3)
+    assert slot_counts(0.0, 0.0, 10) == (0, 0)
+    assert slot_counts(0.4, 0.2, 5) == (2, 1)
+    assert slot_counts(0.3, 0.3, 2) == (0, 0)  # 0.6 of a slot rounds to none
+    assert slot_counts(0.3, 0.3, 4) == (1, 1)
+    assert slot_counts(0.9, 0.0, 10) == (9, 0)
+    assert slot_counts(0.6, 0.39, 3) == (1, 1)
+    assert slot_counts(0.3, 0.3, 1) == (0, 0)  # a single pick is always the fused one
+    with pytest.raises(ValueError, match="q >= 1"):
+        slot_counts(0.3, 0.3, 0)

@@ -262,3 +262,20 @@ def test_family_and_exploration_slots_fill_the_end_of_the_batch_and_say_so():
     Z = (X - X[init].mean(axis=0)) / X[init].std(axis=0)
     gap = np.linalg.norm(Z[:, None] - Z[init][None], axis=-1).min(axis=1)
     assert gap[slots.row_ids[2]] > np.median(gap)
+
+
+def test_gp_exploration_slots_are_scored_by_a_gp_and_say_so():
+    X, y = _pool()
+    init = np.arange(0, 200, 10)
+    opts = {**FAST, "family_share": 0.0, "explore_share": 0.4}
+    opt = FusionOptimizer(X, "maximize", options={**opts, "explore_model": "gp"}, seed=3)
+    opt.observe(ids=init, Y=y[init])
+    s = opt.suggest()
+    reasons = list(s.table["reason"])
+    assert [r.split(":")[0] for r in reasons[3:]] == ["exploration slot"] * 2
+    assert all("Gaussian process" in r for r in reasons[3:])
+    plain = FusionOptimizer(X, "maximize", options=opts, seed=3)
+    plain.observe(ids=init, Y=y[init])
+    other = plain.suggest()
+    assert s.row_ids[:3].tolist() == other.row_ids[:3].tolist()  # the fused picks are the same
+    assert all("Gaussian process" not in r for r in other.table["reason"])

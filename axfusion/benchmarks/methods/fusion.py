@@ -190,6 +190,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "paper": ("paper", {}),
     "authors_code": ("authors_code", {}),
     "qlognei": ("default", {"stage3.acquisition": "qlognei"}),
+    "uniform_families": ("default", {"stage3.fusion.family_weighting": "uniform"}),
     "with_gp_ard": ("default", {"stage1.families": (*_default_families(), "gp_ard")}),
     "tier=low": ("default", {"stage1.families": _tier("low")}),
     "tier=medium": ("default", {"stage1.families": _tier("medium")}),

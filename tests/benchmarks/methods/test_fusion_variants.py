@@ -36,6 +36,8 @@ def test_variants_change_the_settings_they_name(tiny_pool):
     assert settings("fusion:kf_only").stage3.fusion.kalman.weights == "kf"
     assert settings("fusion:no_pi").stage2.structure.pi_range == (1.0, 1.0)
     assert settings("fusion:qlognei").stage3.acquisition == "qlognei"
+    assert settings("fusion:uniform_families").stage3.fusion.family_weighting == "uniform"
+    assert full.stage3.fusion.family_weighting == "auto"
     assert settings("fusion:tier=low").stage1.families == ("lasso", "ridge", "elasticnet")
     assert settings("fusion:family=knn", n_members=3).stage1.families == ("knn",)
     assert settings("fusion:paper").stage1.n_members == 10
