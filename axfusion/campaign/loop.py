@@ -285,7 +285,7 @@ def stage3_slots(
     n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
-    label = "exploration_gp" if state.settings.stage3.batch.explore_model == "gp" else "exploration"
+    label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
     return explore + family, [label] * len(explore) + names
 
 
