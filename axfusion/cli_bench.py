@@ -26,6 +26,21 @@ from axfusion.cli_common import root_parser, run
 
 __all__ = ["add_bench_parsers"]
 
+
+def _seed_list(values: list[int]) -> list[int]:
+    r"""``--seeds``: one value ``N`` is the count (seeds ``0 .. N-1``), several values are the
+    seeds themselves (repeats dropped, so ``--seeds 7 7`` runs seed 7 alone)."""
+    if len(values) == 1:
+        if values[0] < 1:
+            raise SystemExit(
+                f"error: --seeds {values[0]} asks for no run: one value is a count (--seeds 5 runs seeds "
+                "0-4); to run chosen seeds give two or more (--seeds 0 3), or one seed twice (--seeds 7 7)"
+            )
+        return list(range(values[0]))
+    if min(values) < 0:
+        raise SystemExit(f"error: --seeds {min(values)}: seeds are whole numbers >= 0")
+    return list(dict.fromkeys(values))
+
 def _parse_option(text: str) -> tuple[str, str, Any]:
     key, eq, value = text.partition("=")
     method, dot, name = key.partition(".")
@@ -113,7 +128,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     options: dict[str, dict[str, Any]] = {}
     for m, name, value in args.method_option or []:
         options.setdefault(m, {})[name] = value
-    seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else list(args.seeds)
+    seeds = _seed_list(args.seeds)
 
     print(f"axfusion bench: {len(specs)} task(s) x {len(methods)} method(s) x {len(seeds)} seed(s) "
           f"-> {args.out}\n  tasks: {', '.join(s.name for s in specs)}\n  methods: {', '.join(methods)}\n"
@@ -198,7 +213,7 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="registered methods (default: the suite's default methods that are registered)")
     p.add_argument("--seeds", nargs="+", type=int, default=[10],
-                   help="N: seeds 0..N-1; several values: those seeds (default 10)")
+                   help="N: seeds 0..N-1; several values: those seeds, e.g. 7 7 for seed 7 alone (default 10)")
     p.add_argument("--iterations", type=int, default=None, help="override the budget in iterations")
     p.add_argument("--batch", type=int, default=None, help="override the batch size")
     p.add_argument("--initial", type=int, default=None, help="override the initial design size")

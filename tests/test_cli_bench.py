@@ -109,6 +109,19 @@ def test_bench_usage_errors_and_listing(tmp_path, capsys):
         main(["bench", "--tasks", "smoke_function", "--methods", "nope", "--out", str(tmp_path), "--seeds", "1"])
     with pytest.raises(SystemExit, match="No run files"):
         main(["report", str(tmp_path / "empty")])
+    bench = ["bench", "--tasks", "smoke_function", "--methods", "_cli_random", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match=r"--seeds 0 asks for no run.*--seeds 7 7"):
+        main([*bench, "--seeds", "0"])
+    with pytest.raises(SystemExit, match="whole numbers >= 0"):
+        main([*bench, "--seeds", "1", "-2"])
     assert main(["bench", "--list"]) == 0
     text = capsys.readouterr().out
     assert "synthetic20" in text and "curie_temp" in text and "_cli_random" in text
+
+
+def test_seed_lists():
+    from axfusion.cli_bench import _seed_list
+
+    assert _seed_list([3]) == [0, 1, 2]
+    assert _seed_list([7, 7]) == [7]
+    assert _seed_list([4, 2, 4, 9]) == [4, 2, 9]
