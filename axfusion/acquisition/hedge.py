@@ -104,5 +104,5 @@ def slot_counts(family_share: float, explore_share: float, q: int) -> tuple[int,
     if q < 1:
         raise ValueError(f"slot_counts needs q >= 1; got q={q}.")
     n_family = min(int(np.floor(family_share * q + 1e-9)), q - 1)
-    n_explore = min(int(np.floor(explore_share * q + 1e-9)), q - 1 - n_family)
-    return n_family, max(n_explore, 0)
+    n_explore = min(int(np.floor(explore_share * q + 1e-9)), q - 1 - n_family)  # >= 0: n_family <= q - 1
+    return n_family, n_explore
