@@ -330,6 +330,10 @@ class ReservoirSettings(_Node):
         weight_temperature: Temperature of the softmax weights.
         std_floor: Floor of a family's predictive std, as a share of the target's std.
         input_clip: Inputs clipped to this many training stds (``None``: no clipping).
+        winsorize: Tukey's fence ``c`` at which the bad tail of each maximised or minimised
+            target is clipped before the members see it (``Q1 - c IQR`` / ``Q3 + c IQR``,
+            as Ax's default GP-BO does; :mod:`axfusion.models.outcome`); ``None``: the raw
+            targets (the paper).
     """
 
     _path = "stage1"
@@ -345,6 +349,7 @@ class ReservoirSettings(_Node):
     weight_temperature: float = 0.05
     std_floor: float = 0.03
     input_clip: float | None = 5.0
+    winsorize: float | None = 1.5
 
     def _validate(self) -> None:
         self._check(self.n_members >= 2, "n_members", "at least 2 (the members' spread is the uncertainty)")
@@ -357,6 +362,10 @@ class ReservoirSettings(_Node):
         self._check(self.weight_temperature > 0, "weight_temperature", "positive")
         self._check(self.std_floor >= 0, "std_floor", "at least 0")
         self._check(self.input_clip is None or self.input_clip > 0, "input_clip", "positive or None")
+        self._check(
+            self.winsorize is None or (math.isfinite(self.winsorize) and self.winsorize >= 0),
+            "winsorize", "a number >= 0 (Tukey's fence, 1.5) or None",
+        )
         threshold = self.bias_off_below_n_per_d2
         self._check(
             threshold is None or threshold == "auto" or threshold >= 0, "bias_off_below_n_per_d2",
@@ -1062,6 +1071,7 @@ def _paper() -> Settings:
             "stage3.batch.family_share": 0.0,
             "stage3.batch.explore_share": 0.0,
             "stage3.fusion.family_weighting": "uniform",
+            "stage1.winsorize": None,
         }
     )
 

@@ -43,6 +43,7 @@ from axfusion.campaign.state import CampaignState
 from axfusion.capacity import CapacityReport, estimate_capacity
 from axfusion.diagnostics import IterationRecord
 from axfusion.models import DEFAULT_BOX_FAMILIES, ReservoirModel, TuningState
+from axfusion.models.outcome import winsorize_bad_tail
 from axfusion.settings import ReservoirSettings
 from axfusion.structure import Embedding, cluster_points, structural_weights
 from axfusion.structure.report import StructureReport
@@ -104,7 +105,8 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         )
     it = state.iteration + 1
     seed = state.seed + it
-    X_obs, Y_obs, O_obs = source.features(keys), state.Y(), state.oriented()
+    X_obs, O_obs = source.features(keys), state.oriented()
+    Y_obs = stage1_targets(state)
     remaining = max(s.loop.budget_iterations - state.iteration, 1) * q
     timer = _Timer()
     tuning = state.tuning_state()
@@ -186,6 +188,14 @@ def bootstrap_clusterer(state: CampaignState) -> Callable[[np.ndarray, int], np.
         return np.asarray(partition.labels)
 
     return clusterer
+
+
+def stage1_targets(state: CampaignState) -> np.ndarray:
+    r"""Stage 1's input: the ``n x m`` successful measurements with each maximised or
+    minimised target's bad tail clipped at Tukey's fence (``stage1.winsorize``;
+    :mod:`axfusion.models.outcome`). The campaign's own record is not changed."""
+    sides = [{"maximize": "lower", "minimize": "upper"}.get(t.kind) for t in state.targets]
+    return winsorize_bad_tail(state.Y(), sides, state.settings.stage1.winsorize)  # type: ignore[arg-type]
 
 
 def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> ReservoirModel:
