@@ -475,6 +475,15 @@ def _register_builtins() -> None:
     ]
     for name, ds, tg, dr, desc in pools:
         register_task(TaskSpec(name, "pool", ds, targets=tg, directions=dr, description=desc, **pool), overwrite=True)
+    reactions = [
+        ("buchwald_a", "buchwald_a", {}, "Buchwald-Hartwig couplings (792), 4 categorical components, one-hot"),
+        ("suzuki_edbo", "suzuki_edbo", {}, "Suzuki-Miyaura couplings (3696), 5 categorical components, one-hot"),
+        ("suzuki_edbo_dft", "suzuki_edbo", {"descriptors": True},
+         "Suzuki-Miyaura couplings (3696), components by their DFT descriptors (EDBO)"),
+    ]
+    for name, ds, opts, desc in reactions:
+        register_task(TaskSpec(name, "pool", ds, options=opts, targets=("yield",), description=desc, **pool),
+                      overwrite=True)
     register_task(TaskSpec(
         "steel_strength_mo", "pool", "steel_strength",
         options={"targets": ["yield strength", "tensile strength"]},
@@ -518,6 +527,10 @@ def _register_builtins() -> None:
                            n_iterations=3, description="CI: mixed Branin, tiny budget"), overwrite=True)
 
     register_suite(Suite("pools", tuple(p[0] for p in pools), description="closed pools, paper protocol"),
+                   overwrite=True)
+    register_suite(Suite("reactions", tuple(r[0] for r in reactions),
+                         default_methods=("fusion", "gpbo", "rfbo", "random"),
+                         description="reaction-condition pools (categorical components), paper protocol"),
                    overwrite=True)
     register_suite(Suite("multiobjective", ("steel_strength_mo", "curie_temp_mo", "bandgap_window",
                                             "bandgap_window_narrow"),
