@@ -208,20 +208,22 @@ class ColumnEncoding:
             text += f", {len(self.descriptor_names)} descriptors"
         return text
 
-    def codes(self, values: pd.Series, label: str = "the table") -> np.ndarray:
-        r"""``n`` level codes of ``values``; an unknown level raises naming the closest ones."""
+    def codes(self, values: pd.Series, label: str = "the table", *, known: str = "a level of the pool") -> np.ndarray:
+        r"""``n`` level codes of ``values``; an unknown level raises naming the closest ones
+        (rows are named by the index labels of ``values``: the table's row numbers)."""
         texts = [_level_text(v) for v in values]
         index = {lv: i for i, lv in enumerate(self.levels)}
         missing = pd.isna(values).to_numpy()
         if missing.any():
-            rows = np.flatnonzero(missing)[:MAX_LISTED].tolist()
+            rows = [values.index[i] for i in np.flatnonzero(missing)[:MAX_LISTED]]
             raise DataValidationError(f"Column {self.name!r} of {label} is empty in row(s) {rows}.")
-        unknown = [(i, t) for i, t in enumerate(texts) if t not in index]
+        unknown = [(values.index[i], t) for i, t in enumerate(texts) if t not in index]
         if unknown:
             row, text = unknown[0]
             near = closest_levels(text, self.levels)
+            more = f" (and {len(unknown) - 1} more row(s))" if len(unknown) > 1 else ""
             raise DataValidationError(
-                f"Column {self.name!r} of {label} has level {text!r} (row {row}) that is not a level of the pool; "
+                f"Column {self.name!r} of {label} has level {text!r} in row {row}{more}, which is not {known}; "
                 f"closest: {near}."
             )
         return np.array([index[t] for t in texts], dtype=np.int64)
@@ -317,7 +319,7 @@ class FeatureEncoder:
                 if len(set(levels)) != len(levels):
                     raise DataValidationError(f"The ordinal levels of {name!r} repeat a level: {levels}.")
                 enc = ColumnEncoding(name, "ordinal", tuple(levels), declared=True)
-                enc.codes(series, label)  # every value must be a level
+                enc.codes(series, label, known=f"one of its --ordinal levels {list(levels)}")
             elif name in descriptors or name in categorical or is_text_column(series):
                 if series.isna().any():
                     rows = np.flatnonzero(series.isna().to_numpy())[:MAX_LISTED].tolist()
