@@ -357,7 +357,9 @@ def csv_task(
     r"""A closed-pool spec of a CSV file (paper protocol budget by default).
 
     ``path`` may also be a built-in dataset name. Extra options go to
-    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ...).
+    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``, ...).
+    Text columns of a CSV file that are features are added to ``categorical`` (one-hot,
+    levels one unit apart; :mod:`axfusion.data.encoding`).
     """
     from axfusion.data import list_datasets
 
@@ -373,6 +375,8 @@ def csv_task(
     if not is_file and path not in set(list_datasets()["name"]):
         raise FileNotFoundError(f"No CSV file or built-in dataset {path!r}.")
     stem = os.path.splitext(os.path.basename(path))[0] if is_file else path
+    if is_file:
+        load_options = _with_text_columns(path, targets, dict(load_options))
     if name is None:
         name = f"{stem}_{'_'.join(t.replace(' ', '') for t in targets)}"
         name = "".join(c if (c.isalnum() or c in "_-.") else "_" for c in name)
@@ -382,6 +386,28 @@ def csv_task(
         batch_size=batch_size, n_iterations=n_iterations, csv=is_file,
         description=f"closed pool of {os.path.basename(path)} ({', '.join(targets)})",
     )
+
+
+def _with_text_columns(path: str, targets: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+    r"""``options`` with the CSV's text feature columns added to ``categorical`` (and
+    descriptor table paths made absolute)."""
+    import pandas as pd
+
+    from axfusion.data.encoding import is_text_column
+
+    frame = pd.read_csv(path, **dict(options.get("read_csv_kwargs") or {}))
+    reserved = {*targets, options.get("id_column"), *(options.get("exclude") or ())}
+    features = options.get("features") or [c for c in frame.columns if c not in reserved]
+    declared = list(options.get("categorical") or ())
+    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared]
+    if declared or text:
+        options["categorical"] = declared + text
+    if options.get("descriptors"):
+        options["descriptors"] = {
+            str(k): os.path.abspath(v) if isinstance(v, (str, os.PathLike)) else v
+            for k, v in dict(options["descriptors"]).items()
+        }
+    return options
 
 
 def _parse_pool(text: str) -> TaskSpec:

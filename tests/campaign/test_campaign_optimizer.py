@@ -90,10 +90,19 @@ def test_batch_larger_than_pool_is_a_clear_error():
         opt.suggest(6)
 
 
-def test_non_numeric_pool_is_rejected():
-    df = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
-    with pytest.raises(ValueError, match="non-numeric columns: \\['b'\\]"):
-        FusionOptimizer(df)
+def test_text_columns_are_categorical_features():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"temp": rng.uniform(20, 100, 60), "solvent": rng.choice(["water", "ethanol", "toluene"], 60)})
+    y = (df["temp"] / 10 + df["solvent"].map({"water": 0.0, "ethanol": 3.0, "toluene": 1.0})).to_numpy()[:, None]
+    opt = FusionOptimizer(df, options=FAST, seed=0)
+    pool = opt.source.pool
+    assert pool.encoder.describe() == ["`solvent`: categorical, 3 levels"]
+    assert pool.feature_names == ("temp", "solvent=ethanol", "solvent=toluene", "solvent=water")
+    assert np.isnan(pool.column_scale[0]) and np.allclose(pool.column_scale[1:], np.sqrt(2.0))
+    opt.observe(ids=np.arange(20), Y=y[:20])
+    s = opt.suggest(5)
+    assert len(set(s.row_ids.tolist()) & set(range(20))) == 0
+    assert opt.model is not None and np.allclose(opt.model._x_std[1:], np.sqrt(2.0))
 
 
 def test_resume_continues_exactly(tmp_path):
