@@ -113,8 +113,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 categorical, ordinal, descriptors = parse_categorical_arguments(args)
             except SuggestInputError as err:
                 raise ValueError(str(err)) from None
-            if ordinal:
-                raise ValueError("--ordinal is not supported by bench --csv; give the column as its numeric ranks.")
+            if ordinal or getattr(args, "smiles_column", None):
+                raise ValueError(
+                    "--ordinal and --smiles-column are not supported by bench --csv yet; give ranks or a "
+                    "--descriptors table instead."
+                )
             extra: dict[str, Any] = {}
             if categorical:
                 extra["categorical"] = categorical

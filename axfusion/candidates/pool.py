@@ -149,12 +149,14 @@ class CandidatePool:
         categorical: Sequence[str] = (),
         ordinal: Mapping[str, Sequence[Any]] | None = None,
         descriptors: Mapping[str, Any] | None = None,
+        smiles: Sequence[str] = (),
     ) -> CandidatePool:
         r"""A pool over every column of a table, categorical columns encoded.
 
         Text, boolean and ``category`` columns (and those named in ``categorical``) become
         one-hot indicators, ``ordinal`` columns their level ranks, ``descriptors`` columns
-        their levels' descriptors (:class:`~axfusion.data.encoding.FeatureEncoder`); the
+        their levels' descriptors, ``smiles`` columns their molecules' fingerprints
+        (:class:`~axfusion.data.encoding.FeatureEncoder`); the
         pool records the encoder and the fixed scales of the categorical columns.
 
         Raises:
@@ -164,7 +166,7 @@ class CandidatePool:
 
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-        encoder = FeatureEncoder(categorical=categorical, ordinal=ordinal, descriptors=descriptors)
+        encoder = FeatureEncoder(categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles)
         X = encoder.fit_transform(frame.reset_index(drop=True))
         if X.shape[1] == 0:
             raise ValueError("The table has no columns.")

@@ -14,7 +14,9 @@ the suggestions table all use the same levels:
   numeric column of level ranks ``0 .. L-1``;
 - **descriptor** columns (``descriptors={"col": table}``) become the level's row of a
   user table of numeric descriptors, ``"col:descriptor"``; a level missing from the
-  table is an error naming it.
+  table is an error naming it;
+- **SMILES** columns (``smiles=[...]``) are descriptor columns whose table is the
+  levels' Morgan fingerprints (:mod:`axfusion.data.molecules`, RDKit: ``axfusion[chem]``).
 
 **Scales** (:attr:`FeatureEncoder.column_scale_`, docs/method.md "Categorical
 columns"): the optimiser standardises every input column by its standard deviation on
@@ -174,6 +176,7 @@ class ColumnEncoding:
     descriptor_names: tuple[str, ...] = ()
     descriptors: np.ndarray | None = field(default=None, compare=False)
     declared: bool = False
+    smiles: bool = False
 
     @property
     def output_names(self) -> list[str]:
@@ -205,7 +208,8 @@ class ColumnEncoding:
         if self.kind == "ordinal":
             text += f" ({' < '.join(self.levels)})"
         if self.kind == "descriptors":
-            text += f", {len(self.descriptor_names)} descriptors"
+            what = "fingerprint bits (SMILES)" if self.smiles else "descriptors"
+            text += f", {len(self.descriptor_names)} {what}"
         return text
 
     def codes(self, values: pd.Series, label: str = "the table", *, known: str = "a level of the pool") -> np.ndarray:
@@ -247,6 +251,7 @@ class ColumnEncoding:
             assert self.descriptors is not None
             out["descriptor_names"] = list(self.descriptor_names)
             out["descriptors"] = self.descriptors.tolist()
+            out["smiles"] = self.smiles
         return out
 
     @classmethod
@@ -256,6 +261,7 @@ class ColumnEncoding:
             name=str(data["name"]), kind=data["kind"], levels=tuple(data.get("levels", ())),
             descriptor_names=tuple(data.get("descriptor_names", ())),
             descriptors=None if desc is None else np.asarray(desc, dtype=np.float64),
+            smiles=bool(data.get("smiles", False)),
         )
 
 
@@ -272,6 +278,8 @@ class FeatureEncoder:
         descriptors: Column -> descriptor table (a CSV path or a DataFrame, see
             :func:`read_descriptor_table`); the column's levels are encoded by their
             descriptors instead of one-hot.
+        smiles: Columns of SMILES strings, encoded by their Morgan fingerprints
+            (:mod:`axfusion.data.molecules`; needs RDKit, ``pip install 'axfusion[chem]'``).
 
     Attributes:
         columns_: One :class:`ColumnEncoding` per input column, in table order.
@@ -284,10 +292,12 @@ class FeatureEncoder:
         categorical: Sequence[str] = (),
         ordinal: Mapping[str, Sequence[Any]] | None = None,
         descriptors: Mapping[str, str | os.PathLike[str] | pd.DataFrame] | None = None,
+        smiles: Sequence[str] = (),
     ) -> None:
         self.categorical = categorical
         self.ordinal = ordinal
         self.descriptors = descriptors
+        self.smiles = smiles
 
     # ---------------------------------------------------------------- fit
     def fit(self, frame: pd.DataFrame, *, label: str = "the pool") -> FeatureEncoder:
@@ -301,16 +311,27 @@ class FeatureEncoder:
         categorical = [self.categorical] if isinstance(self.categorical, str) else list(self.categorical)
         ordinal = {str(k): [_level_text(v) for v in vs] for k, vs in dict(self.ordinal or {}).items()}
         descriptors = dict(self.descriptors or {})
+        smiles = [self.smiles] if isinstance(self.smiles, str) else [str(c) for c in self.smiles]
         columns = [str(c) for c in frame.columns]
-        for role, names in (("categorical", categorical), ("ordinal", list(ordinal)), ("descriptor", list(descriptors))):
+        for role, names in (
+            ("categorical", categorical), ("ordinal", list(ordinal)), ("descriptor", list(descriptors)), ("SMILES", smiles)
+        ):
             unknown = [c for c in names if c not in columns]
             if unknown:
                 near = {c: difflib.get_close_matches(c, columns, n=1) for c in unknown}
                 hint = "; ".join(f"{c!r} (closest: {near[c][0]!r})" if near[c] else repr(c) for c in unknown)
                 raise DataValidationError(f"{label[0].upper()}{label[1:]} has no {role} column {hint}.")
-        both = sorted(set(ordinal) & (set(categorical) | set(descriptors)))
+        both = sorted((set(ordinal) | set(smiles)) & (set(categorical) | set(descriptors))) + sorted(
+            set(ordinal) & set(smiles)
+        )
         if both:
-            raise DataValidationError(f"Column(s) {both} cannot be ordinal and categorical or described at once.")
+            raise DataValidationError(
+                f"Column(s) {both} can have only one role: categorical, ordinal, described or SMILES."
+            )
+        if smiles:
+            from axfusion.data.molecules import smiles_tables
+
+            descriptors.update(smiles_tables(frame, smiles, label=label))
         encodings: list[ColumnEncoding] = []
         for name in columns:
             series = frame[name]
@@ -339,7 +360,7 @@ class FeatureEncoder:
                         )
                     enc = ColumnEncoding(
                         name, "descriptors", levels, tuple(str(c) for c in table.columns),
-                        table.loc[list(levels)].to_numpy(dtype=np.float64), declared=True,
+                        table.loc[list(levels)].to_numpy(dtype=np.float64), declared=True, smiles=name in smiles,
                     )
                 else:
                     enc = ColumnEncoding(name, "categorical", levels, declared=name in categorical)

@@ -220,6 +220,7 @@ def _run(
     categorical: Sequence[str] = (),
     ordinal: Mapping[str, Sequence[Any]] | None = None,
     descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
 ) -> _Outcome:
     r"""The whole suggest call; see :func:`suggest_next`.
 
@@ -250,7 +251,7 @@ def _run(
 
     p = load_pool(
         pool, id_column=id_column, formula_column=formula_column, features=features, targets=names,
-        categorical=categorical, ordinal=ordinal, descriptors=descriptors,
+        categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles,
     )
     m = load_measured(measured, p, names)
     opt, resumed = _open_campaign(
@@ -362,6 +363,7 @@ def suggest_next(
     categorical: Sequence[str] = (),
     ordinal: Mapping[str, Sequence[Any]] | None = None,
     descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
     **optimizer_options: Any,
 ) -> pd.DataFrame:
     r"""Suggest the next batch of pool rows to measure, given the measurements so far.
@@ -399,6 +401,9 @@ def suggest_next(
         descriptors: Column -> descriptor table (CSV path or DataFrame: a level column,
             then numeric descriptors); the column's levels are encoded by their
             descriptors. A level missing from the table is an error naming it.
+        smiles: Columns of SMILES strings, encoded by Morgan fingerprints (needs RDKit:
+            ``pip install 'axfusion[chem]'``); a string that does not parse is an error
+            naming its row.
         campaign: Campaign file (JSON). If it exists the campaign continues: rows it
             has recorded are not observed again and its pending rows are not
             suggested; it is (re)written when the call succeeds. ``None`` keeps no
@@ -443,4 +448,5 @@ def suggest_next(
         categorical=categorical,
         ordinal=ordinal,
         descriptors=descriptors,
+        smiles=smiles,
     ).table

@@ -166,6 +166,9 @@ def add_categorical_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--descriptors", action="append", default=[], metavar="COLUMN=FILE.csv",
                    help="encode a categorical column by a descriptor table: a CSV with the level "
                    "column, then numeric descriptors (repeatable)")
+    p.add_argument("--smiles-column", nargs="+", default=[], metavar="COLUMN",
+                   help="columns of SMILES strings, encoded by Morgan fingerprints (needs RDKit: "
+                   "pip install 'axfusion[chem]')")
 
 
 def parse_categorical_arguments(
@@ -319,5 +322,6 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
         categorical=categorical,
         ordinal=ordinal,
         descriptors=descriptors,
+        smiles=list(args.smiles_column or []),
     )
     return outcome, out, names

@@ -133,13 +133,14 @@ def _encoded_features(
     categorical: Sequence[str],
     ordinal: Mapping[str, Sequence[Any]] | None,
     descriptors: Mapping[str, Any] | None,
+    smiles: Sequence[str] = (),
 ) -> tuple[np.ndarray, list[str], Any]:
     r"""The raw feature columns encoded: ``(X, names, encoder)``; the encoder is ``None`` when
     every column is numeric (then ``X`` is :func:`_numeric_frame`)."""
     from axfusion.data.encoding import FeatureEncoder, is_text_column
     from axfusion.data.errors import DataValidationError
 
-    declared = set(categorical) | set(ordinal or {}) | set(descriptors or {})
+    declared = set(categorical) | set(ordinal or {}) | set(descriptors or {}) | set(smiles)
     unknown = sorted(c for c in declared if c not in raw)
     if unknown:
         where = "is not a column of" if all(c not in table.frame.columns for c in unknown) else "is not a feature of"
@@ -153,7 +154,7 @@ def _encoded_features(
     numeric = [c for c in raw if c not in text]
     if numeric:
         _numeric_frame(table, numeric)  # names missing or infinite values
-    encoder = FeatureEncoder(categorical=list(categorical), ordinal=ordinal, descriptors=descriptors)
+    encoder = FeatureEncoder(categorical=list(categorical), ordinal=ordinal, descriptors=descriptors, smiles=smiles)
     try:
         X = encoder.fit_transform(table.frame[list(raw)], label=table.named)
     except DataValidationError as error:
@@ -272,13 +273,14 @@ def load_pool(
     categorical: Sequence[str] = (),
     ordinal: Mapping[str, Sequence[Any]] | None = None,
     descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
 ) -> _Pool:
     r"""Read and validate the pool; build the :class:`CandidatePool` the optimiser runs on.
 
     Text, boolean and ``category`` columns, and those named in ``categorical``, ``ordinal``
     or ``descriptors``, are categorical features (:class:`~axfusion.data.encoding.FeatureEncoder`);
     the pool records their fixed input scales."""
-    declared = bool(categorical) or bool(ordinal) or bool(descriptors)
+    declared = bool(categorical) or bool(ordinal) or bool(descriptors) or bool(smiles)
     if (
         not isinstance(source, pd.DataFrame) and formula_column is None and not declared
         and _is_parquet(Path(source)) and _parquet_all_numeric(Path(source), id_column, features, targets)
@@ -319,7 +321,7 @@ def load_pool(
     encoder = None
     if raw:
         X_raw, raw_names, encoder = _encoded_features(
-            table, raw, categorical=categorical, ordinal=ordinal, descriptors=descriptors
+            table, raw, categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles
         )
         blocks.append(X_raw)
         names.extend(raw_names)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from axfusion.suggest import ROW_ID_COLUMN, default_campaign_path
 
@@ -135,3 +136,24 @@ def test_descriptors_ordinal_and_declared_categorical(tmp_path, capsys):
     assert _cli(_suggest_cmd(pool_path, measured_path, tmp_path / "b.csv", "--ordinal",
                              "solvent=water,ethanol,toluene", batch=3)) == 0
     assert "ordinal, 3 levels (water < ethanol < toluene)" in capsys.readouterr().out
+
+
+def test_smiles_column(tmp_path, capsys):
+    pytest.importorskip("rdkit")
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"temp": rng.uniform(20, 100, 120).round(1),
+                         "solvent": rng.choice(["O", "CCO", "Cc1ccccc1", "CC(C)=O"], 120)})
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    measured = pool.iloc[:20].copy()
+    measured["Tc"] = (measured["temp"] / 10 + (measured["solvent"] == "CCO") * 3.0).round(3)
+    measured.to_csv(tmp_path / "measured.csv", index=False)
+    out = tmp_path / "next.csv"
+    assert _cli(_suggest_cmd(tmp_path / "pool.csv", tmp_path / "measured.csv", out, "--smiles-column", "solvent",
+                             batch=4)) == 0
+    assert "fingerprint bits (SMILES)" in capsys.readouterr().out
+    assert set(pd.read_csv(out)["solvent"]) <= {"O", "CCO", "Cc1ccccc1", "CC(C)=O"}
+    pool.loc[7, "solvent"] = "C1CC("
+    pool.to_csv(tmp_path / "bad.csv", index=False)
+    err = _error(capsys, _suggest_cmd(tmp_path / "bad.csv", tmp_path / "measured.csv", tmp_path / "o.csv",
+                                      "--smiles-column", "solvent"))
+    assert "'C1CC('" in err and "(row 7) does not parse" in err
