@@ -209,7 +209,14 @@ class PoolSource(CandidateSource):
     def describe(self) -> dict[str, Any]:
         if self._fingerprint is None:
             self._fingerprint = pool_fingerprint(self.pool).as_dict()
-        return {"kind": "pool", "fingerprint": self._fingerprint}
+        out: dict[str, Any] = {"kind": "pool", "fingerprint": self._fingerprint}
+        scale = self.column_scale
+        if scale is not None:  # categorical columns: the fixed scales and the levels, for an identical resume
+            out["column_scale"] = [None if not np.isfinite(v) else float(v) for v in scale]
+            encoder = getattr(self.pool, "encoder", None)
+            if encoder is not None:
+                out["encoding"] = encoder.as_dict()
+        return out
 
     def check(self, saved: dict[str, Any], what: str) -> None:
         if saved.get("kind") != "pool":
@@ -219,6 +226,16 @@ class PoolSource(CandidateSource):
         except PoolMismatchError as error:
             raise CampaignMismatchError(str(error)) from error
         self._fingerprint = found.as_dict()
+        if saved.get("column_scale") is not None:
+            stored = np.array([np.nan if v is None else v for v in saved["column_scale"]], dtype=np.float64)
+            mine = self.column_scale
+            if mine is None:  # a pool given as numbers: keep the campaign's categorical scales
+                self.pool.column_scale = stored
+            elif not np.allclose(mine, stored, equal_nan=True):
+                raise CampaignMismatchError(
+                    f"{what} encoded its categorical columns differently (other levels or descriptors); "
+                    "give the campaign's pool table."
+                )
 
 
 class BoxSource(CandidateSource):

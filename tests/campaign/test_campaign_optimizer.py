@@ -288,3 +288,19 @@ def test_gp_exploration_slots_are_scored_by_a_gp_and_say_so():
     other = plain.suggest()
     assert s.row_ids[:3].tolist() == other.row_ids[:3].tolist()  # the fused picks are the same
     assert all("Gaussian process" not in r for r in other.table["reason"])
+
+
+def test_categorical_encoding_is_stored_and_resumed(tmp_path):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"temp": rng.uniform(20, 100, 50), "solvent": rng.choice(["water", "ethanol"], 50)})
+    y = (df["temp"] / 10 + (df["solvent"] == "ethanol") * 3.0).to_numpy()[:, None]
+    path = tmp_path / "c.json"
+    opt = FusionOptimizer(df, options=FAST, state_path=path, seed=0)
+    opt.observe(ids=np.arange(15), Y=y[:15])
+    saved = json.loads(path.read_text())["source"]
+    assert saved["encoding"]["columns"][1]["levels"] == ["ethanol", "water"]
+    assert saved["column_scale"][0] is None and saved["column_scale"][1] == pytest.approx(np.sqrt(2.0))
+    # resumed on the encoded numbers alone, the campaign keeps its categorical scales
+    numbers = opt.source.pool.take(np.arange(50))
+    again = FusionOptimizer.resume(path, numbers)
+    assert np.allclose(again.source.column_scale, opt.source.column_scale, equal_nan=True)
