@@ -45,13 +45,15 @@ def _descriptors(root: Path, name: str) -> pd.DataFrame:
         k = int(min(MAX_COMPONENTS, np.searchsorted(share, VARIANCE) + 1, Z.shape[0] - 1))
         scores = U[:, :k] * s[:k]
         for level, row in zip(wide.index, scores):
-            rows.append({"component": component, "level": level, **{f"dft_pc{j + 1}": float(v) for j, v in enumerate(row)}})
+            pcs = {f"dft_pc{j + 1}": float(v) for j, v in enumerate(row)}
+            rows.append({"component": component, "level": level, **pcs})
     return pd.DataFrame(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/olympus_datasets")
+    default = Path(__file__).resolve().parents[2] / "shared/data/olympus_datasets"
+    parser.add_argument("--root", type=Path, default=default)
     args = parser.parse_args()
     for name in ("buchwald_a", "suzuki_edbo"):
         folder = OUT / name

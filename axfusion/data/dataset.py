@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from axfusion.data.encoding import ONE_HOT_SEPARATOR as ONE_HOT_SEPARATOR
+from axfusion.data.encoding import FeatureEncoder
 from axfusion.data.errors import DataValidationError
 
 ORIENTATIONS: tuple[str, ...] = ("maximize", "minimize")
-ONE_HOT_SEPARATOR: str = "="
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -148,11 +148,9 @@ class Dataset:
         r"""Names of the ``q`` target columns, in the order of ``Y``."""
         return list(self.Y.columns)
 
-    def encoder(self) -> Any:
+    def encoder(self) -> FeatureEncoder:
         r"""The fitted :class:`~axfusion.data.encoding.FeatureEncoder` of ``X``: numeric
         columns as they are, categorical ones one-hot (or by their descriptor table)."""
-        from axfusion.data.encoding import FeatureEncoder
-
         return FeatureEncoder.from_dataset(self)
 
     def feature_names(self) -> list[str]:

@@ -43,7 +43,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from axfusion.data.dataset import ONE_HOT_SEPARATOR
 from axfusion.data.errors import DataValidationError
 
 __all__ = [
@@ -55,6 +54,7 @@ __all__ = [
     "read_descriptor_table",
 ]
 
+ONE_HOT_SEPARATOR: str = "="
 DESCRIPTOR_SEPARATOR: str = ":"
 ONE_HOT_SCALE: float = math.sqrt(2.0)
 r"""Fixed scale of a one-hot indicator: two different levels are at distance 1."""
@@ -314,7 +314,8 @@ class FeatureEncoder:
         smiles = [self.smiles] if isinstance(self.smiles, str) else [str(c) for c in self.smiles]
         columns = [str(c) for c in frame.columns]
         for role, names in (
-            ("categorical", categorical), ("ordinal", list(ordinal)), ("descriptor", list(descriptors)), ("SMILES", smiles)
+            ("categorical", categorical), ("ordinal", list(ordinal)), ("descriptor", list(descriptors)),
+            ("SMILES", smiles),
         ):
             unknown = [c for c in names if c not in columns]
             if unknown:
@@ -348,10 +349,10 @@ class FeatureEncoder:
                         f"Categorical column {name!r} of {label} is empty in row(s) {rows}; fill or remove them."
                     )
                 values = series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
-                levels = tuple(_sorted_levels(values))
+                found = tuple(_sorted_levels(values))
                 if name in descriptors:
                     table = read_descriptor_table(descriptors[name], name)
-                    missing = [lv for lv in levels if lv not in table.index]
+                    missing = [lv for lv in found if lv not in table.index]
                     if missing:
                         raise DataValidationError(
                             f"Level {missing[0]!r} of column {name!r} is missing from its descriptor table"
@@ -359,11 +360,11 @@ class FeatureEncoder:
                             "add a row for it."
                         )
                     enc = ColumnEncoding(
-                        name, "descriptors", levels, tuple(str(c) for c in table.columns),
-                        table.loc[list(levels)].to_numpy(dtype=np.float64), declared=True, smiles=name in smiles,
+                        name, "descriptors", found, tuple(str(c) for c in table.columns),
+                        table.loc[list(found)].to_numpy(dtype=np.float64), declared=True, smiles=name in smiles,
                     )
                 else:
-                    enc = ColumnEncoding(name, "categorical", levels, declared=name in categorical)
+                    enc = ColumnEncoding(name, "categorical", found, declared=name in categorical)
             else:
                 enc = ColumnEncoding(name, "numeric")
             encodings.append(enc)

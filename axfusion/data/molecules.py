@@ -37,7 +37,7 @@ def _rdkit() -> tuple[object, object]:
         from rdkit.Chem import rdFingerprintGenerator
     except ImportError as error:
         raise DataValidationError(MISSING_EXTRA) from error
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     return Chem, rdFingerprintGenerator
 
 

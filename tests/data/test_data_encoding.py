@@ -50,12 +50,15 @@ def test_unknown_level_names_the_closest():
     enc = FeatureEncoder().fit(_frame())
     bad = _frame().iloc[[2, 5]].copy()
     bad.loc[5, "solvent"] = "Water"
-    with pytest.raises(DataValidationError, match="'Water' in row 5, which is not a level of the pool; closest: \\['water'\\]"):
+    match = "'Water' in row 5, which is not a level of the pool; closest: \\['water'\\]"
+    with pytest.raises(DataValidationError, match=match):
         enc.transform(bad, label="measured.csv")
 
 
 def test_descriptor_tables(tmp_path):
-    table = pd.DataFrame({"solvent": ["water", "ethanol", "toluene"], "polarity": [1.0, 0.65, 0.1], "bp": [100, 78, 111]})
+    table = pd.DataFrame(
+        {"solvent": ["water", "ethanol", "toluene"], "polarity": [1.0, 0.65, 0.1], "bp": [100, 78, 111]}
+    )
     path = tmp_path / "solv.csv"
     table.to_csv(path, index=False)
     enc = FeatureEncoder(descriptors={"solvent": path}).fit(_frame())
@@ -67,7 +70,7 @@ def test_descriptor_tables(tmp_path):
     # sd over the levels times sqrt(2 p), p = 2 descriptors: two levels about one unit apart
     assert np.allclose(scale, [np.std([1.0, 0.65, 0.1]) * 2.0, np.std([100.0, 78.0, 111.0]) * 2.0])
     table.iloc[:2].to_csv(path, index=False)
-    with pytest.raises(DataValidationError, match="Level 'toluene' of column 'solvent' is missing from its descriptor table"):
+    with pytest.raises(DataValidationError, match="Level 'toluene' of column 'solvent' is missing from its descriptor"):
         FeatureEncoder(descriptors={"solvent": path}).fit(_frame())
     with pytest.raises(DataValidationError, match="No such descriptor table"):
         read_descriptor_table(tmp_path / "nope.csv", "solvent")
@@ -79,7 +82,8 @@ def test_round_trip_and_dataset_layout():
     again = FeatureEncoder.from_dict(enc.as_dict())
     assert np.array_equal(again.transform(frame), enc.transform(frame))
     ds = load_csv(frame.assign(y=np.arange(12.0)), targets="y", categorical=["solvent", "grade"], warn=False)
-    assert np.array_equal(ds.feature_matrix(), FeatureEncoder().fit(frame[["temp", "solvent", "grade", "site"]]).transform(frame))
+    expected = FeatureEncoder().fit(frame[["temp", "solvent", "grade", "site"]]).transform(frame)
+    assert np.array_equal(ds.feature_matrix(), expected)
     assert ds.feature_names()[1:4] == ["solvent=ethanol", "solvent=toluene", "solvent=water"]
     assert np.allclose(ds.column_scale()[1:7], ONE_HOT_SCALE)
     assert is_text_column(frame["solvent"]) and not is_text_column(frame["site"])

@@ -28,7 +28,7 @@ def test_fingerprints_of_levels_and_unparsable_row():
     assert set(np.unique(table.to_numpy())) <= {0.0, 1.0} and (table.std(axis=0) > 0).all()
     bad = SMILES.copy()
     bad.iloc[3] = "C1CC("
-    with pytest.raises(DataValidationError, match=r"'C1CC\(' in column 'solvent' of the table \(row 3\) does not parse"):
+    with pytest.raises(DataValidationError, match=r"'C1CC\(' in column 'solvent' of the table \(row 3\) does not"):
         smiles_descriptor_table(bad, "solvent")
 
 

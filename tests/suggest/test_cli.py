@@ -91,7 +91,8 @@ def _solvent_lab(tmp_path):
                          "solvent": rng.choice(["water", "ethanol", "toluene"], 200)})
     pool.to_csv(tmp_path / "pool.csv", index=False)
     measured = pool.iloc[:20].copy()
-    measured["Tc"] = (measured["temp"] / 10 + measured["solvent"].map({"water": 0, "ethanol": 3, "toluene": 1})).round(3)
+    effect = measured["solvent"].map({"water": 0, "ethanol": 3, "toluene": 1})
+    measured["Tc"] = (measured["temp"] / 10 + effect).round(3)
     measured.to_csv(tmp_path / "measured.csv", index=False)
     return tmp_path / "pool.csv", tmp_path / "measured.csv", pool, measured
 
