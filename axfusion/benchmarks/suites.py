@@ -52,6 +52,10 @@ suite           tasks and budget
                 and 10-D ones (mixed_perm_6d, mixed_perm_10d,
                 mixed_rosenbrock_10d, mixed_quadratic_10d) 20 initial points +
                 30 iterations (80 evaluations).
+``reactions``   the closed-pool protocol on reaction-condition pools with categorical
+                components (SMILES levels): buchwald_a (792 reactions, 4 components,
+                one-hot), suzuki_edbo (3696, 5 components, one-hot) and
+                suzuki_edbo_dft (the same with EDBO's DFT descriptors per level).
 ``smoke``       CI: smoke_pool (agnp, 10 initial rows, batches of 5, 3
                 iterations) and smoke_function (mixed_branin, 5 Sobol points,
                 batches of 2, 3 iterations): seconds per run.
