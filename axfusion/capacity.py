@@ -566,6 +566,7 @@ def estimate_capacity(
     settings: CapacitySettings | None = None,
     num_threads: int | None = 1,
     seed: int = 0,
+    column_scale: np.ndarray | None = None,
     **options: Any,
 ) -> CapacityReport:
     r"""Stage 0: intrinsic dimensions, information budget, capacity and caps.
@@ -594,6 +595,11 @@ def estimate_capacity(
             small, so one thread is fastest and avoids spin-waiting on a busy
             machine; ``None`` leaves the pools alone.
         seed: Seed of the sub-sampling.
+        column_scale: ``d`` fixed column scales (``NaN``: standardise the column by its
+            standard deviation). The loop passes 1 for the one-hot indicators of a
+            categorical column, which the reservoir has already scaled so that two levels
+            are one unit apart: re-standardising them would make a rare level count as
+            several standard deviations.
 
     Returns:
         The :class:`CapacityReport`.
@@ -652,6 +658,11 @@ def estimate_capacity(
     mean = X_u.mean(axis=0)
     std = X_u.std(axis=0)
     keep = std > _ZERO_VARIANCE_RTOL * np.maximum(1.0, np.abs(mean))
+    if column_scale is not None:
+        fixed = np.asarray(column_scale, dtype=np.float64).reshape(-1)
+        if fixed.size != d:
+            raise ValueError(f"column_scale has {fixed.size} entries for {d} columns.")
+        std = np.where(np.isfinite(fixed), fixed, std)
     Z = (X_u[:, keep] - mean[keep]) / std[keep]
 
     if n < 3 or Z.shape[1] == 0:

@@ -106,9 +106,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raise SystemExit(f"error: {err.args[0] if err.args else err}") from None
     if args.csv:
         try:
-            spec = csv_task(args.csv, args.target, args.direction, name=args.name)
-        except (ValueError, FileNotFoundError) as err:
-            raise SystemExit(f"error: {err}") from None
+            from axfusion.suggest.cli import parse_categorical_arguments
+            from axfusion.suggest.errors import SuggestInputError
+
+            try:
+                categorical, ordinal, descriptors = parse_categorical_arguments(args)
+            except SuggestInputError as err:
+                raise ValueError(str(err)) from None
+            if ordinal or getattr(args, "smiles_column", None):
+                raise ValueError(
+                    "--ordinal and --smiles-column are not supported by bench --csv yet; give ranks or a "
+                    "--descriptors table instead."
+                )
+            extra: dict[str, Any] = {}
+            if categorical:
+                extra["categorical"] = categorical
+            if descriptors:
+                extra["descriptors"] = descriptors
+            spec = csv_task(args.csv, args.target, args.direction, name=args.name, **extra)
+            ds = spec.dataset()  # bad levels, descriptor tables or columns are reported now, in one line
+            for line in ds.encoder().describe():
+                print(f"  {args.csv}: {line}")
+        except (ValueError, FileNotFoundError, KeyError) as err:
+            print(f"error: {err.args[0] if isinstance(err, KeyError) and err.args else err}", file=sys.stderr)
+            raise SystemExit(2) from None
         specs.append(spec)
         suites.setdefault("csv", []).append(spec.name)
     seen: dict[str, Any] = {}
@@ -210,6 +231,9 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--direction", nargs="+", default=None, choices=("maximize", "minimize", "max", "min"),
                    help="direction per --target (default: maximize)")
     p.add_argument("--name", default=None, help="task name of --csv (default: FILE_TARGET)")
+    from axfusion.suggest.cli import add_categorical_arguments
+
+    add_categorical_arguments(p)
     p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="registered methods (default: the suite's default methods that are registered)")
     p.add_argument("--seeds", nargs="+", type=int, default=[10],

@@ -100,6 +100,27 @@ def test_bench_csv_pool_and_options(tmp_path, capsys):
     assert man["suites"] == {"csv": ["pool_y"]}
 
 
+def test_bench_csv_text_columns_are_categorical(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"a": rng.uniform(size=60), "solvent": rng.choice(["water", "ethanol", "toluene"], 60)})
+    df["y"] = df.a + df.solvent.map({"water": 0.0, "ethanol": 1.0, "toluene": 0.5})
+    csv = tmp_path / "pool.csv"
+    df.to_csv(csv, index=False)
+    common = ["bench", "--csv", str(csv), "--target", "y", "--methods", "_cli_random", "--seeds", "1",
+              "--iterations", "1", "--initial", "5", "--batch", "3", "--no-progress", "--engine", "serial"]
+    assert main([*common, "--out", str(tmp_path / "one_hot")]) == 0
+    assert "`solvent`: categorical, 3 levels" in capsys.readouterr().out
+    rec = read_run_file(next((tmp_path / "one_hot" / "runs" / "pool_y" / "_cli_random").glob("seed*")))
+    assert rec["task_spec"]["options"]["categorical"] == ["solvent"] and rec["task_info"]["dim"] == 4
+    table = tmp_path / "solvents.csv"
+    pd.DataFrame({"solvent": ["water", "ethanol"], "polarity": [1.0, 0.65]}).to_csv(table, index=False)
+    with pytest.raises(SystemExit) as exc:
+        main([*common, "--out", str(tmp_path / "desc"), "--descriptors", f"solvent={table}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "level 'toluene' of column 'solvent' is missing from its descriptor table" in err
+
+
 def test_bench_usage_errors_and_listing(tmp_path, capsys):
     with pytest.raises(SystemExit, match="--suite"):
         main(["bench", "--methods", "_cli_random", "--out", str(tmp_path)])

@@ -52,6 +52,10 @@ suite           tasks and budget
                 and 10-D ones (mixed_perm_6d, mixed_perm_10d,
                 mixed_rosenbrock_10d, mixed_quadratic_10d) 20 initial points +
                 30 iterations (80 evaluations).
+``reactions``   the closed-pool protocol on reaction-condition pools with categorical
+                components (SMILES levels): buchwald_a (792 reactions, 4 components,
+                one-hot), suzuki_edbo (3696, 5 components, one-hot) and
+                suzuki_edbo_dft (the same with EDBO's DFT descriptors per level).
 ``smoke``       CI: smoke_pool (agnp, 10 initial rows, batches of 5, 3
                 iterations) and smoke_function (mixed_branin, 5 Sobol points,
                 batches of 2, 3 iterations): seconds per run.
@@ -357,7 +361,9 @@ def csv_task(
     r"""A closed-pool spec of a CSV file (paper protocol budget by default).
 
     ``path`` may also be a built-in dataset name. Extra options go to
-    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ...).
+    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``, ...).
+    Text columns of a CSV file that are features are added to ``categorical`` (one-hot,
+    levels one unit apart; :mod:`axfusion.data.encoding`).
     """
     from axfusion.data import list_datasets
 
@@ -373,6 +379,8 @@ def csv_task(
     if not is_file and path not in set(list_datasets()["name"]):
         raise FileNotFoundError(f"No CSV file or built-in dataset {path!r}.")
     stem = os.path.splitext(os.path.basename(path))[0] if is_file else path
+    if is_file:
+        load_options = _with_text_columns(path, targets, dict(load_options))
     if name is None:
         name = f"{stem}_{'_'.join(t.replace(' ', '') for t in targets)}"
         name = "".join(c if (c.isalnum() or c in "_-.") else "_" for c in name)
@@ -382,6 +390,28 @@ def csv_task(
         batch_size=batch_size, n_iterations=n_iterations, csv=is_file,
         description=f"closed pool of {os.path.basename(path)} ({', '.join(targets)})",
     )
+
+
+def _with_text_columns(path: str, targets: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+    r"""``options`` with the CSV's text feature columns added to ``categorical`` (and
+    descriptor table paths made absolute)."""
+    import pandas as pd
+
+    from axfusion.data.encoding import is_text_column
+
+    frame = pd.read_csv(path, **dict(options.get("read_csv_kwargs") or {}))
+    reserved = {*targets, options.get("id_column"), *(options.get("exclude") or ())}
+    features = options.get("features") or [c for c in frame.columns if c not in reserved]
+    declared = list(options.get("categorical") or ())
+    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared]
+    if declared or text:
+        options["categorical"] = declared + text
+    if options.get("descriptors"):
+        options["descriptors"] = {
+            str(k): os.path.abspath(v) if isinstance(v, (str, os.PathLike)) else v
+            for k, v in dict(options["descriptors"]).items()
+        }
+    return options
 
 
 def _parse_pool(text: str) -> TaskSpec:
@@ -475,6 +505,15 @@ def _register_builtins() -> None:
     ]
     for name, ds, tg, dr, desc in pools:
         register_task(TaskSpec(name, "pool", ds, targets=tg, directions=dr, description=desc, **pool), overwrite=True)
+    reactions = [
+        ("buchwald_a", "buchwald_a", {}, "Buchwald-Hartwig couplings (792), 4 categorical components, one-hot"),
+        ("suzuki_edbo", "suzuki_edbo", {}, "Suzuki-Miyaura couplings (3696), 5 categorical components, one-hot"),
+        ("suzuki_edbo_dft", "suzuki_edbo", {"descriptors": True},
+         "Suzuki-Miyaura couplings (3696), components by their DFT descriptors (EDBO)"),
+    ]
+    for name, ds, opts, desc in reactions:
+        register_task(TaskSpec(name, "pool", ds, options=opts, targets=("yield",), description=desc, **pool),
+                      overwrite=True)
     register_task(TaskSpec(
         "steel_strength_mo", "pool", "steel_strength",
         options={"targets": ["yield strength", "tensile strength"]},
@@ -518,6 +557,10 @@ def _register_builtins() -> None:
                            n_iterations=3, description="CI: mixed Branin, tiny budget"), overwrite=True)
 
     register_suite(Suite("pools", tuple(p[0] for p in pools), description="closed pools, paper protocol"),
+                   overwrite=True)
+    register_suite(Suite("reactions", tuple(r[0] for r in reactions),
+                         default_methods=("fusion", "gpbo", "rfbo", "random"),
+                         description="reaction-condition pools (categorical components), paper protocol"),
                    overwrite=True)
     register_suite(Suite("multiobjective", ("steel_strength_mo", "curie_temp_mo", "bandgap_window",
                                             "bandgap_window_narrow"),

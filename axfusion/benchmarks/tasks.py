@@ -340,6 +340,14 @@ class PoolTask(Task):
         return self.setup(0).X
 
     @property
+    def column_scale(self) -> np.ndarray | None:
+        r"""``p`` fixed input scales of the feature matrix (one-hot indicators and descriptors
+        of categorical columns; :meth:`~axfusion.data.Dataset.column_scale`), or ``None`` when
+        every column is numeric."""
+        scale = self.dataset.column_scale()
+        return scale if np.isfinite(scale).any() else None
+
+    @property
     def Y(self) -> np.ndarray:
         r"""``N x q`` raw targets."""
         return self.setup(0).Y

@@ -112,9 +112,11 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     tuning = state.tuning_state()
     with timer("model"), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
+        scale = source.column_scale  # fixed input scales of categorical columns (or None)
         model = ReservoirModel(
             torch.as_tensor(X_obs), torch.as_tensor(Y_obs), reservoir_settings(state, source),
-            clusterer=bootstrap_clusterer(state), tuning_state=tuning, n_jobs=s.loop.n_jobs, seed=seed,
+            clusterer=bootstrap_clusterer(state, member_scale(scale)), tuning_state=tuning, n_jobs=s.loop.n_jobs,
+            seed=seed, input_scale=scale,
         )
         capacity = stage0_capacity(model, state, remaining, seed)
         stage1_reservoir(model, capacity)
@@ -122,7 +124,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         excluded = state.observed_keys() | set(state.pending)
         cands = source.candidates(model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations)
     with timer("structure"):
-        geometry = embed_designs(state, cands, X_obs, seed)
+        geometry = embed_designs(state, cands, X_obs, seed, scale)
         pi, report, labels = stage2_structure(state, cands, X_obs, geometry, seed)
     if s.stage3.acquisition == "qlognei":  # ablation: the reservoir under BoTorch's decision
         with timer("acquisition"):
@@ -157,7 +159,19 @@ def stage0_capacity(model: ReservoirModel, state: CampaignState, remaining: int,
     r"""Stage 0: the capacity ``C`` and per-family caps from the intrinsic dimension of the
     data as the members see them (standardised, clipped), capped by the remaining budget."""
     Xs, Ys = model.standardised_training_data()
-    return estimate_capacity(Xs, Ys, remaining_budget=remaining, settings=state.settings.stage0, seed=seed)
+    return estimate_capacity(
+        Xs, Ys, remaining_budget=remaining, settings=state.settings.stage0, seed=seed,
+        column_scale=member_scale(model.input_scale),
+    )
+
+
+def member_scale(scale: np.ndarray | None) -> np.ndarray | None:
+    r"""Fixed scales in the members' (already standardised) input space: 1 where the raw
+    inputs have a fixed scale (one-hot indicators, descriptors), ``NaN`` (standardise
+    again) elsewhere; ``None`` when nothing is fixed."""
+    if scale is None:
+        return None
+    return np.where(np.isfinite(scale), 1.0, np.nan)
 
 
 # ------------------------------------------------------------------------ stage 1
@@ -175,15 +189,18 @@ def reservoir_settings(state: CampaignState, source: CandidateSource) -> Reservo
     return stage1
 
 
-def bootstrap_clusterer(state: CampaignState) -> Callable[[np.ndarray, int], np.ndarray]:
+def bootstrap_clusterer(
+    state: CampaignState, fixed_scale: np.ndarray | None = None
+) -> Callable[[np.ndarray, int], np.ndarray]:
     r"""The clusterer of Stage 1's target-biased bootstrap: the adaptive clusterer with the
-    campaign's ``stage2.cluster`` settings and embedding (shared with Stage 2)."""
+    campaign's ``stage2.cluster`` settings and embedding (shared with Stage 2);
+    ``fixed_scale`` keeps the categorical columns' scale (:func:`member_scale`)."""
     structure, config = state.settings.stage2.structure, state.settings.stage2.cluster
 
     def clusterer(Xs: np.ndarray, seed: int) -> np.ndarray:
         partition = cluster_points(
             Xs, seed=seed, config=config, embedding_method=structure.embedding_method,
-            n_components=structure.n_components,
+            n_components=structure.n_components, fixed_scale=fixed_scale,
         )
         return np.asarray(partition.labels)
 
@@ -204,13 +221,16 @@ def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> Reservo
 
 
 # ------------------------------------------------------------------------ stage 2
-def embed_designs(state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int) -> Embedding:
+def embed_designs(
+    state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int, scale: np.ndarray | None = None
+) -> Embedding:
     r"""The iteration's one embedding: standardise + PCA (``loop.geometry_dim`` axes) fitted
     on the candidates and the evaluated designs. The clusterer uses its leading
     ``stage2.structure.n_components`` axes; the batch geometry (distances, near-duplicates,
-    novelty) all of them."""
+    novelty) all of them. ``scale``: the source's fixed column scales (categorical
+    columns), else every column is standardised."""
     dim = min(state.settings.loop.geometry_dim, cands.X.shape[1])
-    return Embedding(n_components=dim, seed=seed).fit(np.vstack([cands.X, X_obs]))
+    return Embedding(n_components=dim, seed=seed, fixed_scale=scale).fit(np.vstack([cands.X, X_obs]))
 
 
 def stage2_structure(

@@ -75,6 +75,12 @@ class CandidateSource(abc.ABC):
 
     kind: str
 
+    @property
+    def column_scale(self) -> np.ndarray | None:
+        r"""``d`` fixed input scales (categorical columns of a pool; ``NaN``: standardise the
+        column), or ``None``: every column standardised."""
+        return None
+
     @abc.abstractmethod
     def observation_keys(
         self, ids: Sequence[Any] | np.ndarray | None, X: pd.DataFrame | None
@@ -136,6 +142,10 @@ class PoolSource(CandidateSource):
         self.pool = pool
         self.settings = settings
         self._fingerprint: dict[str, Any] | None = None
+
+    @property
+    def column_scale(self) -> np.ndarray | None:
+        return getattr(self.pool, "column_scale", None)
 
     def observation_keys(
         self, ids: Sequence[Any] | np.ndarray | None, X: pd.DataFrame | None
@@ -199,7 +209,14 @@ class PoolSource(CandidateSource):
     def describe(self) -> dict[str, Any]:
         if self._fingerprint is None:
             self._fingerprint = pool_fingerprint(self.pool).as_dict()
-        return {"kind": "pool", "fingerprint": self._fingerprint}
+        out: dict[str, Any] = {"kind": "pool", "fingerprint": self._fingerprint}
+        scale = self.column_scale
+        if scale is not None:  # categorical columns: the fixed scales and the levels, for an identical resume
+            out["column_scale"] = [None if not np.isfinite(v) else float(v) for v in scale]
+            encoder = getattr(self.pool, "encoder", None)
+            if encoder is not None:
+                out["encoding"] = encoder.as_dict()
+        return out
 
     def check(self, saved: dict[str, Any], what: str) -> None:
         if saved.get("kind") != "pool":
@@ -209,6 +226,16 @@ class PoolSource(CandidateSource):
         except PoolMismatchError as error:
             raise CampaignMismatchError(str(error)) from error
         self._fingerprint = found.as_dict()
+        if saved.get("column_scale") is not None:
+            stored = np.array([np.nan if v is None else v for v in saved["column_scale"]], dtype=np.float64)
+            mine = self.column_scale
+            if mine is None:  # a pool given as numbers: keep the campaign's categorical scales
+                self.pool.column_scale = stored
+            elif not np.allclose(mine, stored, equal_nan=True):
+                raise CampaignMismatchError(
+                    f"{what} encoded its categorical columns differently (other levels or descriptors); "
+                    "give the campaign's pool table."
+                )
 
 
 class BoxSource(CandidateSource):
@@ -332,18 +359,19 @@ def make_source(
     pool_settings: PoolSettings,
     box_settings: BoxSettings,
 ) -> CandidateSource:
-    r"""The source for a pool (array, DataFrame of numeric columns, :class:`CandidatePool`)
-    or a :class:`~axfusion.candidates.SearchSpace`."""
+    r"""The source for a pool (array, DataFrame, :class:`CandidatePool`) or a
+    :class:`~axfusion.candidates.SearchSpace`. A DataFrame with text, boolean or ``category``
+    columns is encoded by :meth:`CandidatePool.from_table` (one-hot, fixed scales); declare
+    integer-coded, ordinal or described columns with ``CandidatePool.from_table(...)``."""
     if isinstance(candidates, SearchSpace):
         return BoxSource(candidates, box_settings)
     if isinstance(candidates, pd.DataFrame):
-        bad = [c for c in candidates.columns if not pd.api.types.is_numeric_dtype(candidates[c])]
-        if bad:
-            raise ValueError(
-                f"Pool columns must be numeric; non-numeric columns: {bad}. "
-                "Encode categorical columns first (e.g. Dataset.feature_matrix())."
-            )
-        candidates = CandidatePool.from_frame(candidates)
+        from axfusion.data.encoding import is_text_column
+
+        if any(is_text_column(candidates[c]) for c in candidates.columns):
+            candidates = CandidatePool.from_table(candidates)
+        else:
+            candidates = CandidatePool.from_frame(candidates)
     elif not isinstance(candidates, CandidatePool):
         candidates = CandidatePool.from_array(np.asarray(candidates, dtype=np.float64))
     return PoolSource(candidates, pool_settings)

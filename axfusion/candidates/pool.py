@@ -15,7 +15,7 @@ than memory).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,13 @@ class CandidatePool:
             :meth:`from_array`, :meth:`from_npy`, :meth:`from_parquet` and :meth:`from_frame`.
         feature_names: Column names for an array source (``d`` strings).
 
+    Attributes:
+        column_scale: ``(d,)`` fixed input scales the optimiser uses instead of a column's
+            standard deviation where finite (categorical columns; see
+            :mod:`axfusion.data.encoding`), or ``None``.
+        encoder: The :class:`~axfusion.data.encoding.FeatureEncoder` that built the
+            features from a table with categorical columns (:meth:`from_table`), or ``None``.
+
     Example:
         >>> pool = CandidatePool.from_npy("pool.npy", mmap=True)
         >>> pool.mark_evaluated([3, 17])
@@ -65,6 +72,8 @@ class CandidatePool:
         self._storage = storage
         self._evaluated = np.zeros(storage.n_rows, dtype=bool)
         self._pending = np.zeros(storage.n_rows, dtype=bool)
+        self.column_scale: np.ndarray | None = None
+        self.encoder: Any = None
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -131,6 +140,44 @@ class CandidatePool:
                 )
             )
         return cls(storage)
+
+    @classmethod
+    def from_table(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        categorical: Sequence[str] = (),
+        ordinal: Mapping[str, Sequence[Any]] | None = None,
+        descriptors: Mapping[str, Any] | None = None,
+        smiles: Sequence[str] = (),
+    ) -> CandidatePool:
+        r"""A pool over every column of a table, categorical columns encoded.
+
+        Text, boolean and ``category`` columns (and those named in ``categorical``) become
+        one-hot indicators, ``ordinal`` columns their level ranks, ``descriptors`` columns
+        their levels' descriptors, ``smiles`` columns their molecules' fingerprints
+        (:class:`~axfusion.data.encoding.FeatureEncoder`); the
+        pool records the encoder and the fixed scales of the categorical columns.
+
+        Raises:
+            DataValidationError: see :meth:`FeatureEncoder.fit`.
+        """
+        from axfusion.data.encoding import FeatureEncoder
+
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+        encoder = FeatureEncoder(categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles)
+        X = encoder.fit_transform(frame.reset_index(drop=True))
+        if X.shape[1] == 0:
+            raise ValueError("The table has no columns.")
+        bad = ~np.isfinite(X)
+        if bad.any():
+            cols = sorted({encoder.feature_names_out_[j] for j in np.flatnonzero(bad.any(axis=0))})
+            raise ValueError(f"The table has missing or infinite values in column(s) {cols[:5]}.")
+        pool = cls(ArrayStorage(X, list(encoder.feature_names_out_)))
+        pool.column_scale = encoder.scale_or_none
+        pool.encoder = encoder
+        return pool
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> CandidatePool:

@@ -99,6 +99,9 @@ class BuiltinSpec:
         prepare: Transformation of the raw table before validation.
         formula_column: Column of chemical formulas to featurise from the
             shipped Magpie table (formula-only datasets).
+        descriptor_file: Shipped table of level descriptors (columns ``component``,
+            ``level`` and the descriptors), used with ``load_dataset(name,
+            descriptors=True)`` instead of one-hot.
     """
 
     name: str
@@ -119,6 +122,7 @@ class BuiltinSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     formula_column: str | None = None
+    descriptor_file: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -141,6 +145,7 @@ LOADER_OPTIONS: frozenset[str] = frozenset(
         "drop_constant",
         "min_rows",
         "warn",
+        "descriptors",
     }
 )
 """:func:`load_csv` options a user may override when loading a built-in dataset."""
@@ -186,6 +191,9 @@ def load_builtin(spec: BuiltinSpec, **options: Any) -> Dataset:
             f"Unknown option(s) {unknown} for built-in dataset {spec.name!r}; "
             f"allowed: {sorted(LOADER_OPTIONS)}."
         )
+    use_descriptors = bool(options.pop("descriptors", False))
+    if use_descriptors and spec.descriptor_file is None:
+        raise DataValidationError(f"Built-in dataset {spec.name!r} has no descriptor table.")
     frame = pd.read_csv(spec.folder / DATA_FILE, **dict(spec.read_csv_kwargs))
     if spec.prepare is not None:
         frame = spec.prepare(frame)
@@ -213,6 +221,14 @@ def load_builtin(spec: BuiltinSpec, **options: Any) -> Dataset:
     )
     arguments.update(spec.options)
     arguments.update(options)
+    if use_descriptors:
+        assert spec.descriptor_file is not None
+        long = pd.read_csv(spec.folder / spec.descriptor_file)
+        arguments["descriptors"] = {
+            str(component): part.drop(columns=["component"]).dropna(axis=1, how="all").set_index("level")
+            for component, part in long.groupby("component", sort=False)
+        }
+        arguments["name"] = f"{spec.name}_dft"
     return load_csv(frame, **arguments)
 
 
@@ -654,6 +670,60 @@ _MATBENCH_GAP = BuiltinSpec(
     options={"on_duplicates": "ignore"},
 )
 
+_OLYMPUS_SOURCE = (
+    "Olympus (aspuru-guzik-group/olympus, commit 440b6b58, src/olympus/datasets/dataset_{name}/data.csv "
+    "with the column names of its config.json); MIT licence"
+)
+_OLYMPUS_CITATION = (
+    "F. Häse et al., Olympus: a benchmarking framework for noisy optimization and experiment planning, "
+    "Mach. Learn.: Sci. Technol. 2, 035021 (2021); data: {original}"
+)
+
+_BUCHWALD_A = BuiltinSpec(
+    name="buchwald_a",
+    targets=("yield",),
+    description=(
+        "Buchwald-Hartwig C-N cross-couplings, case a (Y = CH, Z = CH, R = CF3; Ahneman et al. 2018): "
+        "792 reactions, four categorical components as SMILES -- aryl halide (3), additive (22), "
+        "base (3), ligand (4) -> yield (%). Reaction-condition benchmark of the `reactions` suite."
+    ),
+    source=_OLYMPUS_SOURCE.format(name="buchwald_a"),
+    citation=_OLYMPUS_CITATION.format(
+        original="D. T. Ahneman, J. G. Estrada, S. Lin, S. D. Dreher, A. G. Doyle, Predicting reaction "
+        "performance in C-N cross-coupling using machine learning, Science 360, 186-190 (2018)"
+    ),
+    licence=LICENCE_MIT,
+    n_rows=792,
+    n_features=4,
+    orientation={"yield": MAXIMIZE},
+    units={"yield": "%"},
+    categorical=("aryl_halide", "additive", "base", "ligand"),
+)
+
+_SUZUKI_EDBO = BuiltinSpec(
+    name="suzuki_edbo",
+    targets=("yield",),
+    description=(
+        "Suzuki-Miyaura couplings of the EDBO paper (Perera et al. 2018; Shields et al. 2021): 3696 "
+        "reactions, five categorical components as SMILES -- electrophile (4), nucleophile (3), base (7), "
+        "ligand (11), solvent (4) -> yield (%). With descriptors=True each component is encoded by the "
+        "leading principal components of its DFT descriptors (EDBO's table, scripts/prepare_reactions.py)."
+    ),
+    source=_OLYMPUS_SOURCE.format(name="suzuki_edbo") + "; descriptors from descriptors_dft.csv",
+    citation=_OLYMPUS_CITATION.format(
+        original="D. Perera et al., A platform for automated nanomole-scale reaction screening and "
+        "micromole-scale synthesis in flow, Science 359, 429-434 (2018); descriptors: B. J. Shields et al., "
+        "Bayesian reaction optimization as a tool for chemical synthesis, Nature 590, 89-96 (2021)"
+    ),
+    licence=LICENCE_MIT,
+    n_rows=3696,
+    n_features=5,
+    orientation={"yield": MAXIMIZE},
+    units={"yield": "%"},
+    categorical=("electrophile", "nucleophile", "base", "ligand", "solvent"),
+    descriptor_file="descriptors.csv.gz",
+)
+
 BUILTIN_SPECS: dict[str, BuiltinSpec] = {
     spec.name: spec
     for spec in (
@@ -665,6 +735,8 @@ BUILTIN_SPECS: dict[str, BuiltinSpec] = {
         _AM_LPBF,
         _BANDGAP,
         _MATBENCH_GAP,
+        _BUCHWALD_A,
+        _SUZUKI_EDBO,
     )
 }
 """Every shipped dataset by name."""

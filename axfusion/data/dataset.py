@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from axfusion.data.encoding import ONE_HOT_SEPARATOR as ONE_HOT_SEPARATOR
+from axfusion.data.encoding import FeatureEncoder
 from axfusion.data.errors import DataValidationError
 
 ORIENTATIONS: tuple[str, ...] = ("maximize", "minimize")
-ONE_HOT_SEPARATOR: str = "="
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -54,6 +55,9 @@ class Dataset:
         n_duplicates: Rows kept although their feature vector equals that of an
             earlier row (0 when duplicates were averaged).
         dropped_constant: Feature columns dropped because they were constant.
+        descriptors: Categorical column -> descriptor table (index: every level,
+            ``p`` numeric columns); such a column is encoded by its levels'
+            descriptors instead of one-hot (:mod:`axfusion.data.encoding`).
     """
 
     name: str
@@ -73,6 +77,7 @@ class Dataset:
     n_averaged: int = 0
     n_duplicates: int = 0
     dropped_constant: list[str] = field(default_factory=list)
+    descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.X)
@@ -99,6 +104,18 @@ class Dataset:
                 raise DataValidationError(
                     f"Dataset {self.name!r}: categorical column {column!r} must have "
                     f"pandas 'category' dtype, not {self.X[column].dtype}."
+                )
+        for column, table in self.descriptors.items():
+            if column not in self.categorical:
+                raise DataValidationError(
+                    f"Dataset {self.name!r}: descriptors given for {column!r}, which is not a "
+                    "categorical column."
+                )
+            missing = [lv for lv in self.X[column].cat.categories if lv not in table.index]
+            if missing:
+                raise DataValidationError(
+                    f"Dataset {self.name!r}: level {missing[0]!r} of {column!r} is missing from its "
+                    "descriptor table."
                 )
         for target, direction in self.orientation.items():
             if target not in self.Y.columns:
@@ -131,38 +148,35 @@ class Dataset:
         r"""Names of the ``q`` target columns, in the order of ``Y``."""
         return list(self.Y.columns)
 
+    def encoder(self) -> FeatureEncoder:
+        r"""The fitted :class:`~axfusion.data.encoding.FeatureEncoder` of ``X``: numeric
+        columns as they are, categorical ones one-hot (or by their descriptor table)."""
+        return FeatureEncoder.from_dataset(self)
+
     def feature_names(self) -> list[str]:
         r"""Names of the ``p`` columns of :meth:`feature_matrix`.
 
         Numeric columns keep their name; a categorical column ``c`` with levels
         ``l_1 < ... < l_k`` becomes ``k`` indicator columns ``"c=l_1" ... "c=l_k"``
-        in its place, so the order is stable for a given dataset.
+        in its place (``"c:descriptor"`` columns when it has a descriptor table), so
+        the order is stable for a given dataset.
         """
-        names: list[str] = []
-        for column in self.X.columns:
-            if column in self.categorical:
-                levels = self.X[column].cat.categories
-                names.extend(f"{column}{ONE_HOT_SEPARATOR}{level}" for level in levels)
-            else:
-                names.append(str(column))
-        return names
+        return list(self.encoder().feature_names_out_)
 
     def feature_matrix(self) -> np.ndarray:
         r"""The features as a ``float64`` array of shape ``(n, p)``.
 
         Categorical columns are one-hot encoded with one indicator per level
-        (no level is dropped); see :meth:`feature_names` for the column order.
+        (no level is dropped), or replaced by their levels' descriptors; see
+        :meth:`feature_names` for the column order.
         """
-        blocks: list[np.ndarray] = []
-        for column in self.X.columns:
-            values = self.X[column]
-            if column in self.categorical:
-                codes = values.cat.codes.to_numpy()
-                n_levels = len(values.cat.categories)
-                blocks.append(np.eye(n_levels, dtype=np.float64)[codes])
-            else:
-                blocks.append(values.to_numpy(dtype=np.float64).reshape(-1, 1))
-        return np.hstack(blocks)
+        return self.encoder().transform(self.X)
+
+    def column_scale(self) -> np.ndarray:
+        r"""``(p,)`` fixed input scales of :meth:`feature_matrix`'s columns: ``sqrt(2)`` for a
+        one-hot indicator, ``sd * sqrt(2 p)`` for a descriptor, ``NaN`` (standardise by the
+        standard deviation) for a numeric column; see :mod:`axfusion.data.encoding`."""
+        return self.encoder().column_scale_
 
     def target_matrix(self, targets: Sequence[str] | str | None = None) -> np.ndarray:
         r"""The targets as a ``float64`` array of shape ``(n, q)``.

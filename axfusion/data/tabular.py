@@ -259,6 +259,7 @@ def load_csv(
     description: str = "",
     n_dropped_invalid: int = 0,
     read_csv_kwargs: Mapping[str, Any] | None = None,
+    descriptors: Mapping[str, Any] | None = None,
 ) -> Dataset:
     r"""Load a table of features and targets into a validated :class:`Dataset`.
 
@@ -300,6 +301,9 @@ def load_csv(
             could not be featurised; recorded on the dataset.
         read_csv_kwargs: Extra keyword arguments for :func:`pandas.read_csv`
             (e.g. ``{"encoding": "utf-8-sig"}``).
+        descriptors: Categorical column -> descriptor table (CSV path or DataFrame,
+            :func:`~axfusion.data.encoding.read_descriptor_table`); the column is then
+            encoded by its levels' descriptors. A level missing from the table raises.
 
     Returns:
         The validated dataset with ``X`` (``n x d``), ``Y`` (``n x q``) and ``ids``
@@ -378,6 +382,21 @@ def load_csv(
     Y = Y.reset_index(drop=True)
     ids = ids.reset_index(drop=True)
     kept_categorical = [c for c in X.columns if c in categorical_set]
+    tables: dict[str, pd.DataFrame] = {}
+    if descriptors:
+        from axfusion.data.encoding import read_descriptor_table
+
+        for column, table in descriptors.items():
+            if column not in kept_categorical:
+                raise DataValidationError(
+                    f"{name}: descriptors are given for {column!r}, which is not a categorical feature column."
+                )
+            tables[column] = read_descriptor_table(table, column)
+            missing = [lv for lv in X[column].cat.categories if lv not in tables[column].index]
+            if missing:
+                raise DataValidationError(
+                    f"{name}: level {missing[0]!r} of column {column!r} is missing from its descriptor table."
+                )
     return Dataset(
         name=name,
         X=X,
@@ -396,4 +415,5 @@ def load_csv(
         n_averaged=n_averaged,
         n_duplicates=n_duplicates,
         dropped_constant=dropped_constant,
+        descriptors=tables,
     )

@@ -216,6 +216,10 @@ class ReservoirModel(EnsembleModel):
         input_transform: A BoTorch input transform.
         outcome_transform: A BoTorch outcome transform; predictions are
             untransformed back to the scale of ``train_Y``.
+        input_scale: ``d`` fixed input scales: a column with a finite entry is divided
+            by it instead of its standard deviation on the training rows (one-hot
+            indicators of a categorical column: ``sqrt(2)``, so two levels are one unit
+            apart; :mod:`axfusion.data.encoding`); ``None``: every column standardised.
         **options: Fields of :class:`~axfusion.settings.ReservoirSettings` that
             override ``settings`` (e.g. ``families=("ridge", "knn"), n_members=4``).
     """
@@ -236,6 +240,7 @@ class ReservoirModel(EnsembleModel):
         seed: int = 0,
         input_transform: InputTransform | None = None,
         outcome_transform: OutcomeTransform | None = None,
+        input_scale: np.ndarray | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
@@ -292,6 +297,9 @@ class ReservoirModel(EnsembleModel):
         self.n_jobs = int(n_jobs)
         self.dedupe_fraction = 0.9
         self._trend_points = trend_points
+        self.input_scale = None if input_scale is None else np.asarray(input_scale, dtype=np.float64).reshape(-1)
+        if self.input_scale is not None and self.input_scale.size != self._X.shape[1]:
+            raise ValueError(f"input_scale has {self.input_scale.size} entries for {self._X.shape[1]} inputs.")
         self._fitted: list[_FittedFamily] = []
         self.dropped_families: dict[str, str] = {}
         self.timings: dict[str, float] = {}
@@ -302,6 +310,8 @@ class ReservoirModel(EnsembleModel):
         self._x_mean = X.mean(axis=0)
         x_std = X.std(axis=0)
         self._x_std = np.where(x_std > 1e-12, x_std, 1.0)
+        if self.input_scale is not None:  # fixed scales (one-hot indicators: sqrt(2))
+            self._x_std = np.where(np.isfinite(self.input_scale), self.input_scale, self._x_std)
         self._y_mean = Y.mean(axis=0)
         y_std = Y.std(axis=0)
         self._y_std = np.where(y_std > 1e-12, y_std, 1.0)

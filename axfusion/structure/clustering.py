@@ -227,6 +227,7 @@ def cluster_points(
     config: ClusterConfig | None = None,
     embedding_method: EmbeddingMethod = "pca",
     n_components: int = 10,
+    fixed_scale: np.ndarray | None = None,
 ) -> Partition:
     r"""Embed raw designs and cluster them (Stage 1's entry point).
 
@@ -237,6 +238,8 @@ def cluster_points(
         config: Clusterer settings; ``ClusterConfig()`` when ``None``.
         embedding_method: ``"pca"`` (default) or ``"umap"``.
         n_components: Maximum embedding dimension (docs/method.md: 10).
+        fixed_scale: ``(d,)`` fixed column scales of the embedding's standardisation
+            (``NaN``: the column's standard deviation); see :class:`Embedding`.
 
     Returns:
         The :class:`Partition` of the ``n`` rows (``labels`` in row order, ``-1`` =
@@ -251,6 +254,7 @@ def cluster_points(
         n_components=n_components,
         max_fit_rows=config.max_fit_rows,
         seed=check_seed(seed),
+        fixed_scale=fixed_scale,
     )
     with threadpool_limits(limits=config.n_jobs):
         Z = embedding.fit_transform(X)

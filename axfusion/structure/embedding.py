@@ -54,6 +54,10 @@ class Embedding:
       ``n_components`` dimensions (``umap.UMAP(n_neighbors=umap_n_neighbors,
       random_state=seed)``); new rows go through ``UMAP.transform``.
 
+    ``fixed_scale`` (``(d,)``, optional): a column with a finite entry is divided by it
+    instead of its standard deviation (one-hot indicators of a categorical column:
+    ``sqrt(2)``, so two levels are one unit apart; :mod:`axfusion.data.encoding`).
+
     When nothing varies (no kept column, or one fitted row) the embedding is one
     constant zero coordinate, so downstream code always sees ``p >= 1``.
 
@@ -80,6 +84,7 @@ class Embedding:
         umap_n_neighbors: int = 15,
         umap_pca_components: int = 50,
         seed: int = 0,
+        fixed_scale: np.ndarray | None = None,
     ) -> None:
         self.method = method
         self.n_components = n_components
@@ -89,6 +94,7 @@ class Embedding:
         self.umap_n_neighbors = umap_n_neighbors
         self.umap_pca_components = umap_pca_components
         self.seed = seed
+        self.fixed_scale = fixed_scale
 
     def _check_params(self) -> None:
         if self.method not in _METHODS:
@@ -133,6 +139,11 @@ class Embedding:
             keep[:] = False
         self.kept_columns_ = np.flatnonzero(keep)
         self.mean_ = mean[keep]
+        if self.fixed_scale is not None:
+            fixed = np.asarray(self.fixed_scale, dtype=np.float64).reshape(-1)
+            if fixed.size != X.shape[1]:
+                raise ValueError(f"fixed_scale has {fixed.size} entries for {X.shape[1]} columns")
+            std = np.where(np.isfinite(fixed), fixed, std)
         self.scale_ = std[keep]
         self._umap = None
 

@@ -7,7 +7,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +177,7 @@ class _Outcome:
     measured_label: str
     n_pool_rows: int
     n_features: int
+    encoding: list[str] = field(default_factory=list)
 
 
 def _output_table(s_table: pd.DataFrame, iteration: int, pool: _Pool) -> pd.DataFrame:
@@ -189,6 +190,9 @@ def _output_table(s_table: pd.DataFrame, iteration: int, pool: _Pool) -> pd.Data
         front[ROW_ID_COLUMN] = rid
     if pool.formula_column is not None and pool.formula_column != pool.id_column and pool.formulas is not None:
         front[pool.formula_column] = pool.formulas.iloc[rid].to_numpy()
+    for column in pool.categorical_columns:  # the user's levels, as written in the pool
+        if column not in front and column in pool.table.frame.columns:
+            front[column] = pool.table.frame[column].iloc[rid].to_numpy()
     front["iteration"] = np.full(rid.size, iteration, dtype=np.int64)
     rest = s_table.drop(columns=[ROW_ID_COLUMN]).reset_index(drop=True)
     clash = [c for c in front if c in rest.columns]
@@ -213,6 +217,10 @@ def _run(
     seed: int = 0,
     optimizer_options: Mapping[str, Any] | None = None,
     deliver: Callable[[pd.DataFrame], None] | None = None,
+    categorical: Sequence[str] = (),
+    ordinal: Mapping[str, Sequence[Any]] | None = None,
+    descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
 ) -> _Outcome:
     r"""The whole suggest call; see :func:`suggest_next`.
 
@@ -241,7 +249,10 @@ def _run(
         if name in (id_column, formula_column):
             raise SuggestInputError(f"Column {name!r} cannot be both a target and the id/formula column.")
 
-    p = load_pool(pool, id_column=id_column, formula_column=formula_column, features=features, targets=names)
+    p = load_pool(
+        pool, id_column=id_column, formula_column=formula_column, features=features, targets=names,
+        categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles,
+    )
     m = load_measured(measured, p, names)
     opt, resumed = _open_campaign(
         campaign_path, p, names, target_specs, seed=seed, batch_size=batch_size, options=optimizer_options or {}
@@ -333,6 +344,7 @@ def _run(
         measured_label=m.table.label,
         n_pool_rows=p.n_rows,
         n_features=len(p.feature_names),
+        encoding=p.encoding_lines(),
     )
 
 
@@ -348,6 +360,10 @@ def suggest_next(
     features: Sequence[str] | None = None,
     campaign: str | os.PathLike[str] | None = None,
     seed: int = 0,
+    categorical: Sequence[str] = (),
+    ordinal: Mapping[str, Sequence[Any]] | None = None,
+    descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
     **optimizer_options: Any,
 ) -> pd.DataFrame:
     r"""Suggest the next batch of pool rows to measure, given the measurements so far.
@@ -375,9 +391,19 @@ def suggest_next(
         formula_column: Column of chemical formulas in the pool (and in ``measured``
             when rows are matched by features), featurised with Magpie (132 columns,
             cached on disk; see :func:`~axfusion.data.featurize_formulas_cached`).
-        features: Numeric pool columns used as features; default every column that is
+        features: Pool columns used as features; default every column that is
             not the id, formula or a target column. The formula's Magpie features are
-            added to these.
+            added to these. Text, boolean and ``category`` columns are categorical
+            (one-hot, two levels one unit apart; :mod:`axfusion.data.encoding`) and come
+            back as written in the output.
+        categorical: Numeric (integer-coded) columns to treat as categorical.
+        ordinal: Column -> its levels from lowest to highest (encoded as ranks).
+        descriptors: Column -> descriptor table (CSV path or DataFrame: a level column,
+            then numeric descriptors); the column's levels are encoded by their
+            descriptors. A level missing from the table is an error naming it.
+        smiles: Columns of SMILES strings, encoded by Morgan fingerprints (needs RDKit:
+            ``pip install 'axfusion[chem]'``); a string that does not parse is an error
+            naming its row.
         campaign: Campaign file (JSON). If it exists the campaign continues: rows it
             has recorded are not observed again and its pending rows are not
             suggested; it is (re)written when the call succeeds. ``None`` keeps no
@@ -419,4 +445,8 @@ def suggest_next(
         campaign=campaign,
         seed=seed,
         optimizer_options=optimizer_options,
+        categorical=categorical,
+        ordinal=ordinal,
+        descriptors=descriptors,
+        smiles=smiles,
     ).table

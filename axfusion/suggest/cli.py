@@ -143,7 +143,9 @@ def add_suggest_parser(subparsers: Any) -> None:
     p.add_argument("--formula-column", default=None, metavar="COLUMN",
                    help="chemical formulas in the pool, featurised with Magpie")
     p.add_argument("--features", nargs="*", default=None, metavar="COLUMN",
-                   help="numeric pool columns to use as features (default: all but id, formula and targets)")
+                   help="pool columns to use as features (default: all but id, formula and targets); "
+                   "text columns are categorical")
+    add_categorical_arguments(p)
     p.add_argument("--campaign", default=None, metavar="FILE",
                    help="campaign state file (default: <out stem>.campaign.json next to --out)")
     p.add_argument("--seed", type=int, default=0, help="seed of a new campaign (default: 0)")
@@ -153,6 +155,51 @@ def add_suggest_parser(subparsers: Any) -> None:
                    help="bootstrap members per family of a new campaign")
     p.add_argument("--jobs", type=int, default=None, metavar="J", help="processes fitting the families")
     p.set_defaults(func=run_suggest_command)
+
+
+def add_categorical_arguments(p: argparse.ArgumentParser) -> None:
+    r"""``--categorical``, ``--ordinal`` and ``--descriptors`` (shared by ``suggest`` and ``bench --csv``)."""
+    p.add_argument("--categorical", nargs="+", default=[], metavar="COLUMN",
+                   help="integer-coded columns to treat as categorical (text columns are categorical anyway)")
+    p.add_argument("--ordinal", action="append", default=[], metavar="COLUMN=LOW,MID,HIGH",
+                   help="an ordered categorical column and its levels, lowest first (repeatable)")
+    p.add_argument("--descriptors", action="append", default=[], metavar="COLUMN=FILE.csv",
+                   help="encode a categorical column by a descriptor table: a CSV with the level "
+                   "column, then numeric descriptors (repeatable)")
+    p.add_argument("--smiles-column", nargs="+", default=[], metavar="COLUMN",
+                   help="columns of SMILES strings, encoded by Morgan fingerprints (needs RDKit: "
+                   "pip install 'axfusion[chem]')")
+
+
+def parse_categorical_arguments(
+    args: argparse.Namespace,
+) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
+    r"""``(categorical, ordinal, descriptors)`` from the parsed arguments.
+
+    Raises:
+        SuggestInputError: an ``--ordinal`` or ``--descriptors`` value is not ``COLUMN=...``
+            or names a column twice.
+    """
+    def pairs(values: Sequence[str], flag: str, example: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for text in values:
+            column, eq, rest = str(text).partition("=")
+            if not eq or not column.strip() or not rest.strip():
+                raise SuggestInputError(f"{flag} {text!r}: write it as {example}.")
+            if column.strip() in out:
+                raise SuggestInputError(f"{flag} names column {column.strip()!r} twice.")
+            out[column.strip()] = rest.strip()
+        return out
+
+    ordinal = {
+        c: [v.strip() for v in levels.split(",")]
+        for c, levels in pairs(getattr(args, "ordinal", []) or [], "--ordinal", "COLUMN=low,mid,high").items()
+    }
+    for column, levels in ordinal.items():
+        if any(not v for v in levels):
+            raise SuggestInputError(f"--ordinal {column}: a level is empty in {','.join(levels)!r}.")
+    descriptors = pairs(getattr(args, "descriptors", []) or [], "--descriptors", "COLUMN=FILE.csv")
+    return list(getattr(args, "categorical", []) or []), ordinal, descriptors
 
 
 def _write_csv(table: pd.DataFrame, out: Path, *, force: bool) -> None:
@@ -186,6 +233,7 @@ def _summary(outcome: _Outcome, out: Path, id_column: str | None, names: Sequenc
         f"axfusion suggest: iteration {outcome.iteration}"
         + (f" of the campaign {outcome.campaign}" if outcome.campaign is not None else ""),
         f"  pool {outcome.pool_label}: {outcome.n_pool_rows} rows x {outcome.n_features} features",
+        *[f"    {line}" for line in outcome.encoding],
         f"  measured {outcome.measured_label}: {outcome.n_measured_rows} rows, {outcome.n_new} new"
         f" ({outcome.n_new_failed} failed)" + (", the rest already in the campaign" if outcome.resumed else ""),
         f"  pending (suggested, not yet measured): {outcome.n_pending} rows, incl. this batch;"
@@ -250,6 +298,7 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
         raise SuggestInputError(
             f"--out {out} already exists; pass --force to overwrite it, or choose another --out{hint}."
         )
+    categorical, ordinal, descriptors = parse_categorical_arguments(args)
     options: dict[str, Any] = {}
     if args.families is not None:
         options["families"] = tuple(args.families)
@@ -270,5 +319,9 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
         seed=args.seed,
         optimizer_options=options,
         deliver=lambda table: _write_csv(table, out, force=args.force),
+        categorical=categorical,
+        ordinal=ordinal,
+        descriptors=descriptors,
+        smiles=list(args.smiles_column or []),
     )
     return outcome, out, names

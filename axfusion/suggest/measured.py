@@ -154,7 +154,14 @@ def _match_features(table: _Table, rows: np.ndarray, pool: _Pool, taken: set[int
     if pool.formula_column:
         formulas = _formula_strings(sub, pool.formula_column)
         blocks.append(_magpie_rows(sub, formulas, pool.magpie))
-    if pool.raw_features:
+    if pool.raw_features and pool.encoder is not None:  # categorical columns: the pool's levels
+        from axfusion.data.errors import DataValidationError
+
+        try:
+            blocks.append(pool.encoder.transform(sub.frame[pool.raw_features], label=table.label))
+        except (DataValidationError, ValueError) as error:
+            raise SuggestInputError(str(error)) from error
+    elif pool.raw_features:
         frame = sub.frame[pool.raw_features]
         non_numeric = [c for c in pool.raw_features if not pd.api.types.is_numeric_dtype(frame[c])]
         if non_numeric:

@@ -1,4 +1,5 @@
-r"""Loading the candidate pool: validation, features (numeric columns and Magpie features of formulas)."""
+r"""Loading the candidate pool: validation, features (numeric columns, categorical columns -- one-hot,
+ordinal ranks or descriptor tables, :mod:`axfusion.data.encoding` -- and Magpie features of formulas)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class _Pool:
     ids: pd.Series | None
     formulas: pd.Series | None
     magpie: dict[str, np.ndarray]  # formula -> Magpie vector
+    encoder: Any = None  # FeatureEncoder of raw_features when one of them is categorical
     _hash_index: tuple[np.ndarray, np.ndarray] | None = None
     _column_index: tuple[int, np.ndarray, np.ndarray] | None = None
 
@@ -53,6 +55,17 @@ class _Pool:
     def n_rows(self) -> int:
         r"""Rows in the pool."""
         return self.pool.n_rows
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        r"""The pool columns encoded as categorical (one-hot, ordinal or by descriptors)."""
+        if self.encoder is None:
+            return []
+        return [e.name for e in self.encoder.columns_ if e.kind != "numeric"]
+
+    def encoding_lines(self) -> list[str]:
+        r"""One line per categorical column, e.g. ```solvent`: categorical, 3 levels``."""
+        return [] if self.encoder is None else self.encoder.describe()
 
     def hash_index(self) -> tuple[np.ndarray, np.ndarray]:
         r"""Sorted row hashes and the pool positions in that order (stable: ascending id on ties)."""
@@ -97,15 +110,8 @@ def _resolve_features(
     r"""The pool columns used as (raw) features."""
     reserved = {c for c in (id_column, formula_column) if c is not None}
     if features is None:
-        chosen = [c for c in table.frame.columns if c not in reserved and c not in set(targets)]
-        bad = [c for c in chosen if not numeric[c]]
-        if bad:
-            raise SuggestInputError(
-                f"{_cap(table.label)} has non-numeric column(s) {bad[:MAX_COLUMNS_SHOWN]}. Name the id column "
-                "(--id-column) and the formula column (--formula-column), or choose the numeric feature "
-                "columns with --features."
-            )
-        return chosen
+        # non-numeric columns are categorical features (axfusion.data.encoding)
+        return [c for c in table.frame.columns if c not in reserved and c not in set(targets)]
     if isinstance(features, str):
         features = [features]
     chosen = [str(f) for f in features]
@@ -117,10 +123,43 @@ def _resolve_features(
     clash = [c for c in chosen if c in reserved or c in set(targets)]
     if clash:
         raise SuggestInputError(f"Column(s) {clash} cannot be features: they are the id, formula or target column(s).")
-    bad = [c for c in chosen if not numeric[c]]
-    if bad:
-        raise SuggestInputError(f"Feature column(s) {bad} of {table.label} are not numeric.")
     return chosen
+
+
+def _encoded_features(
+    table: _Table,
+    raw: Sequence[str],
+    *,
+    categorical: Sequence[str],
+    ordinal: Mapping[str, Sequence[Any]] | None,
+    descriptors: Mapping[str, Any] | None,
+    smiles: Sequence[str] = (),
+) -> tuple[np.ndarray, list[str], Any]:
+    r"""The raw feature columns encoded: ``(X, names, encoder)``; the encoder is ``None`` when
+    every column is numeric (then ``X`` is :func:`_numeric_frame`)."""
+    from axfusion.data.encoding import FeatureEncoder, is_text_column
+    from axfusion.data.errors import DataValidationError
+
+    declared = set(categorical) | set(ordinal or {}) | set(descriptors or {}) | set(smiles)
+    unknown = sorted(c for c in declared if c not in raw)
+    if unknown:
+        where = "is not a column of" if all(c not in table.frame.columns for c in unknown) else "is not a feature of"
+        raise SuggestInputError(
+            f"Categorical, ordinal or descriptor column(s) {unknown} {where} {table.named}."
+            + (f" Columns: {list(table.frame.columns)[:MAX_COLUMNS_SHOWN]}." if "column of" in where else "")
+        )
+    text = [c for c in raw if c in declared or is_text_column(table.frame[c])]
+    if not text:
+        return _numeric_frame(table, raw), list(raw), None
+    numeric = [c for c in raw if c not in text]
+    if numeric:
+        _numeric_frame(table, numeric)  # names missing or infinite values
+    encoder = FeatureEncoder(categorical=list(categorical), ordinal=ordinal, descriptors=descriptors, smiles=smiles)
+    try:
+        X = encoder.fit_transform(table.frame[list(raw)], label=table.named)
+    except DataValidationError as error:
+        raise SuggestInputError(str(error)) from error
+    return X, list(encoder.feature_names_out_), encoder
 
 
 def _numeric_frame(table: _Table, columns: Sequence[str]) -> np.ndarray:
@@ -231,9 +270,21 @@ def load_pool(
     formula_column: str | None,
     features: Sequence[str] | None,
     targets: Sequence[str],
+    categorical: Sequence[str] = (),
+    ordinal: Mapping[str, Sequence[Any]] | None = None,
+    descriptors: Mapping[str, Any] | None = None,
+    smiles: Sequence[str] = (),
 ) -> _Pool:
-    r"""Read and validate the pool; build the :class:`CandidatePool` the optimiser runs on."""
-    if not isinstance(source, pd.DataFrame) and formula_column is None and _is_parquet(Path(source)):
+    r"""Read and validate the pool; build the :class:`CandidatePool` the optimiser runs on.
+
+    Text, boolean and ``category`` columns, and those named in ``categorical``, ``ordinal``
+    or ``descriptors``, are categorical features (:class:`~axfusion.data.encoding.FeatureEncoder`);
+    the pool records their fixed input scales."""
+    declared = bool(categorical) or bool(ordinal) or bool(descriptors) or bool(smiles)
+    if (
+        not isinstance(source, pd.DataFrame) and formula_column is None and not declared
+        and _is_parquet(Path(source)) and _parquet_all_numeric(Path(source), id_column, features, targets)
+    ):
         return _load_parquet_pool(Path(source), id_column=id_column, features=features, targets=targets)
     table = read_table(source, "pool")
     frame = table.frame
@@ -267,9 +318,13 @@ def load_pool(
         formulas = _formula_strings(table, formula_column)
         blocks.append(_magpie_rows(table, formulas, magpie))
         names.extend(magpie_names)
+    encoder = None
     if raw:
-        blocks.append(_numeric_frame(table, raw))
-        names.extend(raw)
+        X_raw, raw_names, encoder = _encoded_features(
+            table, raw, categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles
+        )
+        blocks.append(X_raw)
+        names.extend(raw_names)
     if not blocks:
         raise SuggestInputError(
             f"{_cap(table.named)} has no feature column: give numeric feature columns or a --formula-column."
@@ -278,10 +333,32 @@ def load_pool(
 
     X = np.hstack(blocks)
     pool = CandidatePool.from_array(X, feature_names=names)
+    if encoder is not None and encoder.scale_or_none is not None:
+        n_magpie = X.shape[1] - encoder.column_scale_.size
+        pool.column_scale = np.concatenate([np.full(n_magpie, np.nan), encoder.column_scale_])
+        pool.encoder = encoder
     ids = frame[id_column] if id_column is not None else None
-    out = _Pool(pool, table, names, raw, id_column, formula_column, ids, formulas, magpie)
+    out = _Pool(pool, table, names, raw, id_column, formula_column, ids, formulas, magpie, encoder)
     _check_pool_ids(out)
     return out
+
+
+def _parquet_all_numeric(
+    path: Path, id_column: str | None, features: Sequence[str] | None, targets: Sequence[str]
+) -> bool:
+    r"""Whether a Parquet pool's feature columns are all numeric (then it is streamed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return True  # the streaming loader reports the error
+    names = [str(n) for n in schema.names]
+    chosen = list(features) if features is not None else [
+        n for n in names if n != id_column and n not in set(targets)
+    ]
+    return all(_arrow_numeric(schema.field(n).type) for n in chosen if n in names)
 
 
 def _check_pool_ids(p: _Pool) -> None:

@@ -90,10 +90,19 @@ def test_batch_larger_than_pool_is_a_clear_error():
         opt.suggest(6)
 
 
-def test_non_numeric_pool_is_rejected():
-    df = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
-    with pytest.raises(ValueError, match="non-numeric columns: \\['b'\\]"):
-        FusionOptimizer(df)
+def test_text_columns_are_categorical_features():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"temp": rng.uniform(20, 100, 60), "solvent": rng.choice(["water", "ethanol", "toluene"], 60)})
+    y = (df["temp"] / 10 + df["solvent"].map({"water": 0.0, "ethanol": 3.0, "toluene": 1.0})).to_numpy()[:, None]
+    opt = FusionOptimizer(df, options=FAST, seed=0)
+    pool = opt.source.pool
+    assert pool.encoder.describe() == ["`solvent`: categorical, 3 levels"]
+    assert pool.feature_names == ("temp", "solvent=ethanol", "solvent=toluene", "solvent=water")
+    assert np.isnan(pool.column_scale[0]) and np.allclose(pool.column_scale[1:], np.sqrt(2.0))
+    opt.observe(ids=np.arange(20), Y=y[:20])
+    s = opt.suggest(5)
+    assert len(set(s.row_ids.tolist()) & set(range(20))) == 0
+    assert opt.model is not None and np.allclose(opt.model._x_std[1:], np.sqrt(2.0))
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -299,3 +308,19 @@ def test_the_members_see_the_bad_tail_winsorized_and_the_record_keeps_the_raw_va
     paper = FusionOptimizer(X, targets, settings="paper", options=FAST, seed=0)
     paper.observe(ids=ids, Y=Y)
     np.testing.assert_array_equal(stage1_targets(paper.state), Y)
+
+
+def test_categorical_encoding_is_stored_and_resumed(tmp_path):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"temp": rng.uniform(20, 100, 50), "solvent": rng.choice(["water", "ethanol"], 50)})
+    y = (df["temp"] / 10 + (df["solvent"] == "ethanol") * 3.0).to_numpy()[:, None]
+    path = tmp_path / "c.json"
+    opt = FusionOptimizer(df, options=FAST, state_path=path, seed=0)
+    opt.observe(ids=np.arange(15), Y=y[:15])
+    saved = json.loads(path.read_text())["source"]
+    assert saved["encoding"]["columns"][1]["levels"] == ["ethanol", "water"]
+    assert saved["column_scale"][0] is None and saved["column_scale"][1] == pytest.approx(np.sqrt(2.0))
+    # resumed on the encoded numbers alone, the campaign keeps its categorical scales
+    numbers = opt.source.pool.take(np.arange(50))
+    again = FusionOptimizer.resume(path, numbers)
+    assert np.allclose(again.source.column_scale, opt.source.column_scale, equal_nan=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from axfusion.data import DataWarning, list_datasets, load_dataset
+from axfusion.data import DataValidationError, DataWarning, list_datasets, load_dataset
 from axfusion.data.builtin import (
     BUILTIN_SPECS,
     COMPOSITION_FEATURE_FILE,
@@ -35,6 +35,8 @@ DOCUMENTED = {
     "am_lpbf": (1375, 11, ["RD (%)"], 4),
     "bandgap": (6353, 132, ["gap expt"], 0),
     "matbench_expt_gap": (4604, 132, ["gap expt"], 0),
+    "buchwald_a": (792, 4, ["yield"], 4),
+    "suzuki_edbo": (3696, 5, ["yield"], 5),
 }
 
 IDENTIFIERS = ("group", "mat", "Unnamed: 0", "No", "No.", "compound", "formula", "DOI")
@@ -174,3 +176,18 @@ def test_unknown_names_and_options():
         load_dataset("3dsc")
     with pytest.raises(TypeError, match="categorical"):
         load_dataset("m2ax", categorical=[])
+
+
+def test_reaction_pools_one_hot_and_descriptors(loaded):
+    ds = loaded["suzuki_edbo"]
+    assert ds.feature_matrix().shape == (3696, 4 + 3 + 7 + 11 + 4)
+    assert np.allclose(ds.column_scale(), np.sqrt(2.0))
+    dft = load_dataset("suzuki_edbo", descriptors=True)
+    assert dft.name == "suzuki_edbo_dft" and set(dft.descriptors) == set(ds.categorical)
+    F = dft.feature_matrix()
+    assert F.shape[0] == 3696 and F.shape[1] < 29 and np.isfinite(F).all()
+    assert all(":dft_pc" in n for n in dft.feature_names())
+    # two reactions differing only in the ligand differ only in the ligand's block
+    assert np.isfinite(dft.column_scale()).all()
+    with pytest.raises(DataValidationError, match="no descriptor table"):
+        load_dataset("buchwald_a", descriptors=True)

@@ -284,3 +284,17 @@ def test_family_std_is_floored():
     model = ReservoirModel(X, Y, families=("ridge",), n_members=2, clusterer=kmeans_clusterer).fit()
     mom = model.family_moments(X[:5])
     assert np.all(mom.std >= 0.03 * Y.std(dim=0).numpy() - 1e-15)
+
+
+def test_input_scale_fixes_the_standardisation_of_chosen_columns():
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.normal(size=(30, 1)), np.eye(3)[rng.choice(3, 30)]])
+    Y = X[:, :1] + X[:, 1:2]
+    scale = np.array([np.nan, np.sqrt(2.0), np.sqrt(2.0), np.sqrt(2.0)])
+    model = ReservoirModel(torch.as_tensor(X), torch.as_tensor(Y), families=("ridge",), n_members=2,
+                           input_scale=scale)
+    Xs, _ = model.standardised_training_data()
+    assert np.allclose(np.abs(Xs[:, 1:] - Xs[:, 1:].mean(axis=0)).max(), np.abs(X[:, 1:] - X[:, 1:].mean(axis=0)).max()
+                       / np.sqrt(2.0))
+    with pytest.raises(ValueError, match="input_scale has 2 entries"):
+        ReservoirModel(torch.as_tensor(X), torch.as_tensor(Y), input_scale=np.ones(2))

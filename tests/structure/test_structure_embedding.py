@@ -119,3 +119,20 @@ def test_umap_path_uses_the_umap_api(monkeypatch) -> None:
     assert emb._umap.random_state == 4 and emb._umap.fitted_rows == 40
     pca_part = X[:, emb.kept_columns_] @ emb.weights_ + emb.offset_
     np.testing.assert_allclose(Z, 2.0 * pca_part[:, :3])
+
+
+def test_fixed_scale_replaces_the_std_of_chosen_columns():
+    rng = np.random.default_rng(0)
+    codes = rng.choice(4, size=200, p=[0.85, 0.05, 0.05, 0.05])
+    X = np.hstack([rng.normal(size=(200, 1)), np.eye(4)[codes]])
+    scale = np.array([np.nan, *[np.sqrt(2.0)] * 4])
+    emb = Embedding(n_components=5, fixed_scale=scale).fit(X)
+    assert np.allclose(emb.scale_[1:], np.sqrt(2.0)) and np.isclose(emb.scale_[0], X[:, 0].std())
+    Z = emb.transform(X)
+    a, b = np.flatnonzero(codes == 1)[0], np.flatnonzero(codes == 2)[0]
+    X2 = X.copy()
+    X2[b, 0] = X[a, 0]  # same numeric value: only the level differs
+    Z2 = emb.transform(X2)
+    assert np.isclose(np.linalg.norm(Z[a] - Z2[b]), 1.0)
+    with pytest.raises(ValueError, match="fixed_scale has 2 entries"):
+        Embedding(fixed_scale=np.ones(2)).fit(X)

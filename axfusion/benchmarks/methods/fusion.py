@@ -130,8 +130,12 @@ class Fusion(Method):
             warnings.simplefilter("ignore")
             evaluator.tick()
             if isinstance(task, PoolTask):
+                from axfusion.candidates import CandidatePool
+
+                pool = CandidatePool.from_array(task.X)
+                pool.column_scale = task.column_scale  # categorical columns: levels one unit apart
                 opt = FusionOptimizer(
-                    task.X, list(task.directions or ["maximize"]), target_names=list(task.targets or ["y"]),
+                    pool, list(task.directions or ["maximize"]), target_names=list(task.targets or ["y"]),
                     settings=self.settings(task, box=False), seed=evaluator.seed,
                 )
                 self.optimizer = opt
