@@ -70,6 +70,8 @@ class IterationRecord:
         novelty: Mean k-NN distance of the batch to the previous three batches.
         timings: Wall seconds per stage.
         dropped_families: Families that failed to fit this iteration.
+        trust_region: In a box with a trust region: its side ``length`` (share of each
+            range), the trailing ``successes`` / ``failures`` and the ``restarts``.
     """
 
     iteration: int
@@ -87,6 +89,7 @@ class IterationRecord:
     novelty: float
     timings: dict[str, float]
     dropped_families: dict[str, str] = field(default_factory=dict)
+    trust_region: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FamilyDraw", "family_draws", "slot_counts"]
+__all__ = ["FamilyDraw", "family_draws", "slot_counts", "trust_region_slots"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,18 @@ def slot_counts(family_share: float, explore_share: float, q: int) -> tuple[int,
     n_family = min(int(np.floor(family_share * q + 1e-9)), q - 1)
     n_explore = min(int(np.floor(explore_share * q + 1e-9)), q - 1 - n_family)  # >= 0: n_family <= q - 1
     return n_family, n_explore
+
+
+def trust_region_slots(share: float, q: int, n_other: int) -> int:
+    r"""How many trust-region slots a box batch of ``q`` holds next to ``n_other`` family and
+    exploration slots: ``min(ceil(share q), q - 1 - n_other)`` (at least one pick stays with
+    the fused utility; ``q = 1`` holds none, ``q = 2`` one with any ``share > 0``).
+
+    Returns:
+        The slot count ``>= 0``.
+    """
+    if q < 1 or n_other < 0:
+        raise ValueError(f"trust_region_slots needs q >= 1 and n_other >= 0; got q={q}, n_other={n_other}.")
+    if share <= 0:
+        return 0
+    return max(0, min(int(np.ceil(share * q - 1e-9)), q - 1 - n_other))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +36,11 @@ from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.exploration import gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
-from axfusion.acquisition.hedge import family_draws, slot_counts
+from axfusion.acquisition.hedge import family_draws, slot_counts, trust_region_slots
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
+from axfusion.candidates.trust_region import TrustRegion, trust_region_length
 from axfusion.capacity import CapacityReport, estimate_capacity
 from axfusion.diagnostics import IterationRecord
 from axfusion.models import DEFAULT_BOX_FAMILIES, ReservoirModel, TuningState
@@ -122,7 +123,10 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         stage1_reservoir(model, capacity)
     with timer("candidates"):
         excluded = state.observed_keys() | set(state.pending)
-        cands = source.candidates(model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations)
+        region = stage2_trust_region(state, source, keys, q)
+        cands = source.candidates(
+            model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations, region=region
+        )
     with timer("structure"):
         geometry = embed_designs(state, cands, X_obs, seed, scale)
         pi, report, labels = stage2_structure(state, cands, X_obs, geometry, seed)
@@ -135,7 +139,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         with timer("acquisition"):
             scores, moments, acqf = stage3_scores(state, model, cands, pi, seed, box=isinstance(source, BoxSource))
         with timer("batch"):
-            slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed)
+            slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed, cands.in_region)
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed, slots
             )
@@ -144,7 +148,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     history = [source.features(list(b)) for b in state.suggestions[-3:]]
     record = iteration_record(
         it, model, scores, decision, report, chosen, Z_cand, Z_obs, O_obs, timer.total(), cands,
-        history, geometry.transform,
+        history, geometry.transform, None if region is None else region.as_dict(),
     )
     table = suggestion_table(model, cands, chosen, scores, labels, state.target_names, slot_families)
     generations = state.box_generations if state.box_generations is not None else cands.generations
@@ -233,6 +237,28 @@ def embed_designs(
     return Embedding(n_components=dim, seed=seed, fixed_scale=scale).fit(np.vstack([cands.X, X_obs]))
 
 
+def stage2_trust_region(
+    state: CampaignState, source: CandidateSource, keys: Sequence[Any], q: int
+) -> TrustRegion | None:
+    r"""Stage 2a in a box: the trust region around the incumbent
+    (:mod:`axfusion.candidates.trust_region`), its side recomputed from the measured values
+    batch by batch (so a resumed campaign continues exactly); ``None`` on a pool, with
+    ``stage3.batch.trust_region_share = 0``, or when the batch holds no trust-region slot."""
+    s = state.settings
+    if not isinstance(source, BoxSource) or s.stage2.box.trust_region_candidates == 0:
+        return None
+    n_family, n_explore = slot_counts(s.stage3.batch.family_share, s.stage3.batch.explore_share, q)
+    if trust_region_slots(s.stage3.batch.trust_region_share, q, n_family + n_explore) == 0:
+        return None
+    value = state.scalar()
+    iterations = np.array([o.iteration for o in state.successful])
+    batches = [value[iterations == i] for i in range(int(iterations.min()), state.iteration + 1)]
+    length, succ, fail, restarts = trust_region_length(batches, q, source.space.dim)
+    best = keys[int(np.argmax(value))]
+    center = source.space.raw_to_codes(pd.DataFrame([list(best)], columns=source.names))[0]
+    return TrustRegion(center=center, length=length, successes=succ, failures=fail, restarts=restarts)
+
+
 def stage2_structure(
     state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, geometry: Embedding, seed: int
 ) -> tuple[np.ndarray, StructureReport | None, np.ndarray]:
@@ -302,21 +328,30 @@ def stage3_slots(
     scores: dict[str, Any],
     q: int,
     seed: int,
+    in_region: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
-    r"""Stage 3b's extra slots: the exploration slots, then the family slots
-    (``stage3.batch.explore_share``, ``stage3.batch.family_share``, counted by
-    :func:`~axfusion.acquisition.hedge.slot_counts`; docs/method.md).
+    r"""Stage 3b's extra slots: the trust-region slots, the exploration slots, then the
+    family slots (``stage3.batch.trust_region_share``, ``.explore_share``, ``.family_share``,
+    counted by :func:`~axfusion.acquisition.hedge.slot_counts`; docs/method.md).
+
+    Args:
+        in_region: ``k`` flags of the candidates inside the trust region (boxes), or ``None``.
 
     Returns:
-        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"exploration"`` (scored by
-        the reservoir), ``"exploration_gp"`` (by the GP) or the family's name.
+        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"trust_region"`` (the
+        utility inside the region), ``"exploration"`` (scored by the reservoir),
+        ``"exploration_gp"`` (by the GP) or the family's name.
     """
     batch = state.settings.stage3.batch
     n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
+    region: list[np.ndarray] = []
+    if in_region is not None:
+        n_region = trust_region_slots(batch.trust_region_share, q, n_family + n_explore)
+        region = [np.where(in_region, scores["utility"], -np.inf)] * n_region
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
     label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
-    return explore + family, [label] * len(explore) + names
+    return region + explore + family, ["trust_region"] * len(region) + [label] * len(explore) + names
 
 
 def stage3_explore_slots(

@@ -24,6 +24,7 @@ __all__ = ["iteration_record", "novelty", "suggestion_table"]
 
 
 _SLOT_REASONS = {
+    "trust_region": "trust-region slot: largest utility inside the trust region around the best design",
     "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
     "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
 }
@@ -44,7 +45,7 @@ def suggestion_table(
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
-    name, ``"exploration"`` or ``"exploration_gp"``.
+    name, ``"trust_region"``, ``"exploration"`` or ``"exploration_gp"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m
@@ -121,6 +122,7 @@ def iteration_record(
     cands: CandidateSet,
     history: Sequence[np.ndarray],
     embed: Any,
+    trust_region: dict[str, Any] | None = None,
 ) -> IterationRecord:
     r"""The iteration's diagnostics (docs/method.md, "Diagnostics").
 
@@ -165,4 +167,5 @@ def iteration_record(
         novelty=nov,
         timings=timings,
         dropped_families=dict(model.dropped_families),
+        trust_region=dict(trust_region or {}),
     )

@@ -28,7 +28,9 @@ import pandas as pd
 
 from axfusion.acquisition.targets import Target, orient, pareto_rows
 from axfusion.candidates import CandidatePool, SearchSpace, generate_box_candidates, prefilter
+from axfusion.candidates.archive import row_keys
 from axfusion.candidates.fingerprint import PoolMismatchError, check_pool, pool_fingerprint
+from axfusion.candidates.trust_region import TrustRegion, sample_trust_region_codes
 from axfusion.models import ReservoirModel
 from axfusion.settings import BoxSettings, PoolSettings
 
@@ -49,12 +51,15 @@ class CandidateSet:
         raw: ``k``-row DataFrame of raw designs (boxes) or ``None`` (pools).
         generations: DE generations a time budget allowed in this iteration (boxes, when
             the budget stopped a run), else ``None``.
+        in_region: ``k`` flags: candidates inside the iteration's trust region (boxes with
+            a trust region), else ``None``.
     """
 
     keys: list[Any]
     X: np.ndarray
     raw: pd.DataFrame | None = None
     generations: int | None = None
+    in_region: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -102,6 +107,7 @@ class CandidateSource(abc.ABC):
         q: int,
         seed: int,
         generations: int | None,
+        region: TrustRegion | None = None,
     ) -> CandidateSet:
         r"""The candidate set of one iteration.
 
@@ -114,6 +120,8 @@ class CandidateSource(abc.ABC):
             q: Batch size.
             seed: The iteration's seed.
             generations: DE generations recorded by the campaign (boxes).
+            region: The trust region around the incumbent (boxes; its candidates are added
+                and flagged), or ``None``.
         """
 
     @abc.abstractmethod
@@ -186,6 +194,7 @@ class PoolSource(CandidateSource):
         q: int,
         seed: int,
         generations: int | None,
+        region: TrustRegion | None = None,
     ) -> CandidateSet:
         pool, cfg = self.pool, self.settings
         pool.check_batch_size(q)
@@ -285,6 +294,7 @@ class BoxSource(CandidateSource):
         q: int,
         seed: int,
         generations: int | None,
+        region: TrustRegion | None = None,
     ) -> CandidateSet:
         space, cfg = self.space, self.settings
         O = orient(Y, targets)
@@ -300,6 +310,18 @@ class BoxSource(CandidateSource):
             cfg = BoxSettings.from_dict({**cfg.as_dict(), "maxiter": generations, "time_budget_s": None})
         batch = generate_box_candidates(space, members, settings=cfg, anchors=anchors, seed=seed)
         raw = batch.raw.reset_index(drop=True)
+        in_region = None
+        if region is not None:
+            existing = space.raw_to_codes(raw)
+            local = sample_trust_region_codes(space, region, cfg.trust_region_candidates, seed=seed)
+            stacked = np.concatenate([existing, local])
+            first = np.sort(np.unique(row_keys(stacked), return_index=True)[1])
+            local = stacked[first[first >= len(existing)]]  # new designs only, in draw order
+            raw = pd.concat([raw, space.codes_to_raw(local)], ignore_index=True)
+            features = np.concatenate([batch.features, space.codes_to_features(local)]).astype(np.float64)
+            in_region = region.contains(space, np.concatenate([existing, local]))
+        else:
+            features = np.asarray(batch.features, dtype=np.float64)
         keys = [tuple(_plain(v) for v in r) for r in raw[self.names].itertuples(index=False, name=None)]
         keep = np.array([k not in excluded for k in keys], dtype=bool)
         if keep.sum() < q:
@@ -309,9 +331,10 @@ class BoxSource(CandidateSource):
             decided = max(1, min(r.n_generations for r in batch.runs))
         return CandidateSet(
             keys=[k for k, ok in zip(keys, keep) if ok],
-            X=np.asarray(batch.features[keep], dtype=np.float64),
+            X=features[keep],
             raw=raw[keep].reset_index(drop=True),
             generations=decided,
+            in_region=None if in_region is None else in_region[keep],
         )
 
     def describe(self) -> dict[str, Any]:

@@ -1,0 +1,74 @@
+"""The trust region around a box campaign's incumbent: TuRBO's length rule and its draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from axfusion.acquisition.hedge import trust_region_slots
+from axfusion.candidates import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
+from axfusion.candidates.trust_region import TrustRegion, sample_trust_region_codes, trust_region_length
+
+
+@pytest.fixture
+def mixed() -> SearchSpace:
+    return SearchSpace(
+        [
+            ContinuousParameter("x", -5.0, 5.0),
+            ContinuousParameter("y", 0.0, 1.0),
+            IntegerParameter("k", 0, 10),
+            CategoricalParameter("c", ["a", "b", "c"]),
+        ]
+    )
+
+
+def test_length_halves_after_fail_tol_failures_and_doubles_after_three_successes():
+    init = [np.array([0.0, 1.0])]
+    # D = 4, q = 2: fail_tol = ceil(4 / 2) = 2
+    assert trust_region_length(init, 2, 4)[0] == pytest.approx(0.8)
+    assert trust_region_length(init + [np.array([0.5])], 2, 4)[:3] == (0.8, 0, 1)
+    assert trust_region_length(init + [np.array([0.5])] * 2, 2, 4)[0] == pytest.approx(0.4)
+    assert trust_region_length(init + [np.array([0.5])] * 4, 2, 4)[0] == pytest.approx(0.2)
+    rising = init + [np.array([2.0]), np.array([3.0]), np.array([4.0])]
+    assert trust_region_length(rising, 2, 4)[0] == pytest.approx(1.6)
+    more = [np.array([v]) for v in (5.0, 6.0, 7.0)]
+    assert trust_region_length(rising + more, 2, 4)[0] == pytest.approx(1.6)  # capped
+    # a success resets the failure count; an all-failed (empty) batch is a failure
+    assert trust_region_length(init + [np.array([0.5]), np.array([1.5]), np.array([])], 2, 4)[:3] == (0.8, 0, 1)
+
+
+def test_length_restarts_below_its_minimum_and_needs_a_real_improvement():
+    flat = [np.array([1.0])] + [np.array([1.0])] * 9  # D = 4, q = 4: fail_tol 1, halves every batch
+    length, succ, fail, restarts = trust_region_length(flat, 4, 4)
+    assert restarts == 1 and length == pytest.approx(0.2)  # 0.8 / 2^7 < 2^-7: restart at 0.8, then two halvings
+    tiny = [np.array([100.0]), np.array([100.05])]  # < 1e-3 |best|: not a success
+    assert trust_region_length(tiny, 1, 4)[1:3] == (0, 1)
+    with pytest.raises(ValueError, match="q >= 1"):
+        trust_region_length(flat, 0, 4)
+
+
+def test_draws_stay_in_the_region_keep_exact_levels_and_are_seeded(mixed: SearchSpace):
+    center = mixed.raw_to_codes(pd.DataFrame([[1.0, 0.5, 5, "b"]], columns=["x", "y", "k", "c"]))[0]
+    region = TrustRegion(center=center, length=0.2)
+    codes = sample_trust_region_codes(mixed, region, 300, seed=3)
+    assert codes.shape == (300, 4)
+    assert region.contains(mixed, codes).all()
+    raw = mixed.codes_to_raw(codes)
+    assert raw["x"].between(0.0, 2.0).all() and raw["y"].between(0.4, 0.6).all()
+    assert set(raw["c"]) <= {"a", "b", "c"} and (raw["k"] == raw["k"].round()).all()
+    moved = (np.abs(mixed.codes_to_vectors(codes) - mixed.codes_to_vectors(center[None]))) > 0
+    assert moved.any(axis=1).all()  # every draw moves at least one coordinate
+    np.testing.assert_array_equal(codes, sample_trust_region_codes(mixed, region, 300, seed=3))
+    far = mixed.raw_to_codes(pd.DataFrame([[-4.0, 0.5, 5, "b"]], columns=["x", "y", "k", "c"]))
+    assert not region.contains(mixed, far)[0]
+    assert sample_trust_region_codes(mixed, region, 0).shape == (0, 4)
+
+
+def test_trust_region_slots_leave_one_fused_pick():
+    assert trust_region_slots(0.3, 1, 0) == 0
+    assert trust_region_slots(0.3, 2, 0) == 1
+    assert trust_region_slots(0.3, 4, 2) == 1
+    assert trust_region_slots(0.3, 10, 6) == 3
+    assert trust_region_slots(0.0, 10, 0) == 0
+    assert trust_region_slots(0.5, 3, 2) == 0
