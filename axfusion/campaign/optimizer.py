@@ -16,9 +16,9 @@ from) and hands them to :func:`~axfusion.campaign.loop.propose` (Stages 0 -> 3):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,13 +36,14 @@ from axfusion.campaign.sources import (
     PoolSource,
     make_source,
 )
-from axfusion.campaign.state import CampaignState, Observation
+from axfusion.campaign.state import CampaignFileError, CampaignState, Observation
 from axfusion.candidates import CandidatePool, SearchSpace
 from axfusion.diagnostics import IterationRecord
+from axfusion.files import CampaignChangedError, atomic_write, campaign_lock
 from axfusion.models import ReservoirModel
 from axfusion.settings import Settings, SettingsError, preset
 
-__all__ = ["CampaignMismatchError", "FusionOptimizer", "Suggestion"]
+__all__ = ["CampaignChangedError", "CampaignFileError", "CampaignMismatchError", "FusionOptimizer", "Suggestion"]
 
 
 @dataclass
@@ -83,18 +84,46 @@ def _settings(settings: Settings | str | Mapping[str, Any] | None, options: Mapp
     )
 
 
-def _atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+def _atomic_write_json(path: Path, payload: dict[str, Any]) -> str:
+    r"""Write ``payload`` to ``path`` atomically (temporary file + rename); returns the text's digest."""
+    text = json.dumps(payload)
+    atomic_write(path, lambda fh: fh.write(text))
+    return _digest(text.encode())
+
+
+def _digest(data: bytes) -> str:
+    r"""The SHA-256 of a campaign file's bytes: what this optimiser last read or wrote."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _on_disk(path: Path) -> str | None:
+    r"""The digest of the file at ``path`` now (``None`` when there is none)."""
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        return _digest(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def read_campaign_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    r"""A campaign file's JSON object and its digest; a file that is not one is named.
+
+    Raises:
+        CampaignFileError: The file is missing, unreadable, not JSON or not a JSON object.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CampaignFileError(f"The campaign file {path} does not exist.") from None
+    except OSError as error:
+        raise CampaignFileError(f"Cannot read the campaign file {path}: {error.strerror or error}.") from error
+    try:
+        payload = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CampaignFileError(f"{path.name} is not an axfusion campaign file (not JSON: {error}).") from error
+    if not isinstance(payload, dict):
+        raise CampaignFileError(f"{path.name} is not an axfusion campaign file (not a JSON object).")
+    return payload, _digest(data)
 
 
 def _check_batch_size(n: Any, default: int) -> int:
@@ -162,7 +191,16 @@ class FusionOptimizer:
             ref_point=None if ref_point is None else tuple(float(v) for v in ref_point),
             source=self.source.describe() if isinstance(self.source, BoxSource) else {},
         )
+        if state_path is not None and not isinstance(state_path, (str, os.PathLike)):
+            raise TypeError(f"state_path must be a file path; got {type(state_path).__name__}.")
         self.state_path = Path(state_path) if state_path is not None else None
+        if self.state_path is not None and self.state_path.exists():
+            raise FileExistsError(
+                f"{self.state_path} already exists; a new campaign never overwrites a file. Continue that "
+                f"campaign with FusionOptimizer.resume({str(self.state_path)!r}, candidates), or give another "
+                "state_path."
+            )
+        self._disk: str | None = None  # digest of the campaign file as this optimiser last read or wrote it
         self.model: ReservoirModel | None = None
 
     # --------------------------------------------------------------- views
@@ -240,11 +278,27 @@ class FusionOptimizer:
     def _commit(self, state: CampaignState) -> None:
         r"""Save ``state`` (when there is a ``state_path``), then make it current.
 
-        The file is written first: if that fails, the campaign stays as it was."""
+        The file is written first: if that fails, the campaign stays as it was. The write holds
+        the campaign's lock and is refused when another run changed the file since this
+        optimiser last read or wrote it (:class:`~axfusion.files.CampaignChangedError`), so
+        two optimisers on one file never silently drop each other's batches."""
         if self.state_path is not None:
-            _atomic_write_json(self.state_path, self._payload(state))
+            with campaign_lock(self.state_path):
+                self._check_unchanged(self.state_path)
+                self._disk = _atomic_write_json(self.state_path, self._payload(state))
         self._state = state
         self.source.sync([o.key for o in state.observations], state.pending)
+
+    def _check_unchanged(self, path: Path) -> None:
+        r"""Raise :class:`~axfusion.files.CampaignChangedError` if ``path`` is not as this optimiser left it."""
+        now = _on_disk(path)
+        if now is not None and now != self._disk:
+            raise CampaignChangedError(
+                f"The campaign file {path} was changed by another run since this optimiser "
+                f"{'read' if self._disk is not None else 'was created'}; nothing was saved, so that run's "
+                f"measurements and batch are kept. Continue from the file: FusionOptimizer.resume({str(path)!r}, "
+                "candidates)."
+            )
 
     def _payload(self, state: CampaignState) -> dict[str, Any]:
         if not state.source:
@@ -380,7 +434,12 @@ class FusionOptimizer:
         target = Path(path) if path is not None else self.state_path
         if target is None:
             raise ValueError("save() needs a path: this campaign has no state_path.")
-        _atomic_write_json(target, self.state_dict())
+        with campaign_lock(target):
+            if target == self.state_path:
+                self._check_unchanged(target)
+            digest = _atomic_write_json(target, self.state_dict())
+            if target == self.state_path:
+                self._disk = digest
 
     @classmethod
     def resume(
@@ -398,17 +457,20 @@ class FusionOptimizer:
             save: Keep saving to ``state_path`` after every change.
 
         Raises:
+            CampaignFileError: The file is not a valid campaign file; the message names the field.
             CampaignMismatchError: naming how ``candidates`` differ from the campaign's.
         """
         path = Path(state_path)
-        with open(path) as fh:
-            payload = json.load(fh)
-        state = CampaignState.from_dict(payload)
+        with campaign_lock(path):
+            payload, digest = read_campaign_file(path)
+        state = CampaignState.from_dict(payload, label=path.name)
         opt = cls.__new__(cls)
         opt.source = make_source(candidates, state.settings.stage2.pool, state.settings.stage2.box)
         opt.source.check(state.source, what=f"The campaign in {path}")
+        state.check_keys(opt.source, label=path.name)
         opt._state = replace(state, source=opt.source.describe())
         opt.state_path = path if save else None
+        opt._disk = digest
         opt.model = None
         opt.source.sync([o.key for o in state.observations], state.pending)
         return opt

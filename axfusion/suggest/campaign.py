@@ -3,7 +3,6 @@ r"""One call of the workflow: open or continue the campaign, observe the new row
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -95,14 +94,14 @@ def _open_campaign(
         return opt, False
     if not campaign.is_file():
         raise SuggestInputError(f"The campaign path {str(campaign)!r} exists but is not a file.")
+    from axfusion.campaign import CampaignFileError
+    from axfusion.campaign.optimizer import read_campaign_file
+
     try:
-        with open(campaign) as fh:
-            state = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SuggestInputError(f"{campaign.name} is not an axfusion campaign file (not JSON: {error}).") from error
-    except OSError as error:
-        raise SuggestInputError(f"Cannot read the campaign file {str(campaign)!r}: {error}") from error
-    if not isinstance(state, dict) or "observations" not in state or "targets" not in state:
+        state, _ = read_campaign_file(campaign)
+    except CampaignFileError as error:
+        raise SuggestInputError(str(error)) from error
+    if "observations" not in state or "targets" not in state:
         raise SuggestInputError(f"{campaign.name} is not an axfusion campaign file.")
     if state.get("kind") != "pool":
         raise SuggestInputError(f"{campaign.name} is a campaign over a search space, not over a candidate pool.")
@@ -124,6 +123,8 @@ def _open_campaign(
         )
     try:
         opt = FusionOptimizer.resume(campaign, pool.pool, save=False)
+    except CampaignFileError as error:
+        raise SuggestInputError(str(error)) from error
     except CampaignMismatchError as error:
         reason = str(error).split(": ", 1)[-1].split(". Give", 1)[0]
         raise SuggestInputError(
@@ -213,12 +214,60 @@ def _run(
     seed: int = 0,
     optimizer_options: Mapping[str, Any] | None = None,
     deliver: Callable[[pd.DataFrame], None] | None = None,
+    retract: Callable[[], None] | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> _Outcome:
     r"""The whole suggest call; see :func:`suggest_next`.
 
+    The campaign's lock (:func:`~axfusion.files.campaign_lock`) is held from reading the
+    campaign to saving it, so a second call on the same campaign refuses (or waits up to
+    ``wait`` seconds, telling ``on_wait``) instead of working on the same state.
     ``deliver`` (the CLI's writer of ``--out``) receives the table before the
-    campaign is saved, so a batch that could not be delivered is never left pending.
+    campaign is saved, so a batch that could not be delivered is never left pending;
+    if the campaign then cannot be saved, ``retract`` undoes the delivery.
     """
+    from axfusion.files import CampaignLockedError, OutputPathError, campaign_lock, check_output_path
+
+    if campaign is None:
+        return _run_locked(
+            pool, measured, targets, directions=directions, batch_size=batch_size, id_column=id_column,
+            formula_column=formula_column, features=features, campaign=None, seed=seed,
+            optimizer_options=optimizer_options, deliver=deliver, retract=retract,
+        )
+    try:
+        check_output_path(campaign, "the campaign file")
+        with campaign_lock(campaign, wait=wait, on_wait=on_wait):
+            return _run_locked(
+                pool, measured, targets, directions=directions, batch_size=batch_size, id_column=id_column,
+                formula_column=formula_column, features=features, campaign=campaign, seed=seed,
+                optimizer_options=optimizer_options, deliver=deliver, retract=retract,
+            )
+    except (CampaignLockedError, OutputPathError) as error:
+        raise SuggestInputError(_cap_first(str(error))) from error
+
+
+def _cap_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _run_locked(
+    pool: TableSource,
+    measured: TableSource,
+    targets: Sequence[str] | str,
+    *,
+    directions: Any,
+    batch_size: int,
+    id_column: str | None,
+    formula_column: str | None,
+    features: Sequence[str] | None,
+    campaign: str | os.PathLike[str] | None,
+    seed: int,
+    optimizer_options: Mapping[str, Any] | None,
+    deliver: Callable[[pd.DataFrame], None] | None,
+    retract: Callable[[], None] | None,
+) -> _Outcome:
+    r""":func:`_run` once the campaign's lock is held."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise SuggestInputError(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
     batch_size = int(batch_size)
@@ -318,7 +367,16 @@ def _run(
     if deliver is not None:
         deliver(table)
     if campaign_path is not None:
-        opt.save(campaign_path)
+        try:
+            opt.save(campaign_path)
+        except OSError as error:
+            if retract is not None:
+                retract()
+            raise SuggestInputError(
+                f"Cannot save the campaign file {campaign_path}: {error.strerror or error}. Nothing was kept: "
+                "the campaign and the suggestions file are as before; free space or choose a writable folder "
+                "and run again."
+            ) from error
     return _Outcome(
         table=table,
         iteration=suggestion.iteration,
