@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -104,9 +105,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             specs.append(get_task(t))
         except (KeyError, ValueError, FileNotFoundError) as err:
             raise SystemExit(f"error: {err.args[0] if err.args else err}") from None
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise SystemExit(f"error: --out {args.out} is a file; give a folder for the results")
+    if args.id_column is not None and not args.csv:
+        raise SystemExit("error: --id-column applies to a --csv pool")
     if args.csv:
+        extra = {} if args.id_column is None else {"id_column": args.id_column}
         try:
-            spec = csv_task(args.csv, args.target, args.direction, name=args.name)
+            spec = csv_task(args.csv, args.target, args.direction, name=args.name, **extra)
+            if os.path.exists(args.csv):
+                spec.dataset()  # a bad file is refused now, not in every run
         except (ValueError, FileNotFoundError) as err:
             raise SystemExit(f"error: {err}") from None
         specs.append(spec)
@@ -210,6 +218,8 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--direction", nargs="+", default=None, choices=("maximize", "minimize", "max", "min"),
                    help="direction per --target (default: maximize)")
     p.add_argument("--name", default=None, help="task name of --csv (default: FILE_TARGET)")
+    p.add_argument("--id-column", default=None, metavar="COLUMN",
+                   help="row ids of --csv (not a feature); id-like columns are otherwise refused")
     p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="registered methods (default: the suite's default methods that are registered)")
     p.add_argument("--seeds", nargs="+", type=int, default=[10],

@@ -32,6 +32,7 @@ from axfusion.campaign.loop import propose
 from axfusion.campaign.sources import (
     BoxSource,
     CampaignMismatchError,
+    MAX_ABS_VALUE,
     CandidateSource,
     PoolSource,
     make_source,
@@ -333,10 +334,18 @@ class FusionOptimizer:
         if Y is None:
             raise ValueError("observe() needs the measured targets `Y`.")
         m = self.m
-        try:
-            Yarr = np.asarray(Y, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Y must hold numbers (NaN for a failed measurement): {error}") from error
+        raw = np.asarray(Y)
+        if raw.dtype == object and all(
+            v is None or (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)))
+            for v in raw.reshape(-1)
+        ):
+            raw = np.array([np.nan if v is None else float(v) for v in raw.reshape(-1)]).reshape(raw.shape)
+        if raw.dtype.kind not in "fiu":
+            raise ValueError(
+                f"Y must hold numbers (NaN for a failed measurement); got {raw.dtype} values "
+                f"such as {raw.reshape(-1)[:1].tolist()}. Convert them to numbers first (no text or booleans)."
+            )
+        Yarr = raw.astype(np.float64)
         if Yarr.ndim == 1:
             Yarr = Yarr.reshape(k, -1) if m > 1 and Yarr.size == k * m else Yarr.reshape(-1, 1)
         if Yarr.shape != (k, m):
@@ -346,6 +355,15 @@ class FusionOptimizer:
             raise ValueError(f"`failed` needs {k} flags, got {fail.shape}.")
         if np.isinf(Yarr).any():
             raise ValueError("Y contains inf values; mark failed measurements with NaN or `failed`.")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(Yarr) > MAX_ABS_VALUE
+        if huge.any():
+            i, j = (int(v) for v in np.argwhere(huge)[0])
+            raise ValueError(
+                f"Target {self.target_names[j]!r} is {Yarr[i, j]:g} in row {i} of Y: measured values must have "
+                f"magnitude at most {MAX_ABS_VALUE:g} (the models' standardisation would overflow). Rescale the "
+                "target (other units, or its logarithm)."
+            )
         partial = np.isnan(Yarr).any(axis=1) & ~np.isnan(Yarr).all(axis=1) & ~fail
         if partial.any():
             raise ValueError(

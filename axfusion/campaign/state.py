@@ -388,8 +388,20 @@ class CampaignState:
         except CampaignFileError:
             raise
         except (KeyError, TypeError, ValueError) as error:
-            field = "settings" if isinstance(error, ValueError) and "stage" in str(error) else "a field"
-            raise CampaignFileError(f"{label} is not a valid campaign file ({field}: {error}).") from error
+            from axfusion.settings import SettingsError
+
+            if isinstance(error, SettingsError):
+                section = "settings"
+            elif "IterationRecord" in str(error):
+                section = "diagnostics"
+            elif "Target" in str(error) or "target kind" in str(error):
+                section = "targets"
+            else:
+                section = "a field"
+            raise CampaignFileError(
+                f"{label} is not a valid campaign file ({section}: {error}). Restore the file from a backup or "
+                "start a new campaign."
+            ) from error
 
     def check_keys(self, source: Any, *, label: str = "the campaign file") -> None:
         r"""Raise :class:`CampaignFileError` unless every pool key lies in ``source``'s pool.

@@ -362,7 +362,14 @@ def _run_locked(
         )
     if new.any():
         opt.observe(ids=new_pos, Y=m.Y[new], failed=m.failed[new])
-    suggestion = opt.suggest(batch_size)
+    from axfusion.acquisition.batch import BatchSelectionError
+
+    try:
+        suggestion = opt.suggest(batch_size)
+    except BatchSelectionError as error:
+        raise SuggestInputError(
+            f"No batch of {batch_size} rows can be suggested from {p.table.named}: {error}"
+        ) from error
     table = _output_table(suggestion.table, suggestion.iteration, p)
     if deliver is not None:
         deliver(table)
