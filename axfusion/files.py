@@ -124,7 +124,9 @@ def check_output_path(path: str | os.PathLike[str], role: str) -> None:
             break
         folder = folder.parent
     if folder.exists() and not folder.is_dir():
-        raise OutputPathError(f"{role} {path} cannot be written: {folder} is a file, not a folder. Choose another path.")
+        raise OutputPathError(
+            f"{role} {path} cannot be written: {folder} is a file, not a folder. Choose another path."
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
     except OSError as error:
@@ -202,7 +204,7 @@ def campaign_lock(
         return
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock, "a+")
+        fh = open(lock, "a+")  # noqa: SIM115 - closed in the finally below, after the lock is released
     except OSError as error:
         raise OutputPathError(
             f"Cannot create the campaign lock file {lock}: {error.strerror or error}. "

@@ -104,15 +104,15 @@ def test_campaign_lock_refuses_a_second_process_and_names_the_holder(tmp_path):
     campaign = tmp_path / "c.campaign.json"
     proc = _holder(tmp_path, campaign, 30)
     try:
-        with pytest.raises(CampaignLockedError, match=r"in use by another run \(pid \d+") as info:
-            with campaign_lock(campaign):
-                pass
+        with pytest.raises(CampaignLockedError, match=r"in use by another run \(pid \d+") as info, campaign_lock(
+            campaign
+        ):
+            pass
         assert str(lock_path(campaign)) in str(info.value) and "--wait" in str(info.value)
         told = []
         start = time.monotonic()
-        with pytest.raises(CampaignLockedError):
-            with campaign_lock(campaign, wait=0.5, on_wait=told.append):
-                pass
+        with pytest.raises(CampaignLockedError), campaign_lock(campaign, wait=0.5, on_wait=told.append):
+            pass
         assert time.monotonic() - start >= 0.5 and len(told) == 1 and "waiting" in told[0]
     finally:
         proc.kill()

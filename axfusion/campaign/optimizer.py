@@ -30,9 +30,9 @@ import pandas as pd
 from axfusion.acquisition.targets import Target, orient, parse_targets
 from axfusion.campaign.loop import propose
 from axfusion.campaign.sources import (
+    MAX_ABS_VALUE,
     BoxSource,
     CampaignMismatchError,
-    MAX_ABS_VALUE,
     CandidateSource,
     PoolSource,
     make_source,

@@ -377,7 +377,7 @@ def check_pool_values(pool: CandidatePool) -> None:
             value = block[i, j]
             what = "is missing (NaN)" if np.isnan(value) else f"is {value:g}"
             raise ValueError(
-                f"Pool column {names[j]!r} (column {j}) {what} in row {int(ids[i])}: pool values must be finite numbers of "
-                f"magnitude at most {MAX_ABS_VALUE:g}. Fill or drop such rows, or rescale the column (other "
+                f"Pool column {names[j]!r} (column {j}) {what} in row {int(ids[i])}: pool values must be finite "
+                f"numbers of magnitude at most {MAX_ABS_VALUE:g}. Fill or drop such rows, or rescale the column (other "
                 "units, or its logarithm)."
             )

@@ -130,10 +130,14 @@ def validate_campaign_file(d: Any, label: str = "the campaign file") -> None:
         if not o["failed"] and any(v is None for v in y):
             raise bad(f"{where}.y", "has a missing value but the observation is not marked failed")
         if not _is_int(o["iteration"]) or not 0 <= o["iteration"] <= d["iteration"]:
-            raise bad(f"{where}.iteration", f"must be a whole number from 0 to {d['iteration']}; got {o['iteration']!r:.60}")
+            raise bad(
+                f"{where}.iteration", f"must be a whole number from 0 to {d['iteration']}; got {o['iteration']!r:.60}"
+            )
         key = _key(o["key"])
         if key in seen:
-            raise bad(f"{where}.key", f"repeats the design {o['key']!r:.60}, observed earlier (a design is measured once)")
+            raise bad(
+                f"{where}.key", f"repeats the design {o['key']!r:.60}, observed earlier (a design is measured once)"
+            )
         seen.add(key)
     pending: set[Any] = set()
     for i, p in enumerate(d["pending"]):

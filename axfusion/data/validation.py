@@ -394,6 +394,12 @@ def _name_words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
+def id_like_name(name: str) -> bool:
+    r"""Whether a column name reads like a row identifier (``id``, ``sample_no``, ``Unnamed: 0``)."""
+    words = _name_words(name)
+    return str(name).startswith("Unnamed:") or bool(words and (words[-1] in ID_WORDS or words[0] in ID_WORDS))
+
+
 def id_like_reason(name: str, values: pd.Series) -> str | None:
     r"""Why the column ``name`` looks like a row identifier rather than a measured property, or ``None``.
 
@@ -417,8 +423,7 @@ def id_like_reason(name: str, values: pd.Series) -> str | None:
     span = f"unique whole numbers {lo}..{hi}"
     if str(name).startswith("Unnamed:"):
         return f"an unnamed column of {span}, the row index pandas writes with DataFrame.to_csv(index=True)"
-    words = _name_words(name)
-    if words and (words[-1] in ID_WORDS or words[0] in ID_WORDS):
+    if id_like_name(name):
         return f"named like an id and holds {span}"
     if v.size >= MIN_ROWS_FOR_COUNTER and hi - lo == v.size - 1:
         return f"a column of consecutive {span}, like a row number"

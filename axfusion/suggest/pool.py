@@ -248,12 +248,9 @@ def _load_parquet_pool(
             f"{_cap(shell.named)} has no feature column once the id and target columns are set aside."
         )
     if features is None:
-        from axfusion.data.validation import _name_words, ID_WORDS
+        from axfusion.data.validation import id_like_name
 
-        named = [
-            c for c in raw
-            if c == ROW_ID_COLUMN or c.startswith("Unnamed:") or set(_name_words(c)[:1] + _name_words(c)[-1:]) & ID_WORDS
-        ]
+        named = [c for c in raw if c == ROW_ID_COLUMN or id_like_name(c)]
         if named:
             try:
                 values = pq.read_table(path, columns=named).to_pandas()
