@@ -484,7 +484,15 @@ class FusionOptimizer:
         state = CampaignState.from_dict(payload, label=path.name)
         opt = cls.__new__(cls)
         opt.source = make_source(candidates, state.settings.stage2.pool, state.settings.stage2.box)
-        opt.source.check(state.source, what=f"The campaign in {path}")
+        try:
+            opt.source.check(state.source, what=f"The campaign in {path}")
+        except CampaignMismatchError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise CampaignFileError(
+                f"{path.name} is not a valid campaign file (source: {error}). Restore the file from a backup or start "
+                "a new campaign."
+            ) from error
         state.check_keys(opt.source, label=path.name)
         opt._state = replace(state, source=opt.source.describe())
         opt.state_path = path if save else None

@@ -77,11 +77,11 @@ def validate_campaign_file(d: Any, label: str = "the campaign file") -> None:
 
     if not isinstance(d, dict):
         raise bad("the file", "is not a JSON object")
-    for name, (kind, words) in _REQUIRED.items():
+    for name, (expected, words) in _REQUIRED.items():
         if name not in d:
             raise bad(f"'{name}'", "is missing")
         value = d[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
+        if not isinstance(value, expected) or isinstance(value, bool):
             raise bad(f"'{name}'", f"must be {words}; got {value!r:.60}")
     if d["iteration"] < 0:
         raise bad("'iteration'", f"must be at least 0; got {d['iteration']}")
@@ -95,6 +95,8 @@ def validate_campaign_file(d: Any, label: str = "the campaign file") -> None:
         raise bad("'targets'", "must hold one object per target")
     if len(d["target_names"]) != m or any(not isinstance(n, str) for n in d["target_names"]):
         raise bad("'target_names'", f"must hold {m} names (one per target); got {d['target_names']!r:.80}")
+    if not isinstance(d.get("source", {}), dict):
+        raise bad("'source'", f"must be an object; got {d.get('source')!r:.60}")
     rp = d.get("ref_point")
     if rp is not None and (not isinstance(rp, list) or len(rp) != m or not all(_is_number(v) for v in rp)):
         raise bad("'ref_point'", f"must be null or {m} numbers; got {rp!r:.80}")

@@ -145,7 +145,8 @@ def _check_positions_agree(table: _Table, rows: np.ndarray, positions: np.ndarra
         return
     given = table.frame.iloc[rows][cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     where = [pool.feature_names.index(c) for c in cols]
-    expected = np.asarray(pool.pool.take(positions), dtype=np.float64)[:, where]
+    distinct, back = np.unique(positions, return_inverse=True)  # take() wants distinct ids
+    expected = np.asarray(pool.pool.take(distinct), dtype=np.float64)[back][:, where]
     differ = ~np.isclose(given, expected, rtol=MATCH_RTOL, atol=0.0) & ~np.isnan(given)
     bad = np.flatnonzero(differ.any(axis=1))
     if bad.size:
