@@ -23,8 +23,8 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
