@@ -28,6 +28,10 @@ from axfusion.cli_common import root_parser, run
 __all__ = ["add_bench_parsers"]
 
 
+MAX_SEED_COUNT: int = 10_000
+"""The largest count ``--seeds N`` accepts (a typo such as ``--seeds 100000000`` would never end)."""
+
+
 def _seed_list(values: list[int]) -> list[int]:
     r"""``--seeds``: one value ``N`` is the count (seeds ``0 .. N-1``), several values are the
     seeds themselves (repeats dropped, so ``--seeds 7 7`` runs seed 7 alone)."""
@@ -36,6 +40,11 @@ def _seed_list(values: list[int]) -> list[int]:
             raise SystemExit(
                 f"error: --seeds {values[0]} asks for no run: one value is a count (--seeds 5 runs seeds "
                 "0-4); to run chosen seeds give two or more (--seeds 0 3), or one seed twice (--seeds 7 7)"
+            )
+        if values[0] > MAX_SEED_COUNT:
+            raise SystemExit(
+                f"error: --seeds {values[0]} would run {values[0]} seeds per task and method; one value is a count "
+                f"(at most {MAX_SEED_COUNT}); to run chosen seeds give two or more (--seeds {values[0]} {values[0]})"
             )
         return list(range(values[0]))
     if min(values) < 0:

@@ -211,7 +211,9 @@ def campaign_lock(
             "The campaign's folder must be writable."
         ) from error
     try:
-        deadline = time.monotonic() + max(float(wait), 0.0)
+        if not 0.0 <= float(wait) < float("inf"):
+            raise ValueError(f"wait must be a finite number of seconds >= 0; got {wait!r}.")
+        deadline = time.monotonic() + float(wait)
         told = False
         while True:
             try:

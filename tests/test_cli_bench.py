@@ -165,6 +165,8 @@ def test_bench_bad_input_is_one_line_with_status_2(tmp_path, capsys):
                           "--out", str(tmp_path / "o4")], "add --engine dask or --engine ray")
     _usage_error(capsys, [*bench, "--tasks", "smoke_function", "--id-column", "x", "--out", str(tmp_path / "o5")],
                  "--id-column applies to a --csv pool")
+    _usage_error(capsys, [*bench[:3], "--seeds", "100000000", "--tasks", "smoke_function", "--out", str(tmp_path)],
+                 r"--seeds 100000000 would run 100000000 seeds.*at most 10000")
 
 
 def test_a_cluster_address_runs_on_the_cluster_even_with_one_job(tmp_path, monkeypatch):

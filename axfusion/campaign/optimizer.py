@@ -177,6 +177,8 @@ class FusionOptimizer:
         tree = _settings(settings, options)
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be a whole number; got {seed!r}.")
+        if not -(2**31) < int(seed) < 2**31 - 2**20:
+            raise ValueError(f"seed must lie between -2**31 and 2**31 - 2**20 (iteration t uses seed + t); got {seed}.")
         if isinstance(targets, (Target, str)):
             targets = [targets]
         parsed = parse_targets(list(targets), len(list(targets)))

@@ -91,6 +91,8 @@ def _open_campaign(
             )
         except SettingsError as error:
             raise SuggestInputError(f"Invalid option: {error}") from error
+        except (TypeError, ValueError) as error:  # the seed, the reference point
+            raise SuggestInputError(f"Cannot start the campaign: {error}") from error
         return opt, False
     if not campaign.is_file():
         raise SuggestInputError(f"The campaign path {str(campaign)!r} exists but is not a file.")

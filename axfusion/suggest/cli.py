@@ -247,7 +247,7 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
         raise SuggestInputError(
             f"--out {out} already exists; pass --force to overwrite it, or choose another --out{hint}."
         )
-    if args.wait < 0:
+    if not 0 <= args.wait < float("inf"):
         raise SuggestInputError(f"--wait must be 0 or more seconds; got {args.wait}.")
     previous = out.read_bytes() if out.is_file() else None  # restored if the campaign cannot be saved
 

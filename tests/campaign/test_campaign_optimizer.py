@@ -346,6 +346,7 @@ def test_observe_refuses_ids_that_are_not_whole_numbers(ids):
     ({"batch_size": 2.5}, 0, "batch_size must be an integer"),
     ({}, None, "seed must be a whole number; got None"),
     ({}, 1.0, "seed must be a whole number"),
+    ({}, 2**40, "seed must lie between"),
 ])
 def test_constructor_refuses_coercion(options, seed, match):
     X, _ = _pool()

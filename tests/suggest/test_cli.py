@@ -144,8 +144,11 @@ def test_output_problems_are_refused_before_the_fit(tmp_path, capsys, monkeypatc
     assert "The campaign file" in err and "is a file, not a folder" in err
     err = _error(capsys, _suggest_cmd(pool, measured, tmp_path))
     assert "is a directory" in err
-    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--wait", "-1"))
-    assert "--wait" in err
+    for wait in ("-1", "nan", "inf"):
+        err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--wait", wait))
+        assert "--wait must be 0 or more seconds" in err
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--seed", str(10**22)))
+    assert "seed must lie between" in err
 
 
 def test_a_full_disk_leaves_no_partial_file_and_the_campaign_unchanged(tmp_path, capsys, monkeypatch):
