@@ -352,7 +352,16 @@ class FusionOptimizer:
             Yarr = Yarr.reshape(k, -1) if m > 1 and Yarr.size == k * m else Yarr.reshape(-1, 1)
         if Yarr.shape != (k, m):
             raise ValueError(f"Y has shape {Yarr.shape}; expected ({k}, {m}) for {k} designs and {m} targets.")
-        fail = np.zeros(k, dtype=bool) if failed is None else np.asarray(failed, dtype=bool).reshape(-1)
+        if failed is None:
+            fail = np.zeros(k, dtype=bool)
+        else:
+            flags = np.asarray(failed)
+            if flags.dtype != bool and flags.size:
+                raise ValueError(
+                    f"`failed` must hold booleans (True for a failed measurement); got {flags.dtype} values such as "
+                    f"{flags.reshape(-1)[:1].tolist()}."
+                )
+            fail = flags.astype(bool).reshape(-1)
         if fail.shape != (k,):
             raise ValueError(f"`failed` needs {k} flags, got {fail.shape}.")
         if np.isinf(Yarr).any():
@@ -384,7 +393,10 @@ class FusionOptimizer:
             keys: Pool row ids, or design tuples for a box.
         """
         if isinstance(self.source, PoolSource):
-            pending: list[Any] = sorted(int(k) for k in keys)
+            checked, _ = self.source.observation_keys(list(keys), None)  # whole numbers inside the pool
+            if len(set(checked)) != len(checked):
+                raise ValueError("set_pending() got the same row twice.")
+            pending: list[Any] = sorted(checked)
         else:
             pending = sorted((tuple(k) for k in keys), key=repr)
         self._commit(self._state.with_pending(pending))
@@ -402,6 +414,8 @@ class FusionOptimizer:
                 (recorded with the scheduler's records), so that the rebuilt campaign
                 proposes what the original would have.
         """
+        if isinstance(iteration, (bool, np.bool_)) or not isinstance(iteration, (int, np.integer)):
+            raise ValueError(f"iteration must be a whole number; got {iteration!r}.")
         if int(iteration) < self._state.iteration:
             raise ValueError(f"Cannot go back from iteration {self._state.iteration} to {iteration}.")
         state = replace(self._state, iteration=int(iteration))

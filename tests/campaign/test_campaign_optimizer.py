@@ -434,3 +434,20 @@ def test_hand_edited_campaign_files_are_refused_by_field(tmp_path, case):
     with pytest.raises(CampaignFileError, match=CORRUPTIONS[case]) as info:
         FusionOptimizer.resume(tmp_path / "bad.json", X)
     assert "bad.json" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_failed_flags_pending_rows_and_iterations_are_not_coerced():
+    opt, X, y, init = _start()
+    with pytest.raises(ValueError, match="`failed` must hold booleans"):
+        opt.observe(ids=[299], Y=[1.0], failed=["no"])
+    with pytest.raises(ValueError, match="`failed` must hold booleans"):
+        opt.observe(ids=[299], Y=[1.0], failed=[2])
+    with pytest.raises(ValueError, match="Row ids must be whole numbers"):
+        opt.set_pending([3.7])
+    with pytest.raises(IndexError, match="outside the pool"):
+        opt.set_pending([300])
+    with pytest.raises(ValueError, match="iteration must be a whole number"):
+        opt.advance(2.5)
+    assert opt.pending == [] and opt.iteration == 0
+    opt.set_pending([np.int64(250), 251])
+    assert opt.pending == [250, 251]
