@@ -231,6 +231,15 @@ def _run(
     """
     from axfusion.files import CampaignLockedError, OutputPathError, campaign_lock, check_output_path
 
+    for value, name in ((pool, "pool"), (measured, "measured")):
+        if not isinstance(value, (str, os.PathLike, pd.DataFrame)):
+            raise TypeError(f"{name} must be a file path or a pandas DataFrame; got {type(value).__name__}.")
+    if campaign is not None and not isinstance(campaign, (str, os.PathLike)):
+        raise TypeError(f"campaign must be a file path or None; got {type(campaign).__name__}.")
+    if not isinstance(targets, str) and (
+        not isinstance(targets, Sequence) or not all(isinstance(t, str) for t in targets)
+    ):
+        raise TypeError(f"targets must be a column name or a list of column names; got {targets!r}.")
     if campaign is None:
         return _run_locked(
             pool, measured, targets, directions=directions, batch_size=batch_size, id_column=id_column,

@@ -136,3 +136,17 @@ def test_python_api_holds_the_campaign_lock(tmp_path):
         proc.wait()
     with campaign_lock(campaign):
         pass
+
+
+def test_python_api_argument_types_are_named(tmp_path):
+    pool, measured, _ = _write_lab(tmp_path)
+    with pytest.raises(TypeError, match="campaign must be a file path or None; got int"):
+        suggest_next(pool, measured, "Tc", campaign=123, **FAST_OPTIONS)
+    with pytest.raises(TypeError, match="targets must be a column name or a list of column names; got 5"):
+        suggest_next(pool, measured, 5, **FAST_OPTIONS)
+    with pytest.raises(TypeError, match="pool must be a file path or a pandas DataFrame; got list"):
+        suggest_next([[1.0, 2.0]], measured, "Tc", **FAST_OPTIONS)
+    with pytest.raises(SuggestInputError, match="seed must be a whole number; got 1.5"):
+        suggest_next(pool, measured, "Tc", seed=1.5, **FAST_OPTIONS)
+    with pytest.raises(SuggestInputError, match="batch size must be a whole number"):
+        suggest_next(pool, measured, "Tc", batch_size=2.0, **FAST_OPTIONS)
