@@ -220,6 +220,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     path = Path(args.campaign)
     name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     out = Path(args.out) if args.out else path.parent / f"{name}_plots"
+    blocking = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        print(f"error: --out {out}: {blocking} is a file, not a folder; give a folder for the figures", file=sys.stderr)
+        return 2
     try:
         from axfusion import plots
     except ImportError as error:  # pragma: no cover - matplotlib is an optional dependency

@@ -41,3 +41,12 @@ def test_cli_bad_arguments_are_one_line_errors_before_any_work(tmp_path, capsys)
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_cli_plot_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "c.json").write_text("{}")
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        assert main(["plot", str(tmp_path / "c.json"), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --out") and "is a file, not a folder" in err and err.count("\n") == 1
