@@ -379,7 +379,13 @@ def check_min_rows(n_rows: int, min_rows: int, *, context: str) -> None:
 
 #: Name parts that mark a column as a row identifier (``id``, ``sample_no``, ``material_ID``,
 #: ``sampleIndex``), compared with the name's words in lower case.
-ID_WORDS: frozenset[str] = frozenset({"id", "ids", "no", "nr", "num", "number", "idx", "index", "key", "uid", "uuid"})
+ID_WORDS: frozenset[str] = frozenset({"id", "ids", "no", "nr", "idx", "index", "key", "uid", "uuid"})
+
+#: ``number``/``num`` name an identifier only alone or after one of these words (``sample_number``,
+#: ``run_num``), not in a property such as ``atomic_number``.
+NUMBERED_WORDS: frozenset[str] = frozenset(
+    {"sample", "row", "run", "serial", "entry", "record", "item", "experiment", "exp", "batch", "lot", "trial"}
+)
 
 #: Consecutive unique whole numbers in a column without an id-like name are taken for a row
 #: number from this many rows on (below it a short feature column may be ``1, 2, 3`` by chance).
@@ -397,7 +403,13 @@ def _name_words(name: str) -> list[str]:
 def id_like_name(name: str) -> bool:
     r"""Whether a column name reads like a row identifier (``id``, ``sample_no``, ``Unnamed: 0``)."""
     words = _name_words(name)
-    return str(name).startswith("Unnamed:") or bool(words and (words[-1] in ID_WORDS or words[0] in ID_WORDS))
+    if str(name).startswith("Unnamed:"):
+        return True
+    if not words:
+        return False
+    if words[-1] in ID_WORDS or words[0] in {"id", "idx", "uid", "uuid"}:
+        return True
+    return words[-1] in ("number", "num") and (len(words) == 1 or words[-2] in NUMBERED_WORDS)
 
 
 def id_like_reason(name: str, values: pd.Series) -> str | None:

@@ -307,3 +307,13 @@ def test_csv_layouts_pandas_would_misread_are_named(tmp_path):
     (tmp_path / "dup.csv").write_text("\n".join(["temperature,pressure,temperature,cost", *text[1:]]) + "\n")
     with pytest.raises(DataValidationError, match=r"duplicated column names \['temperature'\]"):
         load_csv(tmp_path / "dup.csv", targets=["cost"])
+
+
+def test_property_names_with_number_or_index_are_not_ids():
+    from axfusion.data.validation import id_like_name
+
+    assert not any(map(id_like_name, ["atomic_number", "num_atoms", "no_layers", "solid", "acid"]))
+    assert all(map(id_like_name, ["id", "sample_no", "sampleNo", "materialId", "run_number", "Unnamed: 0"]))
+    frame = _frame(12).drop(columns=["sample", "solvent"])
+    frame["atomic_number"] = [3, 5, 8, 13, 14, 22, 26, 29, 30, 47, 79, 82]  # unique, not consecutive
+    assert "atomic_number" in load_csv(frame, targets=["strength"]).feature_names()
