@@ -9,7 +9,11 @@ from) and hands them to :func:`~axfusion.campaign.loop.propose` (Stages 0 -> 3):
   fails -- on bad input or while saving -- leaves the campaign exactly as before.
 - :meth:`~FusionOptimizer.suggest` proposes the next batch and marks it pending.
 - With a ``state_path`` the whole campaign (observations, settings, seeds, tuned
-  hyper-parameters, diagnostics) is written atomically after every change, and
+  hyper-parameters, diagnostics) is written atomically after every change, under the
+  campaign's lock, and never over a file another run saved since this optimiser read it
+  (:class:`~axfusion.files.CampaignChangedError`); a new optimiser never overwrites an
+  existing file. Campaign files are validated field by field on :meth:`~FusionOptimizer.resume`
+  (:class:`~axfusion.campaign.CampaignFileError`), and
   :meth:`~FusionOptimizer.resume` continues it exactly: the resumed campaign proposes what
   the uninterrupted one would have.
 """
