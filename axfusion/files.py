@@ -202,38 +202,11 @@ def campaign_lock(
     if fcntl is None:  # pragma: no cover - Windows
         yield lock
         return
+    if not 0.0 <= float(wait) < float("inf"):
+        raise ValueError(f"wait must be a finite number of seconds >= 0; got {wait!r}.")
+    fh = _acquire(lock, Path(campaign).name, float(wait), on_wait)
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock, "a+")  # noqa: SIM115 - closed in the finally below, after the lock is released
-    except OSError as error:
-        raise OutputPathError(
-            f"Cannot create the campaign lock file {lock}: {error.strerror or error}. "
-            "The campaign's folder must be writable."
-        ) from error
-    try:
-        if not 0.0 <= float(wait) < float("inf"):
-            raise ValueError(f"wait must be a finite number of seconds >= 0; got {wait!r}.")
-        deadline = time.monotonic() + float(wait)
-        told = False
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CampaignLockedError(
-                        f"the campaign {Path(campaign).name} is in use by another run{_holder(lock)}; "
-                        f"lock file {lock}. Wait until that run ends and run again"
-                        + (" (or pass a longer --wait)" if wait else " (or pass --wait SECONDS to wait for it)")
-                        + "; the lock is released when the run ends, even if it is killed."
-                    ) from None
-                if not told and on_wait is not None:
-                    on_wait(f"the campaign {Path(campaign).name} is in use by another run{_holder(lock)}; waiting")
-                    told = True
-                time.sleep(0.2)
         with contextlib.suppress(OSError):
-            fh.seek(0)
-            fh.truncate()
             fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
             fh.flush()
         with _held_guard:
@@ -243,9 +216,53 @@ def campaign_lock(
         finally:
             with _held_guard:
                 del _held[key]
+            # removed while still held: a run that opened it meanwhile finds it gone and retries
             with contextlib.suppress(OSError):
-                fh.seek(0)
-                fh.truncate()
-                fh.flush()
+                os.remove(lock)
     finally:
         fh.close()  # releases the flock
+
+
+def _acquire(lock: Path, name: str, wait: float, on_wait: Callable[[str], None] | None) -> IO[str]:
+    r"""Open ``lock`` and take its ``flock``, retrying until ``wait`` seconds have passed.
+
+    A lock file is removed by its holder on release, so a lock taken on a file that is no
+    longer the one at ``lock`` (same inode) is dropped and taken again on the new file.
+    """
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(lock, "a+")  # noqa: SIM115 - returned open, closed by campaign_lock
+        except OSError as error:
+            raise OutputPathError(
+                f"Cannot create the campaign lock file {lock}: {error.strerror or error}. "
+                "The campaign's folder must be writable."
+            ) from error
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(lock)
+            fh.close()
+            if time.monotonic() >= deadline:
+                raise CampaignLockedError(
+                    f"the campaign {name} is in use by another run{holder}; lock file {lock}. Wait until that run "
+                    "ends and run again"
+                    + (" (or pass a longer --wait)" if wait else " (or pass --wait SECONDS to wait for it)")
+                    + "; the lock is released when the run ends, even if it is killed."
+                ) from None
+            if not told and on_wait is not None:
+                on_wait(f"the campaign {name} is in use by another run{holder}; waiting")
+                told = True
+            time.sleep(0.2)
+            continue
+        try:
+            same = os.fstat(fh.fileno()).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            fh.seek(0)
+            fh.truncate()
+            return fh
+        fh.close()  # the holder removed this file as we took it: lock the new one

@@ -137,3 +137,29 @@ def test_campaign_lock_is_reentrant_in_one_process(tmp_path):
         pass
     with campaign_lock(campaign):
         pass
+
+
+_COUNT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from axfusion.files import campaign_lock
+    counter = Path(sys.argv[1])
+    for _ in range(int(sys.argv[2])):
+        with campaign_lock(counter, wait=60):
+            value = int(counter.read_text()) if counter.exists() else 0
+            counter.write_text(str(value + 1))
+    """
+)
+
+
+def test_the_lock_loses_no_update_among_concurrent_processes(tmp_path):
+    # the lock file is removed on release; a run that opened the old file must not also hold it
+    script = tmp_path / "count.py"
+    script.write_text(_COUNT)
+    counter = tmp_path / "counter"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    procs = [subprocess.Popen([sys.executable, str(script), str(counter), "40"], env=env) for _ in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    assert counter.read_text() == "160"
+    assert not lock_path(counter).exists()  # nothing left behind
