@@ -98,6 +98,7 @@ def _open_campaign(
         raise SuggestInputError(f"The campaign path {str(campaign)!r} exists but is not a file.")
     from axfusion.campaign import CampaignFileError
     from axfusion.campaign.optimizer import read_campaign_file
+    from axfusion.campaign.state import STATE_VERSION, validate_campaign_file
 
     try:
         state, _ = read_campaign_file(campaign)
@@ -105,18 +106,25 @@ def _open_campaign(
         raise SuggestInputError(str(error)) from error
     if "observations" not in state or "targets" not in state:
         raise SuggestInputError(f"{campaign.name} is not an axfusion campaign file.")
+    if state.get("version") == STATE_VERSION:  # the current schema, checked field by field before any use
+        try:
+            validate_campaign_file(state, campaign.name)
+        except CampaignFileError as error:
+            raise SuggestInputError(str(error)) from error
+    elif not isinstance(state.get("target_names", []), list) or not isinstance(state["targets"], list):
+        raise SuggestInputError(f"{campaign.name} is not a complete axfusion campaign file (targets).")
     if state.get("kind") != "pool":
         raise SuggestInputError(f"{campaign.name} is a campaign over a search space, not over a candidate pool.")
     try:
         saved = [Target(**{k: t[k] for k in ("kind", "value", "lower", "upper", "name")}) for t in state["targets"]]
+        saved_names = [str(n) for n in state.get("target_names", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise SuggestInputError(
             f"{campaign.name} is not a complete axfusion campaign file (targets: {error})."
         ) from error
-    if list(state.get("target_names", [])) != names or [dataclasses.replace(t, name=None) for t in saved] != [
+    if saved_names != names or [dataclasses.replace(t, name=None) for t in saved] != [
         dataclasses.replace(t, name=None) for t in targets
     ]:
-        saved_names = state.get("target_names", [])
         was = ", ".join(describe_target(dataclasses.replace(t, name=n)) for t, n in zip(saved, saved_names))
         now = ", ".join(describe_target(t) for t in targets)
         raise SuggestInputError(

@@ -176,7 +176,7 @@ def test_corrupted_pools_are_refused_or_read_exactly(kind, seed, id_name):
 
 
 MEASURED_CORRUPTIONS = st.sampled_from([
-    "none", "target_text", "target_inf", "target_huge", "target_blank", "target_bool", "row_id_out",
+    "none", "target_text", "target_na", "target_inf", "target_huge", "target_blank", "target_bool", "row_id_out",
     "row_id_negative", "row_id_fraction", "row_id_contradicts", "row_id_agrees", "repeated_row", "unknown_row",
     "missing_feature", "extra_column", "rounded", "semicolons", "no_rows", "duplicate_header",
 ])
@@ -198,7 +198,10 @@ def test_corrupted_measurement_files_are_refused_or_read_exactly(kind, seed):
     positions = np.arange(0, N_POOL, N_POOL // N_MEASURED)
     if kind == "target_text":
         measured["Tc"] = measured["Tc"].astype(object)
-        measured.at[i, "Tc"] = str(rng.choice(["N/A", "high", "1,5", "?"]))
+        measured.at[i, "Tc"] = str(rng.choice(["high", "1,5", "?", "12 K"]))
+    elif kind == "target_na":
+        measured["Tc"] = measured["Tc"].astype(object)
+        measured.at[i, "Tc"] = "N/A"
     elif kind == "target_inf":
         measured.at[i, "Tc"] = np.inf
     elif kind == "target_huge":
@@ -243,8 +246,8 @@ def test_corrupted_measurement_files_are_refused_or_read_exactly(kind, seed):
     if outcome == "accepted":
         got = _observed(detail)
         expected = {int(p): float(v) for p, v in zip(positions, _lab()[1]["Tc"])}
-        if kind == "target_blank":
-            expected[int(positions[i])] = np.nan
+        if kind in ("target_blank", "target_na"):
+            expected[int(positions[i])] = np.nan  # an empty or N/A cell is a failed measurement (with a warning)
         assert got.keys() == expected.keys(), kind
         np.testing.assert_array_equal([got[k] for k in sorted(got)], [expected[k] for k in sorted(expected)])
 
@@ -314,3 +317,46 @@ def test_corrupted_campaign_files_are_refused_by_field_or_kept_exactly(field, pi
     for name in ("observations", "pending", "suggestions", "seed", "iteration", "target_names"):
         assert json.dumps(state[name]) == json.dumps(d[name]), name
     CampaignState.from_dict(state)  # and it saves a valid file
+
+
+_CLI_CAMPAIGN: dict[str, Any] = {}
+
+
+def _cli_campaign() -> dict[str, Any]:
+    r"""A campaign of ``axfusion suggest``'s kind over the lab's pool (target ``Tc``), made once without a fit."""
+    if not _CLI_CAMPAIGN:
+        pool, measured = _lab()
+        X = pd.read_csv(io.StringIO(pool.to_csv(index=False)), float_precision="round_trip").to_numpy()
+        opt = FusionOptimizer(X, ["maximize"], target_names=["Tc"], options={"families": ("ridge",), "n_members": 2})
+        rows = np.arange(0, N_POOL, N_POOL // N_MEASURED)[:8]
+        opt.observe(ids=rows, Y=measured["Tc"].to_numpy()[:8])
+        opt.set_pending([1, 2, 3])
+        _CLI_CAMPAIGN.update(opt.state_dict())
+    return json.loads(json.dumps(_CLI_CAMPAIGN))
+
+
+@PROPERTY_SETTINGS
+@given(field=st.sampled_from(_FIELDS), pick=st.integers(0, 10**6), value=_VALUES, delete=st.booleans())
+def test_corrupted_campaign_files_given_to_the_cli_are_refused_or_kept_exactly(field, pick, value, delete):
+    d = _cli_campaign()
+    paths = _paths(d[field], (field,))
+    path = paths[pick % len(paths)]
+    parent: Any = d
+    for key in path[:-1]:
+        parent = parent[key]
+    if delete and isinstance(parent, (dict, list)):
+        del parent[path[-1]]
+    elif delete:
+        del d[field]
+    else:
+        parent[path[-1]] = value
+    pool, measured = _lab()
+    with tempfile.TemporaryDirectory() as folder:
+        campaign = Path(folder) / "c.campaign.json"
+        campaign.write_text(json.dumps(d))
+        outcome, detail = _run(Path(folder), pool.to_csv(index=False), measured.to_csv(index=False),
+                               "--campaign", str(campaign))
+    if outcome == "accepted":
+        recorded = {o["key"]: o["y"][0] for o in d["observations"]}
+        got = {int(o.key): (None if o.failed else o.y[0]) for o in detail.observations}
+        assert {k: got[k] for k in recorded} == recorded  # the file's measurements, as written
