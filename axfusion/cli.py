@@ -24,6 +24,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,13 +65,48 @@ def _family_table(model) -> str:
     return "\n".join(lines)
 
 
+def _check_run_arguments(args: argparse.Namespace, counts: Sequence[str]) -> None:
+    r"""Refuse counts below 1 and a ``--json`` file that cannot be written, before any work."""
+    from axfusion.files import OutputPathError, check_output_path
+
+    for name in counts:
+        value = getattr(args, name)
+        if value < 1:
+            raise SystemExit(f"error: --{name} must be at least 1; got {value}")
+    if args.json:
+        try:
+            check_output_path(args.json, "--json")
+        except OutputPathError as error:
+            raise SystemExit(f"error: {error}") from None
+
+
+def _load_dataset(name: str) -> Any:
+    r"""A built-in dataset, or the one-line error naming the shipped ones."""
+    from axfusion.data import load_dataset
+
+    try:
+        return load_dataset(name)
+    except (KeyError, ValueError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error.args[0] if error.args else error}") from None
+
+
+def _write_json(path: str, payload: object) -> None:
+    r"""Write ``payload`` to ``path`` atomically (the previous file stays whole if this fails)."""
+    from axfusion.files import atomic_write
+
+    try:
+        atomic_write(path, lambda fh: json.dump(payload, fh, indent=2))
+    except OSError as error:
+        raise SystemExit(f"error: cannot write --json {path}: {error.strerror or error}") from None
+
+
 def _cmd_reservoir(args: argparse.Namespace) -> int:
     import torch
 
-    from axfusion.data import load_dataset
     from axfusion.models import ReservoirModel
 
-    ds = load_dataset(args.dataset)
+    _check_run_arguments(args, ("n", "members", "jobs"))
+    ds = _load_dataset(args.dataset)
     target = args.target or ds.targets[0]
     if target not in ds.targets:
         raise SystemExit(f"error: unknown target {target!r}; {args.dataset} has {ds.targets}")
@@ -122,17 +158,16 @@ def _cmd_reservoir(args: argparse.Namespace) -> int:
             f"(held-out median {np.median(truth):.4g}, max {truth.max():.4g})"
         )
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(model.diagnostics(), fh, indent=2)
+        _write_json(args.json, model.diagnostics())
         print(f"\nDiagnostics written to {args.json}")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from axfusion.data import load_dataset
     from axfusion.protocols import random_search_expectation, run_closed_pool, success_set_size, summarize
 
-    ds = load_dataset(args.dataset)
+    _check_run_arguments(args, ("initial", "batch", "iterations", "jobs"))
+    ds = _load_dataset(args.dataset)
     target = args.target or ds.targets[0]
     if target not in ds.targets:
         raise SystemExit(f"error: unknown target {target!r}; {args.dataset} has {ds.targets}")
@@ -176,8 +211,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"Random search, exact expectation of iterations to a top-{k} row: {rnd:.1f}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump([r.as_dict() for r in results], fh)
+        _write_json(args.json, [r.as_dict() for r in results])
         print(f"Campaign results written to {args.json}")
     return 0
 
@@ -186,6 +220,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     path = Path(args.campaign)
     name = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     out = Path(args.out) if args.out else path.parent / f"{name}_plots"
+    blocking = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        print(f"error: --out {out}: {blocking} is a file, not a folder; give a folder for the figures", file=sys.stderr)
+        return 2
     try:
         from axfusion import plots
     except ImportError as error:  # pragma: no cover - matplotlib is an optional dependency

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from axfusion.cli_common import root_parser, run
 
 __all__ = ["add_bench_parsers"]
+
+
+MAX_SEED_COUNT: int = 10_000
+"""The largest count ``--seeds N`` accepts (a typo such as ``--seeds 100000000`` would never end)."""
 
 
 def _seed_list(values: list[int]) -> list[int]:
@@ -35,6 +40,11 @@ def _seed_list(values: list[int]) -> list[int]:
             raise SystemExit(
                 f"error: --seeds {values[0]} asks for no run: one value is a count (--seeds 5 runs seeds "
                 "0-4); to run chosen seeds give two or more (--seeds 0 3), or one seed twice (--seeds 7 7)"
+            )
+        if values[0] > MAX_SEED_COUNT:
+            raise SystemExit(
+                f"error: --seeds {values[0]} would run {values[0]} seeds per task and method; one value is a count "
+                f"(at most {MAX_SEED_COUNT}); to run chosen seeds give two or more (--seeds {values[0]} {values[0]})"
             )
         return list(range(values[0]))
     if min(values) < 0:
@@ -104,7 +114,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             specs.append(get_task(t))
         except (KeyError, ValueError, FileNotFoundError) as err:
             raise SystemExit(f"error: {err.args[0] if err.args else err}") from None
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise SystemExit(f"error: --out {args.out} is a file; give a folder for the results")
+    if args.id_column is not None and not args.csv:
+        raise SystemExit("error: --id-column applies to a --csv pool")
     if args.csv:
+        extra: dict[str, Any] = {} if args.id_column is None else {"id_column": args.id_column}
         try:
             from axfusion.suggest.cli import parse_categorical_arguments
             from axfusion.suggest.errors import SuggestInputError
@@ -118,18 +133,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                     "--ordinal and --smiles-column are not supported by bench --csv yet; give ranks or a "
                     "--descriptors table instead."
                 )
-            extra: dict[str, Any] = {}
             if categorical:
                 extra["categorical"] = categorical
             if descriptors:
                 extra["descriptors"] = descriptors
             spec = csv_task(args.csv, args.target, args.direction, name=args.name, **extra)
-            ds = spec.dataset()  # bad levels, descriptor tables or columns are reported now, in one line
-            for line in ds.encoder().describe():
-                print(f"  {args.csv}: {line}")
+            if os.path.exists(args.csv):
+                ds = spec.dataset()  # bad levels, descriptor tables or columns are reported now, in one line
+                for line in ds.encoder().describe():
+                    print(f"  {args.csv}: {line}")
         except (ValueError, FileNotFoundError, KeyError) as err:
-            print(f"error: {err.args[0] if isinstance(err, KeyError) and err.args else err}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise SystemExit(f"error: {err.args[0] if isinstance(err, KeyError) and err.args else err}") from None
         specs.append(spec)
         suites.setdefault("csv", []).append(spec.name)
     seen: dict[str, Any] = {}
@@ -231,6 +245,8 @@ def add_bench_parsers(subparsers: Any) -> None:
     p.add_argument("--direction", nargs="+", default=None, choices=("maximize", "minimize", "max", "min"),
                    help="direction per --target (default: maximize)")
     p.add_argument("--name", default=None, help="task name of --csv (default: FILE_TARGET)")
+    p.add_argument("--id-column", default=None, metavar="COLUMN",
+                   help="row ids of --csv (not a feature); id-like columns are otherwise refused")
     from axfusion.suggest.cli import add_categorical_arguments
 
     add_categorical_arguments(p)

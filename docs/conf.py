@@ -62,7 +62,7 @@ html_static_path: list[str] = []
 #: The public packages; each has ``docs/api/<name>.rst`` (checked by tests/test_docs.py).
 PUBLIC_PACKAGES = (
     "settings", "campaign", "capacity", "models", "candidates", "structure", "acquisition", "ax", "baselines",
-    "suggest", "data", "benchmarks", "diagnostics", "protocols", "plots",
+    "suggest", "data", "benchmarks", "diagnostics", "protocols", "plots", "files",
 )
 
 

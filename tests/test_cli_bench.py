@@ -146,3 +146,60 @@ def test_seed_lists():
     assert _seed_list([3]) == [0, 1, 2]
     assert _seed_list([7, 7]) == [7]
     assert _seed_list([4, 2, 4, 9]) == [4, 2, 9]
+
+
+# ------------------------------------------------------------------ bad input (issue 22)
+def _usage_error(capsys, argv, match):
+    with pytest.raises(SystemExit, match=match) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    return err
+
+
+def test_bench_bad_input_is_one_line_with_status_2(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.uniform(size=(40, 3)), columns=["a", "b", "c"])
+    df.insert(0, "sample_no", np.arange(1, 41))
+    df["y"] = df.a + df.b
+    csv = tmp_path / "pool.csv"
+    df.to_csv(csv, index=False)
+    bench = ["bench", "--methods", "_cli_random", "--seeds", "1", "--iterations", "1", "--initial", "5",
+             "--no-progress", "--engine", "serial"]
+    _usage_error(capsys, [*bench, "--csv", str(csv), "--target", "y", "--out", str(tmp_path / "o1")],
+                 r"Column 'sample_no' looks like a row id.*--id-column sample_no")
+    assert not (tmp_path / "o1" / "runs").exists()
+    assert main([*bench, "--csv", str(csv), "--target", "y", "--id-column", "sample_no",
+                 "--out", str(tmp_path / "o2")]) == 0
+    capsys.readouterr()
+    df.drop(columns="sample_no").to_csv(tmp_path / "indexed.csv")  # pandas' saved index
+    _usage_error(capsys, [*bench, "--csv", str(tmp_path / "indexed.csv"), "--target", "y", "--out", str(tmp_path)],
+                 "Column 'Unnamed: 0' looks like a row id")
+    _usage_error(capsys, ["bench", "--tasks", "smoke_function", "--methods", "random", "--seeds", "1",
+                          "--method-option", "random.bogus=1", "--out", str(tmp_path / "o3")],
+                 r"--method-option for random: .*unknown options \['bogus'\]; its options are \['n_threads'\]")
+    (tmp_path / "afile").write_text("x")
+    _usage_error(capsys, [*bench, "--tasks", "smoke_function", "--out", str(tmp_path / "afile")],
+                 "--out .*afile is a file; give a folder")
+    _usage_error(capsys, [*bench, "--tasks", "smoke_function", "--address", "tcp://127.0.0.1:9",
+                          "--out", str(tmp_path / "o4")], "add --engine dask or --engine ray")
+    _usage_error(capsys, [*bench, "--tasks", "smoke_function", "--id-column", "x", "--out", str(tmp_path / "o5")],
+                 "--id-column applies to a --csv pool")
+    _usage_error(capsys, [*bench[:3], "--seeds", "100000000", "--tasks", "smoke_function", "--out", str(tmp_path)],
+                 r"--seeds 100000000 would run 100000000 seeds.*at most 10000")
+
+
+def test_a_cluster_address_runs_on_the_cluster_even_with_one_job(tmp_path, monkeypatch):
+    import axfusion.benchmarks.runner as runner
+
+    used = []
+
+    def fake_dask(jobs, n_jobs, address):
+        used.append(address)
+        return iter(())
+
+    monkeypatch.setitem(runner._ENGINES, "dask", fake_dask)
+    runner.run_benchmark(["smoke_function"], ["_cli_random"], [0], tmp_path, engine="dask",
+                         address="tcp://scheduler:8786", n_jobs=1, progress=False)
+    assert used == ["tcp://scheduler:8786"]

@@ -27,7 +27,7 @@ DOCS = ROOT / "docs"
 #: The public packages (issue 19) and the campaign figures; each has docs/api/<name>.rst.
 PUBLIC = (
     "settings", "campaign", "capacity", "models", "candidates", "structure", "acquisition", "ax", "baselines",
-    "suggest", "data", "benchmarks", "diagnostics", "protocols", "plots",
+    "suggest", "data", "benchmarks", "diagnostics", "protocols", "plots", "files",
 )
 #: Top-level modules that are not documented as API: the command line (documented by
 #: ``axfusion --help``) and the old import path of the optimiser (``axfusion.campaign`` is documented).

@@ -110,6 +110,7 @@ from axfusion.settings import BatchSettings, resolve
 
 __all__ = [
     "BatchDecision",
+    "BatchSelectionError",
     "allocate_bandwidth",
     "cluster_reweight",
     "grid_coverage",
@@ -120,6 +121,16 @@ __all__ = [
 ]
 
 _DISTANCE_BLOCK = 4_000_000  # entries of one (rows x n) distance block
+
+
+class BatchSelectionError(ValueError):
+    r"""No batch of the asked size exists: too few candidates differ from the measured designs."""
+
+
+_NOTHING_NEW = (
+    "Ask for fewer rows, or add candidates whose features differ from the measured designs (a pool whose "
+    "features are all constant, or whose unmeasured rows repeat measured ones, has nothing new to suggest)."
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -565,9 +576,9 @@ def select_batch(
     eligible = finite & (d > tol)
     n_eligible = int(eligible.sum())
     if n_eligible < q_all:
-        raise ValueError(
-            f"cannot choose a batch of q={q_all}: only {n_eligible} finite-score candidates are "
-            "not near-duplicates of evaluated points"
+        raise BatchSelectionError(
+            f"cannot choose a batch of q={q_all}: only {n_eligible} of the {k} remaining candidates differ from "
+            "the measured designs (the others repeat a measured design's features). " + _NOTHING_NEW
         )
 
     # (i) diversity check on the top candidates.
@@ -670,9 +681,9 @@ def _slot_picks(
             idx = np.flatnonzero(free)
             values = np.zeros_like(values)
         if idx.size == 0:
-            raise ValueError(
+            raise BatchSelectionError(
                 f"cannot choose a batch of q={len(chosen) + len(extra)}: only {len(picks)} distinct "
-                "candidates remain after dropping near-duplicates"
+                "candidates remain after dropping near-duplicates. " + _NOTHING_NEW
             )
         top = values[idx]
         best = idx[top == top.max()]
@@ -730,9 +741,9 @@ def _greedy(
                 use_quotas = False
                 mask = eligible
         if not mask.any():
-            raise ValueError(
+            raise BatchSelectionError(
                 f"cannot choose a batch of q={q}: only {len(chosen)} distinct candidates "
-                "remain after dropping near-duplicates"
+                "remain after dropping near-duplicates. " + _NOTHING_NEW
             )
         value = utility(d, mask)
         idx = np.flatnonzero(mask)

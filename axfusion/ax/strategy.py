@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from ax.adapter.registry import Generators
 from ax.api.utils.generation_strategy_dispatch import choose_generation_strategy
 from ax.api.utils.structs import GenerationStrategyDispatchStruct
@@ -76,11 +77,17 @@ STRATEGY_NAMES: tuple[str, ...] = ("fusion", "gpbo", "lvgp", "rfbo", "sobol", "r
 _NOT_MEASURED = [TrialStatus.FAILED, TrialStatus.ABANDONED]
 
 
+def _whole(name: str, value: Any, minimum: int | None = None) -> int:
+    r"""``value`` as an ``int`` if it is a whole number (numpy integers too; no floats, strings or booleans)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number; got {value!r} ({type(value).__name__}).")
+    if minimum is not None and int(value) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
 def _check_n_initial(n_initial: int, minimum: int = 1) -> int:
-    n = int(n_initial)
-    if n < minimum:
-        raise ValueError(f"n_initial must be at least {minimum}, got {n_initial}.")
-    return n
+    return _whole("n_initial", n_initial, minimum)
 
 
 def initial_node(
@@ -162,6 +169,7 @@ def fusion_generation_strategy(
         A ``GenerationStrategy`` named ``"Sobol+Fusion"`` (``"PoolRandom+Fusion"``).
     """
     n_initial = _check_n_initial(n_initial, MIN_OBSERVATIONS)
+    seed, batch_size = _whole("seed", seed), _whole("batch_size", batch_size, 1)
     ref = None if pool is None else pool_reference(pool)
     fusion = FusionGenerationNode(
         name="Fusion",
@@ -285,6 +293,7 @@ def generation_strategy(
     """
     if name not in STRATEGY_NAMES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {list(STRATEGY_NAMES)}.")
+    seed, batch_size = _whole("seed", seed), _whole("batch_size", batch_size, 1)
     if name == "fusion":
         if acqf_class is not None or model_options:
             raise UnsupportedError("acqf_class and model_options apply to 'gpbo', 'lvgp' and 'rfbo' only.")

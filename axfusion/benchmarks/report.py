@@ -40,6 +40,7 @@ import pandas as pd
 from axfusion.benchmarks import metrics as _m
 from axfusion.benchmarks.runner import _atomic, _dumps, _gzip_bytes, _round_sig
 from axfusion.diagnostics import jsonable
+from axfusion.files import atomic_write
 
 __all__ = ["DATA_FILE", "Report", "format_table", "load_report_data", "make_report", "suite_tables"]
 
@@ -359,7 +360,7 @@ def make_report(
             md.append("")
     text = "\n".join(md) + "\n"
     md_path = out / "report.md"
-    md_path.write_text(text)
+    atomic_write(md_path, lambda fh: fh.write(text))  # a full disk leaves the previous report whole
     payload = {
         "schema": REPORT_SCHEMA,
         "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -990,7 +990,11 @@ def run_benchmark(
 
     if engine not in ENGINES:
         raise ValueError(f"Unknown engine {engine!r}; use one of {ENGINES}.")
+    if address is not None and engine not in ("dask", "ray"):
+        raise ValueError(f"--address {address} names a dask or ray cluster; add --engine dask or --engine ray.")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the results.")
     out.mkdir(parents=True, exist_ok=True)
     seed_list = list(range(int(seeds))) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not seed_list:
@@ -1004,6 +1008,11 @@ def run_benchmark(
     if unknown_opts:
         raise ValueError(f"method_options for methods not run: {sorted(unknown_opts)}.")
     factories = {m: resolve_method_factory(m) for m in method_list}
+    for m in method_list:  # unknown option names or bad values: refused before any run
+        try:
+            factories[m](**method_options.get(m, {}))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"--method-option for {m}: {error}") from error
     overrides = {"n_iterations": n_iterations, "batch_size": batch_size, "n_initial": n_initial}
 
     entries: list[tuple[str, Any]] = []  # (name, spec or Task)
@@ -1025,7 +1034,8 @@ def run_benchmark(
     result = BenchmarkResult(out_dir=out)
     ncpu = _cpu_count()
     n_jobs = ncpu if n_jobs is None or n_jobs < 1 else int(n_jobs)
-    parallel = engine != "serial" and n_jobs > 1
+    # a cluster address always runs on the cluster, whatever the local job count
+    parallel = engine != "serial" and (n_jobs > 1 or address is not None)
     threads = threads_per_run if threads_per_run is not None else (max(1, ncpu // n_jobs) if parallel else None)
     jobs: list[RunJob] = []
     for name, obj in entries:

@@ -20,10 +20,11 @@ from axfusion.campaign.sources import (
     PoolSource,
     make_source,
 )
-from axfusion.campaign.state import CampaignState, Observation
+from axfusion.campaign.state import CampaignFileError, CampaignState, Observation
 
 __all__ = [
     "BoxSource",
+    "CampaignFileError",
     "CampaignMismatchError",
     "CampaignState",
     "CandidateSet",

@@ -9,16 +9,20 @@ from) and hands them to :func:`~axfusion.campaign.loop.propose` (Stages 0 -> 3):
   fails -- on bad input or while saving -- leaves the campaign exactly as before.
 - :meth:`~FusionOptimizer.suggest` proposes the next batch and marks it pending.
 - With a ``state_path`` the whole campaign (observations, settings, seeds, tuned
-  hyper-parameters, diagnostics) is written atomically after every change, and
+  hyper-parameters, diagnostics) is written atomically after every change, under the
+  campaign's lock, and never over a file another run saved since this optimiser read it
+  (:class:`~axfusion.files.CampaignChangedError`); a new optimiser never overwrites an
+  existing file. Campaign files are validated field by field on :meth:`~FusionOptimizer.resume`
+  (:class:`~axfusion.campaign.CampaignFileError`), and
   :meth:`~FusionOptimizer.resume` continues it exactly: the resumed campaign proposes what
   the uninterrupted one would have.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,19 +34,21 @@ import pandas as pd
 from axfusion.acquisition.targets import Target, orient, parse_targets
 from axfusion.campaign.loop import propose
 from axfusion.campaign.sources import (
+    MAX_ABS_VALUE,
     BoxSource,
     CampaignMismatchError,
     CandidateSource,
     PoolSource,
     make_source,
 )
-from axfusion.campaign.state import CampaignState, Observation
+from axfusion.campaign.state import CampaignFileError, CampaignState, Observation
 from axfusion.candidates import CandidatePool, SearchSpace
 from axfusion.diagnostics import IterationRecord
+from axfusion.files import CampaignChangedError, atomic_write, campaign_lock
 from axfusion.models import ReservoirModel
 from axfusion.settings import Settings, SettingsError, preset
 
-__all__ = ["CampaignMismatchError", "FusionOptimizer", "Suggestion"]
+__all__ = ["CampaignChangedError", "CampaignFileError", "CampaignMismatchError", "FusionOptimizer", "Suggestion"]
 
 
 @dataclass
@@ -83,18 +89,46 @@ def _settings(settings: Settings | str | Mapping[str, Any] | None, options: Mapp
     )
 
 
-def _atomic_write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+def _atomic_write_json(path: Path, payload: dict[str, Any]) -> str:
+    r"""Write ``payload`` to ``path`` atomically (temporary file + rename); returns the text's digest."""
+    text = json.dumps(payload)
+    atomic_write(path, lambda fh: fh.write(text))
+    return _digest(text.encode())
+
+
+def _digest(data: bytes) -> str:
+    r"""The SHA-256 of a campaign file's bytes: what this optimiser last read or wrote."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _on_disk(path: Path) -> str | None:
+    r"""The digest of the file at ``path`` now (``None`` when there is none)."""
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        return _digest(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def read_campaign_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    r"""A campaign file's JSON object and its digest; a file that is not one is named.
+
+    Raises:
+        CampaignFileError: The file is missing, unreadable, not JSON or not a JSON object.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CampaignFileError(f"The campaign file {path} does not exist.") from None
+    except OSError as error:
+        raise CampaignFileError(f"Cannot read the campaign file {path}: {error.strerror or error}.") from error
+    try:
+        payload = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CampaignFileError(f"{path.name} is not an axfusion campaign file (not JSON: {error}).") from error
+    if not isinstance(payload, dict):
+        raise CampaignFileError(f"{path.name} is not an axfusion campaign file (not a JSON object).")
+    return payload, _digest(data)
 
 
 def _check_batch_size(n: Any, default: int) -> int:
@@ -147,6 +181,8 @@ class FusionOptimizer:
         tree = _settings(settings, options)
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be a whole number; got {seed!r}.")
+        if not -(2**31) < int(seed) < 2**31 - 2**20:
+            raise ValueError(f"seed must lie between -2**31 and 2**31 - 2**20 (iteration t uses seed + t); got {seed}.")
         if isinstance(targets, (Target, str)):
             targets = [targets]
         parsed = parse_targets(list(targets), len(list(targets)))
@@ -162,7 +198,16 @@ class FusionOptimizer:
             ref_point=None if ref_point is None else tuple(float(v) for v in ref_point),
             source=self.source.describe() if isinstance(self.source, BoxSource) else {},
         )
+        if state_path is not None and not isinstance(state_path, (str, os.PathLike)):
+            raise TypeError(f"state_path must be a file path; got {type(state_path).__name__}.")
         self.state_path = Path(state_path) if state_path is not None else None
+        if self.state_path is not None and self.state_path.exists():
+            raise FileExistsError(
+                f"{self.state_path} already exists; a new campaign never overwrites a file. Continue that "
+                f"campaign with FusionOptimizer.resume({str(self.state_path)!r}, candidates), or give another "
+                "state_path."
+            )
+        self._disk: str | None = None  # digest of the campaign file as this optimiser last read or wrote it
         self.model: ReservoirModel | None = None
 
     # --------------------------------------------------------------- views
@@ -240,11 +285,27 @@ class FusionOptimizer:
     def _commit(self, state: CampaignState) -> None:
         r"""Save ``state`` (when there is a ``state_path``), then make it current.
 
-        The file is written first: if that fails, the campaign stays as it was."""
+        The file is written first: if that fails, the campaign stays as it was. The write holds
+        the campaign's lock and is refused when another run changed the file since this
+        optimiser last read or wrote it (:class:`~axfusion.files.CampaignChangedError`), so
+        two optimisers on one file never silently drop each other's batches."""
         if self.state_path is not None:
-            _atomic_write_json(self.state_path, self._payload(state))
+            with campaign_lock(self.state_path):
+                self._check_unchanged(self.state_path)
+                self._disk = _atomic_write_json(self.state_path, self._payload(state))
         self._state = state
         self.source.sync([o.key for o in state.observations], state.pending)
+
+    def _check_unchanged(self, path: Path) -> None:
+        r"""Raise :class:`~axfusion.files.CampaignChangedError` if ``path`` is not as this optimiser left it."""
+        now = _on_disk(path)
+        if now is not None and now != self._disk:
+            raise CampaignChangedError(
+                f"The campaign file {path} was changed by another run since this optimiser "
+                f"{'read' if self._disk is not None else 'was created'}; nothing was saved, so that run's "
+                f"measurements and batch are kept. Continue from the file: FusionOptimizer.resume({str(path)!r}, "
+                "candidates)."
+            )
 
     def _payload(self, state: CampaignState) -> dict[str, Any]:
         if not state.source:
@@ -279,19 +340,45 @@ class FusionOptimizer:
         if Y is None:
             raise ValueError("observe() needs the measured targets `Y`.")
         m = self.m
-        try:
-            Yarr = np.asarray(Y, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Y must hold numbers (NaN for a failed measurement): {error}") from error
+        raw = np.asarray(Y)
+        if raw.dtype == object and all(
+            v is None or (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)))
+            for v in raw.reshape(-1)
+        ):
+            raw = np.array([np.nan if v is None else float(v) for v in raw.reshape(-1)]).reshape(raw.shape)
+        if raw.dtype.kind not in "fiu":
+            raise ValueError(
+                f"Y must hold numbers (NaN for a failed measurement); got {raw.dtype} values "
+                f"such as {raw.reshape(-1)[:1].tolist()}. Convert them to numbers first (no text or booleans)."
+            )
+        Yarr = raw.astype(np.float64)
         if Yarr.ndim == 1:
             Yarr = Yarr.reshape(k, -1) if m > 1 and Yarr.size == k * m else Yarr.reshape(-1, 1)
         if Yarr.shape != (k, m):
             raise ValueError(f"Y has shape {Yarr.shape}; expected ({k}, {m}) for {k} designs and {m} targets.")
-        fail = np.zeros(k, dtype=bool) if failed is None else np.asarray(failed, dtype=bool).reshape(-1)
+        if failed is None:
+            fail = np.zeros(k, dtype=bool)
+        else:
+            flags = np.asarray(failed)
+            if flags.dtype != bool and flags.size:
+                raise ValueError(
+                    f"`failed` must hold booleans (True for a failed measurement); got {flags.dtype} values such as "
+                    f"{flags.reshape(-1)[:1].tolist()}."
+                )
+            fail = flags.astype(bool).reshape(-1)
         if fail.shape != (k,):
             raise ValueError(f"`failed` needs {k} flags, got {fail.shape}.")
         if np.isinf(Yarr).any():
             raise ValueError("Y contains inf values; mark failed measurements with NaN or `failed`.")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(Yarr) > MAX_ABS_VALUE
+        if huge.any():
+            i, j = (int(v) for v in np.argwhere(huge)[0])
+            raise ValueError(
+                f"Target {self.target_names[j]!r} is {Yarr[i, j]:g} in row {i} of Y: measured values must have "
+                f"magnitude at most {MAX_ABS_VALUE:g} (the models' standardisation would overflow). Rescale the "
+                "target (other units, or its logarithm)."
+            )
         partial = np.isnan(Yarr).any(axis=1) & ~np.isnan(Yarr).all(axis=1) & ~fail
         if partial.any():
             raise ValueError(
@@ -310,7 +397,10 @@ class FusionOptimizer:
             keys: Pool row ids, or design tuples for a box.
         """
         if isinstance(self.source, PoolSource):
-            pending: list[Any] = sorted(int(k) for k in keys)
+            checked, _ = self.source.observation_keys(list(keys), None)  # whole numbers inside the pool
+            if len(set(checked)) != len(checked):
+                raise ValueError("set_pending() got the same row twice.")
+            pending: list[Any] = sorted(checked)
         else:
             pending = sorted((tuple(k) for k in keys), key=repr)
         self._commit(self._state.with_pending(pending))
@@ -328,6 +418,8 @@ class FusionOptimizer:
                 (recorded with the scheduler's records), so that the rebuilt campaign
                 proposes what the original would have.
         """
+        if isinstance(iteration, (bool, np.bool_)) or not isinstance(iteration, (int, np.integer)):
+            raise ValueError(f"iteration must be a whole number; got {iteration!r}.")
         if int(iteration) < self._state.iteration:
             raise ValueError(f"Cannot go back from iteration {self._state.iteration} to {iteration}.")
         state = replace(self._state, iteration=int(iteration))
@@ -380,7 +472,12 @@ class FusionOptimizer:
         target = Path(path) if path is not None else self.state_path
         if target is None:
             raise ValueError("save() needs a path: this campaign has no state_path.")
-        _atomic_write_json(target, self.state_dict())
+        with campaign_lock(target):
+            if target == self.state_path:
+                self._check_unchanged(target)
+            digest = _atomic_write_json(target, self.state_dict())
+            if target == self.state_path:
+                self._disk = digest
 
     @classmethod
     def resume(
@@ -398,17 +495,28 @@ class FusionOptimizer:
             save: Keep saving to ``state_path`` after every change.
 
         Raises:
+            CampaignFileError: The file is not a valid campaign file; the message names the field.
             CampaignMismatchError: naming how ``candidates`` differ from the campaign's.
         """
         path = Path(state_path)
-        with open(path) as fh:
-            payload = json.load(fh)
-        state = CampaignState.from_dict(payload)
+        with campaign_lock(path):
+            payload, digest = read_campaign_file(path)
+        state = CampaignState.from_dict(payload, label=path.name)
         opt = cls.__new__(cls)
         opt.source = make_source(candidates, state.settings.stage2.pool, state.settings.stage2.box)
-        opt.source.check(state.source, what=f"The campaign in {path}")
+        try:
+            opt.source.check(state.source, what=f"The campaign in {path}")
+        except CampaignMismatchError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise CampaignFileError(
+                f"{path.name} is not a valid campaign file (source: {error}). Restore the file from a backup or start "
+                "a new campaign."
+            ) from error
+        state.check_keys(opt.source, label=path.name)
         opt._state = replace(state, source=opt.source.describe())
         opt.state_path = path if save else None
+        opt._disk = digest
         opt.model = None
         opt.source.sync([o.key for o in state.observations], state.pending)
         return opt

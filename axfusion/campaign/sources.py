@@ -396,5 +396,39 @@ def make_source(
         else:
             candidates = CandidatePool.from_frame(candidates)
     elif not isinstance(candidates, CandidatePool):
-        candidates = CandidatePool.from_array(np.asarray(candidates, dtype=np.float64))
+        try:
+            array = np.asarray(candidates, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"The pool must be an N x d array of numbers: {error}") from error
+        if array.ndim != 2:
+            raise ValueError(f"The pool must be an N x d array (one row per candidate); got shape {array.shape}.")
+        candidates = CandidatePool.from_array(array)
+    check_pool_values(candidates)
     return PoolSource(candidates, pool_settings)
+
+
+#: Largest magnitude a feature or target value may have: beyond it, squares and spreads
+#: overflow float64 in the models' standardisation (a column scaled by 1e300 would be zeroed).
+MAX_ABS_VALUE: float = 1e100
+
+
+def check_pool_values(pool: CandidatePool) -> None:
+    r"""Raise ``ValueError`` naming the column and row of a missing, infinite or too large pool value.
+
+    Values beyond :data:`MAX_ABS_VALUE` in magnitude are refused: the models standardise each
+    column, and its spread would overflow.
+    """
+    names = list(pool.feature_names or [f"x{j}" for j in range(pool.n_features)])
+    for ids, block in pool.iter_chunks():
+        block = np.asarray(block, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(block) | (np.abs(block) > MAX_ABS_VALUE)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            value = block[i, j]
+            what = "is missing (NaN)" if np.isnan(value) else f"is {value:g}"
+            raise ValueError(
+                f"Pool column {names[j]!r} (column {j}) {what} in row {int(ids[i])}: pool values must be finite "
+                f"numbers of magnitude at most {MAX_ABS_VALUE:g}. Fill or drop such rows, or rescale the column (other "
+                "units, or its logarithm)."
+            )

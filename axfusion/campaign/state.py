@@ -15,6 +15,7 @@ values in a box.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +27,142 @@ from axfusion.diagnostics import IterationRecord, jsonable
 from axfusion.models.tuning import TuningRecord, TuningState
 from axfusion.settings import Settings
 
-__all__ = ["CampaignState", "Observation"]
+__all__ = ["CampaignFileError", "CampaignState", "Observation", "validate_campaign_file"]
 
 #: Version of the campaign file written by :meth:`CampaignState.as_dict`.
 STATE_VERSION = 2
+
+
+class CampaignFileError(ValueError):
+    r"""A campaign file that is not valid (hand-edited, truncated or of another program); the
+    message names the file and the field."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_REQUIRED: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "settings": (dict, "an object"),
+    "targets": (list, "a list"),
+    "target_names": (list, "a list"),
+    "seed": (int, "a whole number"),
+    "iteration": (int, "a whole number"),
+    "observations": (list, "a list"),
+    "pending": (list, "a list"),
+    "suggestions": (list, "a list"),
+    "diagnostics": (list, "a list"),
+    "tuning": (list, "a list"),
+}
+
+
+def validate_campaign_file(d: Any, label: str = "the campaign file") -> None:
+    r"""Check a version-2 campaign file's fields (types, lengths, ranges, repeats) before use.
+
+    Pool keys are range-checked against the pool by :meth:`CampaignState.check_keys`.
+
+    Raises:
+        CampaignFileError: naming ``label`` and the first invalid field.
+    """
+
+    def bad(field_name: str, what: str) -> CampaignFileError:
+        return CampaignFileError(
+            f"{label} is not a valid campaign file: {field_name} {what}. Restore the file from a backup or start "
+            "a new campaign (a campaign file is written by axfusion, not edited by hand)."
+        )
+
+    if not isinstance(d, dict):
+        raise bad("the file", "is not a JSON object")
+    for name, (expected, words) in _REQUIRED.items():
+        if name not in d:
+            raise bad(f"'{name}'", "is missing")
+        value = d[name]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise bad(f"'{name}'", f"must be {words}; got {value!r:.60}")
+    if d["iteration"] < 0:
+        raise bad("'iteration'", f"must be at least 0; got {d['iteration']}")
+    kind = d.get("kind")
+    if kind not in ("pool", "box"):
+        raise bad("'kind'", f"must be 'pool' or 'box'; got {kind!r:.60}")
+    m = len(d["targets"])
+    if m < 1:
+        raise bad("'targets'", "is empty")
+    if any(not isinstance(t, dict) for t in d["targets"]):
+        raise bad("'targets'", "must hold one object per target")
+    if len(d["target_names"]) != m or any(not isinstance(n, str) for n in d["target_names"]):
+        raise bad("'target_names'", f"must hold {m} names (one per target); got {d['target_names']!r:.80}")
+    if not isinstance(d.get("source", {}), dict):
+        raise bad("'source'", f"must be an object; got {d.get('source')!r:.60}")
+    rp = d.get("ref_point")
+    if rp is not None and (not isinstance(rp, list) or len(rp) != m or not all(_is_number(v) for v in rp)):
+        raise bad("'ref_point'", f"must be null or {m} numbers; got {rp!r:.80}")
+    bg = d.get("box_generations")
+    if bg is not None and (not _is_int(bg) or bg < 1):
+        raise bad("'box_generations'", f"must be null or a whole number of at least 1; got {bg!r:.60}")
+
+    def key_ok(key: Any) -> bool:
+        if kind == "pool":
+            return _is_int(key) and key >= 0
+        return isinstance(key, list) and all(v is None or isinstance(v, (str, int, float)) for v in key)
+
+    key_words = "a pool row id (a whole number >= 0)" if kind == "pool" else "a list of parameter values"
+    seen: set[Any] = set()
+    for i, o in enumerate(d["observations"]):
+        where = f"observations[{i}]"
+        if not isinstance(o, dict):
+            raise bad(where, "must be an object")
+        for name in ("key", "x", "y", "failed", "iteration"):
+            if name not in o:
+                raise bad(f"{where}.{name}", "is missing")
+        if not key_ok(o["key"]):
+            raise bad(f"{where}.key", f"must be {key_words}; got {o['key']!r:.60}")
+        if o["x"] is not None and not isinstance(o["x"], list):
+            raise bad(f"{where}.x", f"must be null or a list; got {o['x']!r:.60}")
+        y = o["y"]
+        if not isinstance(y, list) or len(y) != m or not all(v is None or _is_number(v) for v in y):
+            raise bad(f"{where}.y", f"must be a list of {m} numbers (null where missing); got {y!r:.80}")
+        if any(v is not None and not math.isfinite(v) for v in y):
+            raise bad(f"{where}.y", f"must hold finite numbers; got {y!r:.80}")
+        if not isinstance(o["failed"], bool):
+            raise bad(f"{where}.failed", f"must be true or false; got {o['failed']!r:.60}")
+        if not o["failed"] and any(v is None for v in y):
+            raise bad(f"{where}.y", "has a missing value but the observation is not marked failed")
+        if not _is_int(o["iteration"]) or not 0 <= o["iteration"] <= d["iteration"]:
+            raise bad(
+                f"{where}.iteration", f"must be a whole number from 0 to {d['iteration']}; got {o['iteration']!r:.60}"
+            )
+        key = _key(o["key"])
+        if key in seen:
+            raise bad(
+                f"{where}.key", f"repeats the design {o['key']!r:.60}, observed earlier (a design is measured once)"
+            )
+        seen.add(key)
+    pending: set[Any] = set()
+    for i, p in enumerate(d["pending"]):
+        if not key_ok(p):
+            raise bad(f"pending[{i}]", f"must be {key_words}; got {p!r:.60}")
+        key = _key(p)
+        if key in pending:
+            raise bad(f"pending[{i}]", f"repeats {p!r:.60}")
+        if key in seen:
+            raise bad(f"pending[{i}]", f"is {p!r:.60}, which is already observed")
+        pending.add(key)
+    for i, batch in enumerate(d["suggestions"]):
+        if not isinstance(batch, list) or not all(key_ok(k) for k in batch):
+            raise bad(f"suggestions[{i}]", f"must be a list of keys, each {key_words}")
+    if any(not isinstance(r, dict) for r in d["diagnostics"]):
+        raise bad("'diagnostics'", "must hold one object per iteration")
+    for i, r in enumerate(d["tuning"]):
+        if not isinstance(r, dict) or not {"family", "target", "params", "oob_rmse", "d_eff", "capacity",
+                                             "n_settings"} <= set(r):
+            raise bad(f"tuning[{i}]", "must be an object with family, target, params, oob_rmse, d_eff, capacity "
+                      "and n_settings")
+        if not _is_int(r["target"]) or not 0 <= r["target"] < m or not isinstance(r["params"], dict):
+            raise bad(f"tuning[{i}]", f"has a target outside 0..{m - 1} or params that are not an object")
 
 
 @dataclass(frozen=True)
@@ -237,13 +370,70 @@ class CampaignState:
         )
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CampaignState:
-        r"""Rebuild a state from :meth:`as_dict` output (version 2) or a version-1 file."""
-        version = d.get("version")
+    def from_dict(cls, d: dict[str, Any], *, label: str = "the campaign file") -> CampaignState:
+        r"""Rebuild a state from :meth:`as_dict` output (version 2) or a version-1 file.
+
+        The file is validated first (:func:`validate_campaign_file`).
+
+        Raises:
+            CampaignFileError: naming ``label`` and the invalid field.
+        """
+        version = d.get("version") if isinstance(d, dict) else None
         if version == 1:
-            d = _upgrade_v1(d)
+            try:
+                d = _upgrade_v1(d)
+            except (KeyError, TypeError, ValueError) as error:
+                raise CampaignFileError(f"{label} is a version-1 campaign file that cannot be read: {error}") from error
         elif version != STATE_VERSION:
-            raise ValueError(f"campaign state version {version!r} is not supported (expected 1 or {STATE_VERSION}).")
+            raise CampaignFileError(
+                f"{label}: campaign file version {version!r} is not supported (expected 1 or {STATE_VERSION})."
+            )
+        validate_campaign_file(d, label)
+        try:
+            return cls._from_valid_dict(d)
+        except CampaignFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            from axfusion.settings import SettingsError
+
+            if isinstance(error, SettingsError):
+                section = "settings"
+            elif "IterationRecord" in str(error):
+                section = "diagnostics"
+            elif "Target" in str(error) or "target kind" in str(error):
+                section = "targets"
+            else:
+                section = "a field"
+            raise CampaignFileError(
+                f"{label} is not a valid campaign file ({section}: {error}). Restore the file from a backup or "
+                "start a new campaign."
+            ) from error
+
+    def check_keys(self, source: Any, *, label: str = "the campaign file") -> None:
+        r"""Raise :class:`CampaignFileError` unless every pool key lies in ``source``'s pool.
+
+        Args:
+            source: The campaign's :class:`~axfusion.campaign.sources.CandidateSource`.
+            label: How the message names the file.
+        """
+        pool = getattr(source, "pool", None)
+        if pool is None:
+            return
+        n = pool.n_rows
+        for name, keys in (
+            ("observations", [o.key for o in self.observations]),
+            ("pending", list(self.pending)),
+            ("suggestions", [k for b in self.suggestions for k in b]),
+        ):
+            out = [k for k in keys if not 0 <= int(k) < n]
+            if out:
+                raise CampaignFileError(
+                    f"{label} is not a valid campaign file: {name} names pool row {out[0]}, outside the pool's "
+                    f"{n} rows (0..{n - 1}). Restore the file from a backup or start a new campaign."
+                )
+
+    @classmethod
+    def _from_valid_dict(cls, d: dict[str, Any]) -> CampaignState:
         tuning = {}
         for r in d["tuning"]:
             params = {k: tuple(v) if isinstance(v, list) else v for k, v in r["params"].items()}

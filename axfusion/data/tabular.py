@@ -50,9 +50,11 @@ from axfusion.data.validation import (
     coerce_targets,
     constant_columns,
     count_noun,
+    csv_layout_problem,
     describe_duplicates,
     describe_missing_targets,
     feature_row_groups,
+    id_like_columns,
     missing_target_rows,
 )
 
@@ -87,6 +89,9 @@ def _read_table(
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {str(path)!r}.")
     frame = pd.read_csv(path, **dict(read_csv_kwargs or {}))
+    problem = csv_layout_problem(path, frame, **dict(read_csv_kwargs or {}))
+    if problem is not None:
+        raise DataValidationError(f"The data file {path.name} cannot be used: {problem}.")
     stem = path.name
     for suffix in (".gz", ".bz2", ".xz", ".zip", ".csv", ".tsv", ".txt"):
         stem = stem.removesuffix(suffix)
@@ -123,6 +128,15 @@ def _resolve_columns(
     reserved = set(targets) | ({id_column} if id_column is not None else set())
     if features is None:
         features = [c for c in columns if c not in reserved and c not in set(exclude)]
+        if id_column is None:
+            found = id_like_columns(frame, [c for c in features if c not in set(categorical)])
+            if found:
+                name, reason = next(iter(found.items()))
+                raise DataValidationError(
+                    f"Column {name!r} looks like a row id, not a property to model ({reason}). Name it the "
+                    f"identifier with id_column={name!r} (axfusion bench --id-column {name}), leave it out with "
+                    f"exclude=[{name!r}], or choose the features."
+                )
     else:
         check_columns_exist(features, columns, role="feature")
         clash = [c for c in features if c in reserved]

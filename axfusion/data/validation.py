@@ -11,7 +11,10 @@ order, and which emit warnings) lives in :func:`axfusion.data.load_csv`.
 from __future__ import annotations
 
 import difflib
+import os
+from collections import Counter
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -372,3 +375,112 @@ def check_min_rows(n_rows: int, min_rows: int, *, context: str) -> None:
         raise DataValidationError(
             f"Only {n_rows} rows are left {context}; at least {min_rows} rows are needed."
         )
+
+
+#: Name parts that mark a column as a row identifier (``id``, ``sample_no``, ``material_ID``,
+#: ``sampleIndex``), compared with the name's words in lower case.
+ID_WORDS: frozenset[str] = frozenset({"id", "ids", "no", "nr", "idx", "index", "key", "uid", "uuid"})
+
+#: ``number``/``num`` name an identifier only alone or after one of these words (``sample_number``,
+#: ``run_num``), not in a property such as ``atomic_number``.
+NUMBERED_WORDS: frozenset[str] = frozenset(
+    {"sample", "row", "run", "serial", "entry", "record", "item", "experiment", "exp", "batch", "lot", "trial"}
+)
+
+#: Consecutive unique whole numbers in a column without an id-like name are taken for a row
+#: number from this many rows on (below it a short feature column may be ``1, 2, 3`` by chance).
+MIN_ROWS_FOR_COUNTER: int = 10
+
+
+def _name_words(name: str) -> list[str]:
+    r"""``"sampleNo"`` -> ``["sample", "no"]``; ``"material_ID"`` -> ``["material", "id"]``."""
+    import re
+
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def id_like_name(name: str) -> bool:
+    r"""Whether a column name reads like a row identifier (``id``, ``sample_no``, ``Unnamed: 0``)."""
+    words = _name_words(name)
+    if str(name).startswith("Unnamed:"):
+        return True
+    if not words:
+        return False
+    if words[-1] in ID_WORDS or words[0] in {"id", "idx", "uid", "uuid"}:
+        return True
+    return words[-1] in ("number", "num") and (len(words) == 1 or words[-2] in NUMBERED_WORDS)
+
+
+def id_like_reason(name: str, values: pd.Series) -> str | None:
+    r"""Why the column ``name`` looks like a row identifier rather than a measured property, or ``None``.
+
+    A column is id-like when its values are unique whole numbers and it is pandas' saved index
+    (``Unnamed: 0``), or named like an id (a word of :data:`ID_WORDS`, e.g. ``id``,
+    ``sample_no``), or -- with at least :data:`MIN_ROWS_FOR_COUNTER` rows -- the values are
+    consecutive (``1, 2, ..., n`` in any order). Non-numeric columns are never id-like here.
+
+    Args:
+        name: The column name.
+        values: The column.
+    """
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    v = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if v.size < 2 or not np.isfinite(v).all() or not np.array_equal(v, np.round(v)):
+        return None
+    if np.unique(v).size != v.size:
+        return None
+    lo, hi = int(v.min()), int(v.max())
+    span = f"unique whole numbers {lo}..{hi}"
+    if str(name).startswith("Unnamed:"):
+        return f"an unnamed column of {span}, the row index pandas writes with DataFrame.to_csv(index=True)"
+    if id_like_name(name):
+        return f"named like an id and holds {span}"
+    if v.size >= MIN_ROWS_FOR_COUNTER and hi - lo == v.size - 1:
+        return f"a column of consecutive {span}, like a row number"
+    return None
+
+
+def id_like_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    r"""The id-like ones among ``columns`` of ``frame``, each with the reason (see :func:`id_like_reason`)."""
+    found = {}
+    for c in columns:
+        reason = id_like_reason(c, frame[c])
+        if reason is not None:
+            found[c] = reason
+    return found
+
+
+def csv_layout_problem(path: str | os.PathLike[str], frame: pd.DataFrame, **read_csv_kwargs: Any) -> str | None:
+    r"""What is wrong with a CSV file's layout as :func:`pandas.read_csv` read it into ``frame``, or ``None``.
+
+    Two problems pandas hides: a repeated column name (pandas renames the second ``a`` to
+    ``a.1``), and a file exported with ``;`` separators (and ``,`` decimals, as spreadsheets do in
+    many locales), which reads as one text column.
+
+    Args:
+        path: The CSV file.
+        frame: The table read from it.
+        **read_csv_kwargs: The options it was read with (the header is re-read with them).
+    """
+    if len(frame.columns) == 1:
+        name = str(frame.columns[0])
+        for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in name:
+                return (
+                    f"its header {name[:60]!r} is one column holding {word}: the file is separated by {sep!r}, "
+                    "not commas (a spreadsheet export in a locale with decimal commas). Save it as CSV with "
+                    "commas between columns and '.' as the decimal point"
+                )
+    if read_csv_kwargs.get("header", "infer") in (0, "infer") and not read_csv_kwargs.get("names"):
+        options = {k: v for k, v in read_csv_kwargs.items() if k in ("sep", "delimiter", "encoding", "compression")}
+        try:
+            header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+        except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
+            return None
+        names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+        repeated = sorted(c for c, k in Counter(names).items() if k > 1)
+        if repeated:
+            return f"it has duplicated column names {repeated}; give every column its own name"
+    return None

@@ -44,6 +44,10 @@ Measured rows with an empty (NaN) target are failed measurements: they are
 recorded, never suggested again, and not modelled (a warning says which).
 Nothing the user gave is written to: the pool and measured tables are only read,
 and the CLI refuses to overwrite an existing ``--out`` file unless ``--force``.
+The campaign is locked (``<campaign>.lock``, :func:`~axfusion.files.campaign_lock`) from
+reading it to saving it, so a second call on the same campaign is refused (or waits,
+``--wait``) instead of working on the same state; ``--out`` and the campaign are written
+through temporary files and checked before the fit, so a failed call changes no file.
 
 Every problem with the input raises :class:`SuggestInputError` (a
 :class:`ValueError`) with a message naming the column, row, id, formula or file

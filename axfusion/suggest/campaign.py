@@ -3,7 +3,6 @@ r"""One call of the workflow: open or continue the campaign, observe the new row
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -92,30 +91,40 @@ def _open_campaign(
             )
         except SettingsError as error:
             raise SuggestInputError(f"Invalid option: {error}") from error
+        except (TypeError, ValueError) as error:  # the seed, the reference point
+            raise SuggestInputError(f"Cannot start the campaign: {error}") from error
         return opt, False
     if not campaign.is_file():
         raise SuggestInputError(f"The campaign path {str(campaign)!r} exists but is not a file.")
+    from axfusion.campaign import CampaignFileError
+    from axfusion.campaign.optimizer import read_campaign_file
+    from axfusion.campaign.state import STATE_VERSION, validate_campaign_file
+
     try:
-        with open(campaign) as fh:
-            state = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SuggestInputError(f"{campaign.name} is not an axfusion campaign file (not JSON: {error}).") from error
-    except OSError as error:
-        raise SuggestInputError(f"Cannot read the campaign file {str(campaign)!r}: {error}") from error
-    if not isinstance(state, dict) or "observations" not in state or "targets" not in state:
+        state, _ = read_campaign_file(campaign)
+    except CampaignFileError as error:
+        raise SuggestInputError(str(error)) from error
+    if "observations" not in state or "targets" not in state:
         raise SuggestInputError(f"{campaign.name} is not an axfusion campaign file.")
+    if state.get("version") == STATE_VERSION:  # the current schema, checked field by field before any use
+        try:
+            validate_campaign_file(state, campaign.name)
+        except CampaignFileError as error:
+            raise SuggestInputError(str(error)) from error
+    elif not isinstance(state.get("target_names", []), list) or not isinstance(state["targets"], list):
+        raise SuggestInputError(f"{campaign.name} is not a complete axfusion campaign file (targets).")
     if state.get("kind") != "pool":
         raise SuggestInputError(f"{campaign.name} is a campaign over a search space, not over a candidate pool.")
     try:
         saved = [Target(**{k: t[k] for k in ("kind", "value", "lower", "upper", "name")}) for t in state["targets"]]
+        saved_names = [str(n) for n in state.get("target_names", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise SuggestInputError(
             f"{campaign.name} is not a complete axfusion campaign file (targets: {error})."
         ) from error
-    if list(state.get("target_names", [])) != names or [dataclasses.replace(t, name=None) for t in saved] != [
+    if saved_names != names or [dataclasses.replace(t, name=None) for t in saved] != [
         dataclasses.replace(t, name=None) for t in targets
     ]:
-        saved_names = state.get("target_names", [])
         was = ", ".join(describe_target(dataclasses.replace(t, name=n)) for t, n in zip(saved, saved_names))
         now = ", ".join(describe_target(t) for t in targets)
         raise SuggestInputError(
@@ -124,6 +133,8 @@ def _open_campaign(
         )
     try:
         opt = FusionOptimizer.resume(campaign, pool.pool, save=False)
+    except CampaignFileError as error:
+        raise SuggestInputError(str(error)) from error
     except CampaignMismatchError as error:
         reason = str(error).split(": ", 1)[-1].split(". Give", 1)[0]
         raise SuggestInputError(
@@ -221,12 +232,72 @@ def _run(
     ordinal: Mapping[str, Sequence[Any]] | None = None,
     descriptors: Mapping[str, Any] | None = None,
     smiles: Sequence[str] = (),
+    retract: Callable[[], None] | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> _Outcome:
     r"""The whole suggest call; see :func:`suggest_next`.
 
+    The campaign's lock (:func:`~axfusion.files.campaign_lock`) is held from reading the
+    campaign to saving it, so a second call on the same campaign refuses (or waits up to
+    ``wait`` seconds, telling ``on_wait``) instead of working on the same state.
     ``deliver`` (the CLI's writer of ``--out``) receives the table before the
-    campaign is saved, so a batch that could not be delivered is never left pending.
+    campaign is saved, so a batch that could not be delivered is never left pending;
+    if the campaign then cannot be saved, ``retract`` undoes the delivery.
     """
+    from axfusion.files import CampaignLockedError, OutputPathError, campaign_lock, check_output_path
+
+    for value, name in ((pool, "pool"), (measured, "measured")):
+        if not isinstance(value, (str, os.PathLike, pd.DataFrame)):
+            raise TypeError(f"{name} must be a file path or a pandas DataFrame; got {type(value).__name__}.")
+    if campaign is not None and not isinstance(campaign, (str, os.PathLike)):
+        raise TypeError(f"campaign must be a file path or None; got {type(campaign).__name__}.")
+    if not isinstance(targets, str) and (
+        not isinstance(targets, Sequence) or not all(isinstance(t, str) for t in targets)
+    ):
+        raise TypeError(f"targets must be a column name or a list of column names; got {targets!r}.")
+    encoding = {"categorical": categorical, "ordinal": ordinal, "descriptors": descriptors, "smiles": smiles}
+    if campaign is None:
+        return _run_locked(
+            pool, measured, targets, directions=directions, batch_size=batch_size, id_column=id_column,
+            formula_column=formula_column, features=features, campaign=None, seed=seed,
+            optimizer_options=optimizer_options, deliver=deliver, retract=retract, encoding=encoding,
+        )
+    try:
+        check_output_path(campaign, "the campaign file")
+        with campaign_lock(campaign, wait=wait, on_wait=on_wait):
+            return _run_locked(
+                pool, measured, targets, directions=directions, batch_size=batch_size, id_column=id_column,
+                formula_column=formula_column, features=features, campaign=campaign, seed=seed,
+                optimizer_options=optimizer_options, deliver=deliver, retract=retract, encoding=encoding,
+            )
+    except (CampaignLockedError, OutputPathError) as error:
+        raise SuggestInputError(_cap_first(str(error))) from error
+
+
+def _cap_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _run_locked(
+    pool: TableSource,
+    measured: TableSource,
+    targets: Sequence[str] | str,
+    *,
+    directions: Any,
+    batch_size: int,
+    id_column: str | None,
+    formula_column: str | None,
+    features: Sequence[str] | None,
+    campaign: str | os.PathLike[str] | None,
+    seed: int,
+    optimizer_options: Mapping[str, Any] | None,
+    deliver: Callable[[pd.DataFrame], None] | None,
+    retract: Callable[[], None] | None,
+    encoding: Mapping[str, Any],
+) -> _Outcome:
+    r""":func:`_run` once the campaign's lock is held (``encoding``: the categorical,
+    ordinal, descriptor and SMILES arguments of :func:`suggest_next`)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise SuggestInputError(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
     batch_size = int(batch_size)
@@ -251,7 +322,7 @@ def _run(
 
     p = load_pool(
         pool, id_column=id_column, formula_column=formula_column, features=features, targets=names,
-        categorical=categorical, ordinal=ordinal, descriptors=descriptors, smiles=smiles,
+        **encoding,
     )
     m = load_measured(measured, p, names)
     opt, resumed = _open_campaign(
@@ -324,12 +395,28 @@ def _run(
         )
     if new.any():
         opt.observe(ids=new_pos, Y=m.Y[new], failed=m.failed[new])
-    suggestion = opt.suggest(batch_size)
+    from axfusion.acquisition.batch import BatchSelectionError
+
+    try:
+        suggestion = opt.suggest(batch_size)
+    except BatchSelectionError as error:
+        raise SuggestInputError(
+            f"No batch of {batch_size} rows can be suggested from {p.table.named}: {error}"
+        ) from error
     table = _output_table(suggestion.table, suggestion.iteration, p)
     if deliver is not None:
         deliver(table)
     if campaign_path is not None:
-        opt.save(campaign_path)
+        try:
+            opt.save(campaign_path)
+        except OSError as error:
+            if retract is not None:
+                retract()
+            raise SuggestInputError(
+                f"Cannot save the campaign file {campaign_path}: {error.strerror or error}. Nothing was kept: "
+                "the campaign and the suggestions file are as before; free space or choose a writable folder "
+                "and run again."
+            ) from error
     return _Outcome(
         table=table,
         iteration=suggestion.iteration,

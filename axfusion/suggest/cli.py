@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from axfusion.files import OutputPathError, atomic_write, check_output_path
 from axfusion.suggest.campaign import _Outcome, _run
 from axfusion.suggest.errors import SuggestInputError, SuggestWarning
 from axfusion.suggest.tables import ROW_ID_COLUMN, _same_file
@@ -154,6 +154,8 @@ def add_suggest_parser(subparsers: Any) -> None:
     p.add_argument("--members", type=int, default=None, metavar="B",
                    help="bootstrap members per family of a new campaign")
     p.add_argument("--jobs", type=int, default=None, metavar="J", help="processes fitting the families")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run on the same campaign to finish (default: refuse at once)")
     p.set_defaults(func=run_suggest_command)
 
 
@@ -203,28 +205,21 @@ def parse_categorical_arguments(
 
 
 def _write_csv(table: pd.DataFrame, out: Path, *, force: bool) -> None:
-    r"""Write ``table`` to ``out``; without ``force`` an existing file is never replaced.
+    r"""Write ``table`` to ``out`` through a temporary file; without ``force`` an existing file is never replaced.
 
-    With ``force`` the file is replaced atomically (temporary file, then rename);
-    without it the file is created exclusively, so a file that appeared since the
-    first check is not overwritten either.
+    The file appears whole or not at all (a full disk leaves no empty or partial file):
+    with ``force`` it replaces ``out`` atomically; without it, it is linked into place, so
+    a file that appeared since the first check is not overwritten either.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not force:
-        try:
-            with open(out, "x", newline="") as fh:
-                table.to_csv(fh, index=False)
-        except FileExistsError:
-            raise SuggestInputError(f"--out {out} already exists; pass --force to overwrite it.") from None
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            table.to_csv(fh, index=False)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        atomic_write(out, lambda fh: table.to_csv(fh, index=False), exclusive=not force)
+    except FileExistsError:
+        raise SuggestInputError(f"--out {out} already exists; pass --force to overwrite it.") from None
+    except OSError as error:
+        raise SuggestInputError(
+            f"Cannot write --out {out}: {error.strerror or error}. Nothing was written and the campaign is "
+            "unchanged; free space or choose a writable folder and run again."
+        ) from error
 
 
 def _summary(outcome: _Outcome, out: Path, id_column: str | None, names: Sequence[str]) -> str:
@@ -287,8 +282,10 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
     for given, role in ((args.pool, "--pool"), (args.measured, "--measured"), (campaign, "--campaign")):
         if _same_file(out, Path(given)):
             raise SuggestInputError(f"--out {out} is the {role} file; it would be overwritten. Choose another --out.")
-    if out.is_dir():
-        raise SuggestInputError(f"--out {out} is a directory; give a file name.")
+    try:
+        check_output_path(out, "--out")
+    except OutputPathError as error:
+        raise SuggestInputError(str(error)) from error
     if out.exists() and not args.force:
         hint = (
             f" (to write the next batch elsewhere and continue this campaign, pass --campaign {campaign})"
@@ -299,6 +296,16 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
             f"--out {out} already exists; pass --force to overwrite it, or choose another --out{hint}."
         )
     categorical, ordinal, descriptors = parse_categorical_arguments(args)
+    if not 0 <= args.wait < float("inf"):
+        raise SuggestInputError(f"--wait must be 0 or more seconds; got {args.wait}.")
+    previous = out.read_bytes() if out.is_file() else None  # restored if the campaign cannot be saved
+
+    def retract() -> None:
+        if previous is None:
+            out.unlink(missing_ok=True)
+        else:
+            atomic_write(out, lambda fh: fh.write(previous), binary=True)
+
     options: dict[str, Any] = {}
     if args.families is not None:
         options["families"] = tuple(args.families)
@@ -323,5 +330,8 @@ def _command(args: argparse.Namespace) -> tuple[_Outcome, Path, list[str]]:
         ordinal=ordinal,
         descriptors=descriptors,
         smiles=list(args.smiles_column or []),
+        retract=retract,
+        wait=args.wait,
+        on_wait=lambda message: print(f"axfusion suggest: {message} (up to {args.wait:g} s)", file=sys.stderr),
     )
     return outcome, out, names

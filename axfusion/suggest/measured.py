@@ -74,6 +74,16 @@ def _targets_of(table: _Table, names: Sequence[str]) -> np.ndarray:
             raise SuggestInputError(
                 f"Target column {name!r} of {table.label} has infinite values in {table.rows(inf.tolist())}."
             )
+        from axfusion.campaign.sources import MAX_ABS_VALUE
+
+        with np.errstate(invalid="ignore"):
+            huge = np.flatnonzero(np.abs(values) > MAX_ABS_VALUE)
+        if huge.size:
+            raise SuggestInputError(
+                f"Target column {name!r} of {table.label} has values beyond {MAX_ABS_VALUE:g} in magnitude in "
+                f"{table.rows(huge.tolist())}; the models' standardisation would overflow. Rescale the target "
+                "(other units, or its logarithm)."
+            )
         if np.isnan(values).all():
             raise SuggestInputError(
                 f"Target column {name!r} of {table.label} is empty: none of its {_plural(len(values), 'row')} "
@@ -126,6 +136,28 @@ def _match_positions(table: _Table, col: pd.Series, pool: _Pool, rows: np.ndarra
             f"({table.rows(outside.tolist())}), outside the pool, whose rows are 0..{pool.n_rows - 1}."
         )
     return out
+
+
+def _check_positions_agree(table: _Table, rows: np.ndarray, positions: np.ndarray, pool: _Pool) -> None:
+    r"""A ``row_id`` must name the pool row whose features the measured row carries (where it carries any)."""
+    cols = [c for c in pool.raw_features if c in table.frame.columns]
+    if not cols or rows.size == 0:
+        return
+    given = table.frame.iloc[rows][cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    where = [pool.feature_names.index(c) for c in cols]
+    distinct, back = np.unique(positions, return_inverse=True)  # take() wants distinct ids
+    expected = np.asarray(pool.pool.take(distinct), dtype=np.float64)[back][:, where]
+    differ = ~np.isclose(given, expected, rtol=MATCH_RTOL, atol=0.0) & ~np.isnan(given)
+    bad = np.flatnonzero(differ.any(axis=1))
+    if bad.size:
+        k = int(bad[0])
+        j = int(np.flatnonzero(differ[k])[0])
+        raise SuggestInputError(
+            f"{_cap(table.label)} {table.row(int(rows[k]))} gives {ROW_ID_COLUMN} {int(positions[k])}, but its feature "
+            f"{cols[j]!r} is {_plain(given[k, j])} where pool row {int(positions[k])} has {_plain(expected[k, j])}"
+            f"{f' ({bad.size - 1} more rows disagree too)' if bad.size > 1 else ''}. Correct the {ROW_ID_COLUMN} "
+            "(or empty it, to match the row by its features)."
+        )
 
 
 def _match_features(table: _Table, rows: np.ndarray, pool: _Pool, taken: set[int]) -> np.ndarray:
@@ -275,6 +307,7 @@ def load_measured(source: TableSource, pool: _Pool, names: Sequence[str]) -> _Me
             by_position = frame[ROW_ID_COLUMN].notna().to_numpy()
             rows = np.flatnonzero(by_position)
             positions[rows] = _match_positions(table, frame[ROW_ID_COLUMN], pool, rows)
+            _check_positions_agree(table, rows, positions[rows], pool)
         rest = np.flatnonzero(~by_position)
         if rest.size:
             taken = set(positions[by_position].tolist())

@@ -17,6 +17,7 @@ from axfusion.suggest.hashing import row_hashes
 from axfusion.suggest.tables import (
     MAX_COLUMNS_SHOWN,
     MAX_LISTED,
+    ROW_ID_COLUMN,
     TableSource,
     _as_path,
     _cap,
@@ -160,6 +161,30 @@ def _encoded_features(
     except DataValidationError as error:
         raise SuggestInputError(str(error)) from error
     return X, list(encoder.feature_names_out_), encoder
+def _refuse_id_like(table: _Table, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    r"""Refuse automatically chosen feature columns that hold row ids (``row_id``, ``sample_no``, a saved index).
+
+    A column of row ids would be modelled as a property of the material; it must be named
+    as the id column, or dropped. Columns chosen with ``features`` are taken as given.
+    """
+    from axfusion.data.validation import id_like_columns
+
+    if ROW_ID_COLUMN in columns:
+        raise SuggestInputError(
+            f"{_cap(table.named)} has a {ROW_ID_COLUMN!r} column, as axfusion suggest writes to --out: is it a "
+            "suggestions file? Give the candidate pool as --pool. If the column holds the pool's own row ids, "
+            f"name it with --id-column {ROW_ID_COLUMN} (id_column={ROW_ID_COLUMN!r} in Python), or drop it."
+        )
+    found = id_like_columns(frame, [c for c in columns if c in frame.columns])
+    if found:
+        name, reason = next(iter(found.items()))
+        more = f" (also {sorted(found)[1:]})" if len(found) > 1 else ""
+        raise SuggestInputError(
+            f"{_cap(table.named)} column {name!r}{more} looks like a row id, not a property to model ("
+            f"{reason}). Name it as the id column with --id-column {name!r} (id_column={name!r} in Python; the "
+            "measured file then carries it too), or drop it from the pool, or choose the feature columns with "
+            "--features."
+        )
 
 
 def _numeric_frame(table: _Table, columns: Sequence[str]) -> np.ndarray:
@@ -172,6 +197,17 @@ def _numeric_frame(table: _Table, columns: Sequence[str]) -> np.ndarray:
         raise SuggestInputError(
             f"{_cap(table.named)} has missing or infinite values in feature column(s) {cols[:MAX_LISTED]} "
             f"({table.rows(rows)}). Fill or remove these rows, or leave the columns out of --features."
+        )
+    from axfusion.campaign.sources import MAX_ABS_VALUE
+
+    huge = np.abs(X) > MAX_ABS_VALUE
+    if huge.any():
+        cols = [columns[int(j)] for j in np.flatnonzero(huge.any(axis=0))]
+        rows = np.flatnonzero(huge.any(axis=1)).tolist()
+        raise SuggestInputError(
+            f"{_cap(table.named)} has values beyond {MAX_ABS_VALUE:g} in magnitude in feature column(s) "
+            f"{cols[:MAX_LISTED]} ({table.rows(rows)}); the models' standardisation would overflow. Rescale the "
+            "column(s) (other units, or a logarithm), or leave them out with --features."
         )
     return X
 
@@ -248,6 +284,16 @@ def _load_parquet_pool(
         raise SuggestInputError(
             f"{_cap(shell.named)} has no feature column once the id and target columns are set aside."
         )
+    if features is None:
+        from axfusion.data.validation import id_like_name
+
+        named = [c for c in raw if c == ROW_ID_COLUMN or id_like_name(c)]
+        if named:
+            try:
+                values = pq.read_table(path, columns=named).to_pandas()
+            except (pa.ArrowException, OSError) as error:
+                raise SuggestInputError(f"Cannot read the pool file {str(path)!r}: {error}") from error
+            _refuse_id_like(shell, values, named)
     try:
         pool = CandidatePool.from_parquet(path, columns=raw)
         ids = None if id_column is None else pq.read_table(path, columns=[id_column]).column(0).to_pandas()
@@ -298,9 +344,13 @@ def load_pool(
         c: bool(pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_complex_dtype(frame[c]))
         for c in frame.columns
     }
+    if features is None and ROW_ID_COLUMN in frame.columns and ROW_ID_COLUMN not in (id_column, formula_column):
+        _refuse_id_like(table, frame, [ROW_ID_COLUMN])
     raw = _resolve_features(
         table, numeric, features=features, id_column=id_column, formula_column=formula_column, targets=targets
     )
+    if features is None:
+        _refuse_id_like(table, frame, raw)
     blocks: list[np.ndarray] = []
     names: list[str] = []
     magpie: dict[str, np.ndarray] = {}

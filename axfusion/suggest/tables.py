@@ -46,8 +46,8 @@ def _plain(value: Any) -> Any:
 
 
 def _cap(text: str) -> str:
-    r"""``text`` with its first letter in upper case (for a sentence that starts with a name)."""
-    return text[:1].upper() + text[1:]
+    r"""``text`` with its first letter in upper case when it starts with a word (``"the pool"``), not a file name."""
+    return text[:1].upper() + text[1:] if text.startswith("the ") else text
 
 
 def _listed(items: Sequence[Any], limit: int = MAX_LISTED) -> str:
@@ -131,6 +131,12 @@ def read_table(source: TableSource, role: str) -> _Table:
             raise SuggestInputError(f"Cannot read the {role} file {str(path)!r}: {error}") from error
     else:
         raise TypeError(f"The {role} must be a file path or a pandas DataFrame, not {type(source).__name__}.")
+    if path is not None and not _is_parquet(path):
+        from axfusion.data.validation import csv_layout_problem
+
+        problem = csv_layout_problem(path, frame)
+        if problem is not None:
+            raise SuggestInputError(f"The {role} file {path.name} cannot be used: {problem}.")
     frame.columns = [str(c) for c in frame.columns]
     duplicated = sorted(c for c, k in Counter(frame.columns).items() if k > 1)
     if duplicated:

@@ -8,6 +8,7 @@ import pytest
 
 from axfusion.acquisition.batch import (
     BatchDecision,
+    BatchSelectionError,
     allocate_bandwidth,
     cluster_reweight,
     grid_coverage,
@@ -173,7 +174,7 @@ def test_too_few_distinct_candidates_raise() -> None:
     scores = np.arange(6, dtype=float)
     with pytest.raises(ValueError, match="only 2 distinct"):
         select_batch(scores, features, np.zeros(6, int), np.empty((0, 2)), 3)
-    with pytest.raises(ValueError, match="not near-duplicates"):
+    with pytest.raises(BatchSelectionError, match="only 3 of the 6 remaining candidates differ from the measured"):
         select_batch(scores, features, np.zeros(6, int), np.array([[1.0, 1.0]]), 4)
 
 

@@ -46,3 +46,17 @@ def test_empty_experiment_has_no_observations():
     exp = client._experiment
     table = collect_observations(exp, exp.lookup_data(), targets_from_config(exp.optimization_config))
     assert table.Y.shape == (0, 2) and table.n_successful == 0
+
+
+def test_a_nan_metric_value_is_a_failed_measurement():
+    # issue 22: a NaN metric must not reach Ax's or the fusion's models; the arm is failed, not retried
+    client = _client()
+    t_ok = client.attach_trial({"x": 0.1})
+    client.complete_trial(t_ok, {"loss": 1.0, "c": 0.5})
+    t_nan = client.attach_trial({"x": 0.2})
+    client.complete_trial(t_nan, {"loss": float("nan"), "c": 0.5})
+    exp = client._experiment
+    table = collect_observations(exp, exp.lookup_data(), targets_from_config(exp.optimization_config))
+    assert [p["x"] for p in table.parameters] == [0.1, 0.2]
+    assert table.failed.tolist() == [False, True] and np.isnan(table.Y[1]).all()
+    assert table.n_missing == 1 and table.n_successful == 1

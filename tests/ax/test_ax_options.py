@@ -41,3 +41,26 @@ def test_node_stores_the_whole_settings_tree():
     assert tree.stage1.n_members == 10 and tree.stage3.batch.cluster_bandwidth is False
     again = FusionGenerationNode(**{k: v for k, v in node.init_args().items() if k != "transition_criteria"})
     assert again.settings == node.settings
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"seed": None}, TypeError, "seed must be a whole number; got None"),
+    ({"seed": 1.5}, TypeError, "seed must be a whole number"),
+    ({"seed": "1"}, TypeError, "seed must be a whole number"),
+    ({"batch_size": 2.5}, TypeError, "batch_size must be a whole number"),
+    ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+    ({"n_initial": 7.5}, TypeError, "n_initial must be a whole number"),
+    ({"bogus": 1}, TypeError, "unknown option 'bogus'"),
+])
+def test_strategy_arguments_are_not_coerced(kwargs, error, match):
+    # issue 22: no float, string or None becomes a seed, batch size or design size
+    import numpy as np
+
+    from axfusion.ax import fusion_generation_strategy, generation_strategy
+
+    with pytest.raises(error, match=match):
+        fusion_generation_strategy(**kwargs)
+    if "bogus" not in kwargs:
+        with pytest.raises(error, match=match):
+            generation_strategy("sobol" if "n_initial" not in kwargs else "fusion", **kwargs)
+    fusion_generation_strategy(seed=np.int64(3), batch_size=np.int32(2))  # numpy integers are fine

@@ -82,3 +82,51 @@ def test_reservoir_in_ax_modular_botorch_on_a_continuous_space():
     assert small.posterior(Xq).mean.requires_grad
     client = _reservoir_loop(RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 20.0)))
     assert isinstance(client._generation_strategy.adapter.generator.surrogate.model, ReservoirModel)
+
+
+_SAVE = """
+import sys
+from ax.api.client import Client
+from ax.api.configs import RangeParameterConfig
+from axfusion.ax import fusion_generation_strategy
+
+client = Client(random_seed=0)
+client.configure_experiment(parameters=[RangeParameterConfig(name="x", parameter_type="float", bounds=(0.0, 1.0))])
+client.configure_optimization(objective="-loss")
+client.set_generation_strategy(fusion_generation_strategy(n_initial=5, batch_size=2, seed=0))
+for index, p in client.get_next_trials(max_trials=2).items():
+    client.complete_trial(index, {"loss": p["x"] ** 2})
+client.save_to_json_file(sys.argv[1])
+"""
+
+_LOAD = """
+import sys
+{imports}
+from ax.api.client import Client
+
+client = Client.load_from_json_file(sys.argv[1])
+print(type(client._generation_strategy.nodes_by_name["Fusion"]).__name__)
+"""
+
+
+def test_a_fresh_session_reloads_an_experiment_after_import_axfusion_ax(tmp_path):
+    # Ax's decoder knows axfusion's classes once `import axfusion.ax` has run (README: "In an Ax
+    # loop"); Ax has no plugin hook that would let a fresh session find them on its own.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    path = tmp_path / "experiment.json"
+
+    def python(code):
+        return subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    saved = python(_SAVE)
+    assert saved.returncode == 0, saved.stderr
+    without = python(_LOAD.format(imports=""))
+    assert without.returncode != 0 and "FusionGenerationNode" in without.stderr
+    loaded = python(_LOAD.format(imports="import axfusion.ax  # registers axfusion's classes with Ax"))
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "FusionGenerationNode"

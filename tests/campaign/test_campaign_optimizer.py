@@ -109,8 +109,9 @@ def test_resume_continues_exactly(tmp_path):
     a, X, y, init = _start(tmp_path / "a", seed=3)
     s1 = a.suggest()
     a.observe(ids=s1.row_ids, Y=y[s1.row_ids])
-    # "crash" here: a new process resumes from the file
-    b = FusionOptimizer.resume(tmp_path / "a" / "state.json", X)
+    # "crash" here: a new process resumes from the file (and does not save: `a` still owns it,
+    # and two optimisers saving one file is refused, see test_two_optimisers_on_one_file_*)
+    b = FusionOptimizer.resume(tmp_path / "a" / "state.json", X, save=False)
     assert b.n_observed == a.n_observed and b.iteration == a.iteration == 1
     sa, sb = a.suggest(), b.suggest()
     np.testing.assert_array_equal(sa.row_ids, sb.row_ids)
@@ -324,3 +325,172 @@ def test_categorical_encoding_is_stored_and_resumed(tmp_path):
     numbers = opt.source.pool.take(np.arange(50))
     again = FusionOptimizer.resume(path, numbers)
     assert np.allclose(again.source.column_scale, opt.source.column_scale, equal_nan=True)
+# ------------------------------------------------------------------ bad input (issue 22)
+def test_two_optimisers_on_one_file_never_drop_each_others_batch(tmp_path):
+    from axfusion.files import CampaignChangedError
+
+    a, X, y, init = _start(tmp_path)
+    b = FusionOptimizer.resume(tmp_path / "state.json", X)
+    sa = a.suggest()
+    saved = (tmp_path / "state.json").read_text()
+    with pytest.raises(CampaignChangedError, match="changed by another run.*FusionOptimizer.resume"):
+        b.observe(ids=[299], Y=[0.5])
+    assert (tmp_path / "state.json").read_text() == saved  # a's batch is still pending on disk
+    assert set(json.loads(saved)["pending"]) == set(sa.row_ids.tolist())
+    assert b.n_observed == len(init)  # b is unchanged in memory too
+    c = FusionOptimizer.resume(tmp_path / "state.json", X)
+    c.observe(ids=[299], Y=[0.5])  # a fresh resume continues
+
+
+def test_a_new_campaign_never_overwrites_an_existing_file(tmp_path):
+    X, _ = _pool()
+    (tmp_path / "state.json").write_text("{}")
+    with pytest.raises(FileExistsError, match=r"already exists.*FusionOptimizer.resume"):
+        FusionOptimizer(X, "maximize", options=FAST, state_path=tmp_path / "state.json")
+    assert (tmp_path / "state.json").read_text() == "{}"
+    with pytest.raises(TypeError, match="state_path must be a file path"):
+        FusionOptimizer(X, "maximize", options=FAST, state_path=123)
+
+
+@pytest.mark.parametrize(
+    ("Y", "match"),
+    [
+        (["abc"], "Y must hold numbers"),
+        (["1.5"], "Y must hold numbers"),
+        ([True], "Y must hold numbers"),
+        ([1e160], r"Target 'y0' is 1e\+160 .*at most 1e\+100"),
+    ],
+)
+def test_observe_refuses_values_it_would_have_to_guess(Y, match):
+    opt, X, y, init = _start()
+    before = opt.state
+    with pytest.raises(ValueError, match=match):
+        opt.observe(ids=[299], Y=Y)
+    assert opt.state == before
+    opt.observe(ids=[298, 299], Y=[1.0, None])  # None is a failed measurement, as NaN
+    assert opt.observations[-1].failed
+
+
+@pytest.mark.parametrize("n", [0, 2.9, 2.0, True, "3", -1])
+def test_suggest_refuses_a_batch_size_that_is_not_a_whole_positive_number(n):
+    opt, *_ = _start()
+    with pytest.raises(ValueError, match="batch size"):
+        opt.suggest(n)
+
+
+@pytest.mark.parametrize("ids", [[150.7], [True], ["7"], [np.float64(3.0)]])
+def test_observe_refuses_ids_that_are_not_whole_numbers(ids):
+    opt, *_ = _start()
+    with pytest.raises(ValueError, match="Row ids must be whole numbers"):
+        opt.observe(ids=ids, Y=[1.0])
+
+
+@pytest.mark.parametrize(("options", "seed", "match"), [
+    ({"batch_size": 2.5}, 0, "batch_size must be an integer"),
+    ({}, None, "seed must be a whole number; got None"),
+    ({}, 1.0, "seed must be a whole number"),
+    ({}, 2**40, "seed must lie between"),
+])
+def test_constructor_refuses_coercion(options, seed, match):
+    X, _ = _pool()
+    with pytest.raises(ValueError, match=match):
+        FusionOptimizer(X, "maximize", options={**FAST, **options}, seed=seed)
+
+
+def test_pool_values_beyond_float_range_are_named():
+    X, _ = _pool()
+    X[:, 2] *= 1e300
+    with pytest.raises(ValueError, match=r"Pool column 'x2' \(column 2\) is .* at most 1e\+100"):
+        FusionOptimizer(X, "maximize", options=FAST)
+    frame = pd.DataFrame(X, columns=["a", "b", "huge", "d"])
+    with pytest.raises(ValueError, match="Pool column 'huge'"):
+        FusionOptimizer(frame, "maximize", options=FAST)
+
+
+@pytest.mark.parametrize("pool", ["constant", "duplicates"])
+def test_a_pool_with_nothing_new_to_suggest_says_so(pool):
+    from axfusion.acquisition.batch import BatchSelectionError
+
+    X, y = _pool(40)
+    X = np.ones_like(X) if pool == "constant" else np.vstack([X[:20], X[:20]])
+    opt = FusionOptimizer(X, "maximize", options=FAST)
+    opt.observe(ids=range(20), Y=y[:20])
+    with pytest.raises(BatchSelectionError, match="differ from the measured designs.*Ask for fewer rows"):
+        opt.suggest(2)
+    assert opt.iteration == 0 and opt.pending == []
+
+
+def _corrupt(d, case):
+    if case == "key_out":
+        d["observations"][0]["key"] = 5000
+    elif case == "key_negative":
+        d["observations"][0]["key"] = -3
+    elif case == "pending_out":
+        d["pending"] = [999]
+    elif case == "pending_negative":
+        d["pending"] = [-1]
+    elif case == "y_text":
+        d["observations"][0]["y"] = ["abc"]
+    elif case == "y_length":
+        d["observations"][0]["y"] = [1.0, 2.0]
+    elif case == "duplicated_observation":
+        d["observations"].append(d["observations"][0])
+    elif case == "n_members_0":
+        d["settings"]["stage1"]["n_members"] = 0
+    elif case == "seed_text":
+        d["seed"] = "x"
+    elif case == "no_settings":
+        del d["settings"]
+    elif case == "version":
+        d["version"] = 9
+    elif case == "failed_text":
+        d["observations"][0]["failed"] = "no"
+    elif case == "pending_observed":
+        d["pending"] = [d["observations"][0]["key"]]
+    return d
+
+
+CORRUPTIONS = {
+    "key_out": "observations names pool row 5000, outside the pool's 300 rows",
+    "key_negative": r"observations\[0\].key must be a pool row id",
+    "pending_out": "pending names pool row 999",
+    "pending_negative": r"pending\[0\] must be a pool row id",
+    "y_text": r"observations\[0\].y must be a list of 1 numbers",
+    "y_length": r"observations\[0\].y must be a list of 1 numbers",
+    "duplicated_observation": r"observations\[20\].key repeats the design",
+    "n_members_0": r"settings: stage1.n_members must be at least 2",
+    "seed_text": "'seed' must be a whole number",
+    "no_settings": "'settings' is missing",
+    "version": "version 9 is not supported",
+    "failed_text": r"observations\[0\].failed must be true or false",
+    "pending_observed": r"pending\[0\] is 0, which is already observed",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_hand_edited_campaign_files_are_refused_by_field(tmp_path, case):
+    from axfusion.campaign import CampaignFileError
+
+    a, X, y, init = _start(tmp_path)
+    d = json.loads((tmp_path / "state.json").read_text())
+    (tmp_path / "bad.json").write_text(json.dumps(_corrupt(d, case)))
+    with pytest.raises(CampaignFileError, match=CORRUPTIONS[case]) as info:
+        FusionOptimizer.resume(tmp_path / "bad.json", X)
+    assert "bad.json" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_failed_flags_pending_rows_and_iterations_are_not_coerced():
+    opt, X, y, init = _start()
+    with pytest.raises(ValueError, match="`failed` must hold booleans"):
+        opt.observe(ids=[299], Y=[1.0], failed=["no"])
+    with pytest.raises(ValueError, match="`failed` must hold booleans"):
+        opt.observe(ids=[299], Y=[1.0], failed=[2])
+    with pytest.raises(ValueError, match="Row ids must be whole numbers"):
+        opt.set_pending([3.7])
+    with pytest.raises(IndexError, match="outside the pool"):
+        opt.set_pending([300])
+    with pytest.raises(ValueError, match="iteration must be a whole number"):
+        opt.advance(2.5)
+    assert opt.pending == [] and opt.iteration == 0
+    opt.set_pending([np.int64(250), 251])
+    assert opt.pending == [250, 251]

@@ -63,7 +63,7 @@ def test_resumed_pool_campaign_proposes_what_the_uninterrupted_one_would(tmp_pat
     init = np.arange(0, 300, 15)
     a.observe(ids=init, Y=y[init])
     _run(a, y, 1)
-    b = FusionOptimizer.resume(path, X)  # as a new process would
+    b = FusionOptimizer.resume(path, X, save=False)  # as a new process would (`a` keeps saving the file)
     assert b.settings == a.settings and _without_timings(b.state_dict()) == _without_timings(a.state_dict())
     ahead, again = _run(a, y, 3), _run(b, y, 3)
     assert [r[:2] for r in ahead] == [r[:2] for r in again]
@@ -91,7 +91,7 @@ def test_box_campaign_with_a_time_budget_resumes_exactly(tmp_path):
     a.observe(X=s.table[list(space.names)], Y=f(s.table))
     decided = a.state.box_generations
     assert decided is not None and 1 <= decided < 500  # the budget stopped DE and was recorded
-    b = FusionOptimizer.resume(path, space)
+    b = FusionOptimizer.resume(path, space, save=False)  # `a` keeps saving the file
     assert b.state.box_generations == decided
     for _ in range(2):
         sa, sb = a.suggest(), b.suggest()

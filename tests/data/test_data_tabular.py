@@ -270,3 +270,50 @@ def test_rows_without_identifier_are_numbered():
     frame.loc[4, "cost"] = np.nan
     with pytest.raises(DataValidationError, match=r"'cost'.*row 4\)"):
         load_csv(frame, targets=["strength"])
+
+
+# ------------------------------------------------------------------ id-like columns, CSV layout (issue 22)
+@pytest.mark.parametrize(("name", "values"), [
+    ("sample_no", np.arange(1, 13)),
+    ("ID", np.arange(100, 112)),
+    ("Unnamed: 0", np.arange(12)),
+    ("materialId", np.arange(12)[::-1] * 7),
+    ("counter", np.arange(3, 15)),  # consecutive unique integers, whatever the name
+])
+def test_id_like_columns_are_refused_unless_named_as_the_identifier(name, values):
+    frame = _frame(12).drop(columns=["sample", "solvent"])
+    frame.insert(0, name, values)
+    with pytest.raises(DataValidationError, match=rf"Column '{name}' looks like a row id.*id_column='{name}'"):
+        load_csv(frame, targets=["strength"])
+    ds = load_csv(frame, targets=["strength"], id_column=name)
+    assert name not in ds.feature_names() and ds.ids.tolist() == list(values)
+    assert name not in load_csv(frame, targets=["strength"], exclude=[name]).feature_names()
+
+
+def test_integer_features_that_are_not_ids_stay_features():
+    frame = _frame(12).drop(columns=["sample", "solvent"])
+    frame["layers"] = [1, 2, 3] * 4  # repeated
+    frame["n_atoms"] = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37]  # unique, not consecutive, not an id name
+    ds = load_csv(frame, targets=["strength"])
+    assert {"layers", "n_atoms"} <= set(ds.feature_names())
+
+
+def test_csv_layouts_pandas_would_misread_are_named(tmp_path):
+    frame = _frame(8).drop(columns=["sample", "solvent"])
+    frame.to_csv(tmp_path / "semi.csv", sep=";", decimal=",", index=False)
+    with pytest.raises(DataValidationError, match=r"semi.csv cannot be used.*separated by ';'.*decimal point"):
+        load_csv(tmp_path / "semi.csv", targets=["strength"])
+    text = frame.to_csv(index=False).splitlines()
+    (tmp_path / "dup.csv").write_text("\n".join(["temperature,pressure,temperature,cost", *text[1:]]) + "\n")
+    with pytest.raises(DataValidationError, match=r"duplicated column names \['temperature'\]"):
+        load_csv(tmp_path / "dup.csv", targets=["cost"])
+
+
+def test_property_names_with_number_or_index_are_not_ids():
+    from axfusion.data.validation import id_like_name
+
+    assert not any(map(id_like_name, ["atomic_number", "num_atoms", "no_layers", "solid", "acid"]))
+    assert all(map(id_like_name, ["id", "sample_no", "sampleNo", "materialId", "run_number", "Unnamed: 0"]))
+    frame = _frame(12).drop(columns=["sample", "solvent"])
+    frame["atomic_number"] = [3, 5, 8, 13, 14, 22, 26, 29, 30, 47, 79, 82]  # unique, not consecutive
+    assert "atomic_number" in load_csv(frame, targets=["strength"]).feature_names()

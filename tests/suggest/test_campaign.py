@@ -98,3 +98,55 @@ def test_unknown_family_and_bad_options(tmp_path, capsys):
     assert "Unknown surrogate family name(s) ['forest']" in err and "'lightgbm'" in err
     with pytest.raises(SuggestInputError, match="n_members must be a whole number of at least 2"):
         suggest_next(pool, measured, "Tc", n_members=1)
+
+
+def test_python_api_refuses_a_numeric_id_column_it_would_model(tmp_path):
+    frame = _pool_frame()[FEATURES]
+    frame.insert(0, "ID", np.arange(5000, 5200))
+    y = _truth(frame[FEATURES].to_numpy())
+    rows = np.arange(0, 200, 8)
+    measured = frame.iloc[rows].copy()
+    measured["Tc"] = y[rows]
+    with pytest.raises(SuggestInputError, match=r"The pool DataFrame column 'ID' looks like a row id.*id_column='ID'"):
+        suggest_next(frame, measured, "Tc", batch_size=3, **FAST_OPTIONS)
+    table = suggest_next(frame, measured[["ID", "Tc"]], "Tc", batch_size=3, id_column="ID", **FAST_OPTIONS)
+    assert table["ID"].isin(frame["ID"]).all() and not table["ID"].isin(measured["ID"]).any()
+
+
+def test_python_api_holds_the_campaign_lock(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from axfusion.files import campaign_lock
+
+    pool, measured, _ = _write_lab(tmp_path)
+    campaign = tmp_path / "c.campaign.json"
+    hold = "import sys, time\nfrom axfusion.files import campaign_lock\nwith campaign_lock(sys.argv[1]):\n" \
+           "    print('held', flush=True)\n    time.sleep(30)\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(campaign)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(SuggestInputError, match="in use by another run"):
+            suggest_next(pool, measured, "Tc", batch_size=3, campaign=campaign, **FAST_OPTIONS)
+        assert not campaign.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+    with campaign_lock(campaign):
+        pass
+
+
+def test_python_api_argument_types_are_named(tmp_path):
+    pool, measured, _ = _write_lab(tmp_path)
+    with pytest.raises(TypeError, match="campaign must be a file path or None; got int"):
+        suggest_next(pool, measured, "Tc", campaign=123, **FAST_OPTIONS)
+    with pytest.raises(TypeError, match="targets must be a column name or a list of column names; got 5"):
+        suggest_next(pool, measured, 5, **FAST_OPTIONS)
+    with pytest.raises(TypeError, match="pool must be a file path or a pandas DataFrame; got list"):
+        suggest_next([[1.0, 2.0]], measured, "Tc", **FAST_OPTIONS)
+    with pytest.raises(SuggestInputError, match="seed must be a whole number; got 1.5"):
+        suggest_next(pool, measured, "Tc", seed=1.5, **FAST_OPTIONS)
+    with pytest.raises(SuggestInputError, match="batch size must be a whole number"):
+        suggest_next(pool, measured, "Tc", batch_size=2.0, **FAST_OPTIONS)

@@ -158,3 +158,197 @@ def test_smiles_column(tmp_path, capsys):
     err = _error(capsys, _suggest_cmd(tmp_path / "bad.csv", tmp_path / "measured.csv", tmp_path / "o.csv",
                                       "--smiles-column", "solvent"))
     assert "'C1CC('" in err and "(row 7) does not parse" in err
+# ------------------------------------------------------------------ bad input (issue 22)
+def _fast_campaign_run(pool, measured, out, *extra):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import FAST
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
+    cmd = [sys.executable, "-m", "axfusion.cli", "suggest", "--pool", str(pool), "--measured", str(measured),
+           "--target", "Tc", "--batch", "5", "--out", str(out), *extra, *FAST]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_runs_on_one_campaign_never_overlap_or_lose_a_batch(tmp_path, capsys):
+    import time
+
+    from axfusion.files import CampaignLockedError, campaign_lock
+
+    pool, measured, _ = _write_lab(tmp_path)
+    campaign = tmp_path / "shared.campaign.json"
+    first = _fast_campaign_run(pool, measured, tmp_path / "a.csv", "--campaign", str(campaign), "--wait", "60")
+    try:
+        deadline = time.time() + 120
+        while True:  # until the first run holds the lock
+            assert first.poll() is None, first.communicate()
+            assert time.time() < deadline
+            try:
+                with campaign_lock(campaign):
+                    pass
+            except CampaignLockedError:
+                break
+            time.sleep(0.05)
+        err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "b.csv", "--campaign", str(campaign)))
+        assert "in use by another run" in err and "shared.campaign.json.lock" in err and "--wait" in err
+        assert err.count("\n") == 1 and not (tmp_path / "b.csv").exists()
+    finally:
+        out, errors = first.communicate(timeout=300)
+    assert first.returncode == 0, errors
+    assert _cli(_suggest_cmd(pool, measured, tmp_path / "b.csv", "--campaign", str(campaign))) == 0
+    a = set(pd.read_csv(tmp_path / "a.csv")[ROW_ID_COLUMN])
+    b = set(pd.read_csv(tmp_path / "b.csv")[ROW_ID_COLUMN])
+    assert not a & b
+    assert set(json.loads(campaign.read_text())["pending"]) == a | b
+
+
+def test_output_problems_are_refused_before_the_fit(tmp_path, capsys, monkeypatch):
+    from axfusion.campaign import FusionOptimizer
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the fit ran")
+
+    monkeypatch.setattr(FusionOptimizer, "suggest", no_fit)
+    pool, measured, _ = _write_lab(tmp_path)
+    err = _error(capsys, _suggest_cmd(pool, measured, pool / "next.csv"))
+    assert "pool.csv is a file, not a folder" in err
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--campaign", str(pool / "c.json")))
+    assert "The campaign file" in err and "is a file, not a folder" in err
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path))
+    assert "is a directory" in err
+    for wait in ("-1", "nan", "inf"):
+        err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--wait", wait))
+        assert "--wait must be 0 or more seconds" in err
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv", "--seed", str(10**22)))
+    assert "seed must lie between" in err
+
+
+def test_a_full_disk_leaves_no_partial_file_and_the_campaign_unchanged(tmp_path, capsys, monkeypatch):
+    pool, measured, _ = _write_lab(tmp_path)
+    out, campaign = tmp_path / "n.csv", tmp_path / "n.campaign.json"
+    assert _cli(_suggest_cmd(pool, measured, out)) == 0
+    saved, first = campaign.read_bytes(), out.read_bytes()
+    real = pd.DataFrame.to_csv
+
+    def full_disk(self, fh=None, *args, **kwargs):
+        if hasattr(fh, "write"):
+            fh.write("row_id,util")
+            raise OSError(28, "No space left on device")
+        return real(self, fh, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "m.csv", "--campaign", str(campaign)))
+    assert "No space left on device" in err and "Nothing was written" in err
+    assert not (tmp_path / "m.csv").exists() and campaign.read_bytes() == saved
+    err = _error(capsys, _suggest_cmd(pool, measured, out, "--force"))
+    assert out.read_bytes() == first and campaign.read_bytes() == saved
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_campaign_that_cannot_be_saved_takes_the_suggestions_back(tmp_path, capsys, monkeypatch):
+    import axfusion.campaign.optimizer as facade
+
+    pool, measured, _ = _write_lab(tmp_path)
+    out, campaign = tmp_path / "n.csv", tmp_path / "n.campaign.json"
+    assert _cli(_suggest_cmd(pool, measured, out)) == 0
+    saved, first = campaign.read_bytes(), out.read_bytes()
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(facade, "_atomic_write_json", read_only)
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "m.csv", "--campaign", str(campaign)))
+    assert "Cannot save the campaign file" in err and "Permission denied" in err
+    assert not (tmp_path / "m.csv").exists() and campaign.read_bytes() == saved
+    _error(capsys, _suggest_cmd(pool, measured, out, "--force"))
+    assert out.read_bytes() == first and campaign.read_bytes() == saved  # the old --out is restored
+
+
+def _pool_with(tmp_path, name, values):
+    pool, measured, frame = _write_lab(tmp_path)
+    table = pd.read_csv(pool)
+    table.insert(0, name, values)
+    table.to_csv(pool, index=False)
+    return pool, measured, frame
+
+
+def test_id_like_pool_columns_are_refused_with_the_fix_or_used_as_ids(tmp_path, capsys):
+    for name, values in (("sample_no", np.arange(1, 201)), ("id", np.arange(1000, 1200)),
+                         ("Unnamed: 0", np.arange(200)), ("run", np.arange(5, 205)[::-1])):
+        pool, measured, _ = _pool_with(tmp_path, name, values)
+        err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "n.csv"))
+        assert f"column {name!r} looks like a row id" in err and f"--id-column {name!r}" in err
+        assert err.count("\n") == 1
+    pool, measured, frame = _pool_with(tmp_path, "sample_no", np.arange(1, 201))
+    table = pd.read_csv(measured)
+    table.insert(0, "sample_no", np.arange(0, 200, 10) + 1)
+    table.drop(columns=FEATURES).to_csv(measured, index=False)
+    assert _cli(_suggest_cmd(pool, measured, tmp_path / "n.csv", "--id-column", "sample_no")) == 0
+    assert "sample_no" in pd.read_csv(tmp_path / "n.csv").columns
+    # a non-consecutive integer feature with an ordinary name stays a feature
+    pool, measured, _ = _pool_with(tmp_path, "n_layers", np.tile(np.arange(1, 11), 20))
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "m.csv"))
+    assert "lacks the feature column(s) ['n_layers']" in err  # matched as a feature, not refused as an id
+
+
+def test_a_suggestions_file_given_as_the_pool_is_named_as_such(tmp_path, capsys):
+    pool, measured, _ = _write_lab(tmp_path)
+    assert _cli(_suggest_cmd(pool, measured, tmp_path / "n.csv")) == 0
+    capsys.readouterr()
+    err = _error(capsys, _suggest_cmd(tmp_path / "n.csv", measured, tmp_path / "m.csv"))
+    assert "The pool file n.csv has a 'row_id' column" in err and "suggestions file" in err
+    assert "measured.csv" not in err
+
+
+def test_a_row_id_that_contradicts_the_rows_features_is_an_error(tmp_path, capsys):
+    pool, measured, _ = _write_lab(tmp_path)
+    table = pd.read_csv(measured)
+    table.insert(0, ROW_ID_COLUMN, np.arange(0, 200, 10))
+    table.to_csv(measured, index=False)
+    assert _cli(_suggest_cmd(pool, measured, tmp_path / "n.csv")) == 0
+    table.loc[3, ROW_ID_COLUMN] = 7
+    table.to_csv(measured, index=False)
+    err = _error(capsys, _suggest_cmd(pool, measured, tmp_path / "m.csv"))
+    assert "row 3 (line 5) gives row_id 7, but its feature 'a' is" in err and "pool row 7 has" in err
+
+
+def test_files_pandas_would_misread_are_refused(tmp_path, capsys):
+    pool, measured, frame = _write_lab(tmp_path)
+    pd.read_csv(pool).to_csv(tmp_path / "semi.csv", sep=";", decimal=",", index=False)
+    err = _error(capsys, _suggest_cmd(tmp_path / "semi.csv", measured, tmp_path / "n.csv"))
+    assert "separated by ';'" in err and "'.' as the decimal point" in err
+    pd.read_csv(measured).to_csv(tmp_path / "msemi.csv", sep=";", decimal=",", index=False)
+    err = _error(capsys, _suggest_cmd(pool, tmp_path / "msemi.csv", tmp_path / "n.csv"))
+    assert "measured file msemi.csv" in err and "separated by ';'" in err
+    text = pool.read_text().splitlines()
+    (tmp_path / "dup.csv").write_text("\n".join(["a,b,a,d", *text[1:]]) + "\n")
+    err = _error(capsys, _suggest_cmd(tmp_path / "dup.csv", measured, tmp_path / "n.csv"))
+    assert "duplicated column names ['a']" in err
+
+
+def test_values_beyond_float_range_are_named_by_column(tmp_path, capsys):
+    pool, measured, _ = _write_lab(tmp_path)
+    table = pd.read_csv(pool)
+    table["b"] *= 1e300
+    table.to_csv(tmp_path / "huge.csv", index=False)
+    err = _error(capsys, _suggest_cmd(tmp_path / "huge.csv", measured, tmp_path / "n.csv"))
+    assert "beyond 1e+100 in magnitude in feature column(s) ['b']" in err
+    m = pd.read_csv(measured)
+    m["Tc"] *= 1e160
+    m.to_csv(tmp_path / "bigy.csv", index=False)
+    err = _error(capsys, _suggest_cmd(pool, tmp_path / "bigy.csv", tmp_path / "n.csv"))
+    assert "Target column 'Tc' of bigy.csv has values beyond 1e+100" in err
+
+
+def test_a_pool_with_nothing_new_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.uniform(size=(20, 4)), columns=FEATURES)
+    pd.concat([X, X]).to_csv(tmp_path / "pool.csv", index=False)
+    m = X.copy()
+    m["Tc"] = _truth(X.to_numpy())
+    m.to_csv(tmp_path / "measured.csv", index=False)
+    err = _error(capsys, _suggest_cmd(tmp_path / "pool.csv", tmp_path / "measured.csv", tmp_path / "n.csv", batch=2))
+    assert "No batch of 2 rows can be suggested from the pool file pool.csv" in err and "Ask for fewer rows" in err
+    assert not (tmp_path / "n.csv").exists() and not (tmp_path / "n.campaign.json").exists()

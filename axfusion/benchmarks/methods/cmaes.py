@@ -90,7 +90,13 @@ class CMAES(Method):
 
     name = "cmaes"
 
+    #: The options :meth:`run` reads.
+    known_options: tuple[str, ...] = ("sigma0", "popsize", "restarts", "cma_options", "n_threads")
+
     def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.known_options))
+        if unknown:
+            raise TypeError(f"cmaes: unknown options {unknown}; its options are {list(self.known_options)}.")
         super().__init__(**options)
         self.runs: list[dict[str, Any]] = []
 

@@ -46,7 +46,7 @@ class RandomSearch(Method):
 
     def __init__(self, n_threads: int = 1, **options: Any) -> None:
         if options:
-            raise TypeError(f"random: unknown options {sorted(options)}.")
+            raise TypeError(f"random: unknown options {sorted(options)}; its options are ['n_threads'].")
         super().__init__(n_threads=n_threads)
         self.n_threads = int(n_threads)
 
