@@ -189,24 +189,27 @@ def _refuse_id_like(table: _Table, frame: pd.DataFrame, columns: Sequence[str]) 
 
 def _numeric_frame(table: _Table, columns: Sequence[str]) -> np.ndarray:
     r"""``columns`` of ``table`` as a finite float64 array; non-finite values are named."""
-    X = table.frame[list(columns)].astype(np.float64).to_numpy()
-    bad = ~np.isfinite(X)
-    if bad.any():
-        cols = [columns[int(j)] for j in np.flatnonzero(bad.any(axis=0))]
-        rows = np.flatnonzero(bad.any(axis=1)).tolist()
-        raise SuggestInputError(
-            f"{_cap(table.named)} has missing or infinite values in feature column(s) {cols[:MAX_LISTED]} "
-            f"({table.rows(rows)}). Fill or remove these rows, or leave the columns out of --features."
-        )
     from axfusion.campaign.sources import MAX_ABS_VALUE
 
+    X = table.frame[list(columns)].astype(np.float64).to_numpy()
+
+    def where(mask: np.ndarray) -> tuple[list[str], str]:
+        cols = [columns[int(j)] for j in np.flatnonzero(mask.any(axis=0))]
+        return cols[:MAX_LISTED], table.rows(np.flatnonzero(mask.any(axis=1)).tolist())
+
+    bad = ~np.isfinite(X)
+    if bad.any():
+        cols, rows = where(bad)
+        raise SuggestInputError(
+            f"{_cap(table.named)} has missing or infinite values in feature column(s) {cols} "
+            f"({rows}). Fill or remove these rows, or leave the columns out of --features."
+        )
     huge = np.abs(X) > MAX_ABS_VALUE
     if huge.any():
-        cols = [columns[int(j)] for j in np.flatnonzero(huge.any(axis=0))]
-        rows = np.flatnonzero(huge.any(axis=1)).tolist()
+        cols, rows = where(huge)
         raise SuggestInputError(
             f"{_cap(table.named)} has values beyond {MAX_ABS_VALUE:g} in magnitude in feature column(s) "
-            f"{cols[:MAX_LISTED]} ({table.rows(rows)}); the models' standardisation would overflow. Rescale the "
+            f"{cols} ({rows}); the models' standardisation would overflow. Rescale the "
             "column(s) (other units, or a logarithm), or leave them out with --features."
         )
     return X

@@ -272,6 +272,20 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+def _corrupt(d: dict[str, Any], field: str, pick: int, value: Any, delete: bool) -> dict[str, Any]:
+    r"""``d`` with one leaf under ``field`` (the ``pick``-th, cyclically) replaced by ``value`` or deleted."""
+    paths = _paths(d[field], (field,))
+    path = paths[pick % len(paths)]
+    parent: Any = d
+    for key in path[:-1]:
+        parent = parent[key]
+    if delete:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return d
+
+
 _CAMPAIGN: dict[str, Any] = {}
 
 
@@ -290,18 +304,7 @@ def _saved_campaign() -> dict[str, Any]:
 @PROPERTY_SETTINGS
 @given(field=st.sampled_from(_FIELDS), pick=st.integers(0, 10**6), value=_VALUES, delete=st.booleans())
 def test_corrupted_campaign_files_are_refused_by_field_or_kept_exactly(field, pick, value, delete):
-    d = _saved_campaign()
-    paths = [p for p in _paths(d[field], (field,))]
-    path = paths[pick % len(paths)]
-    parent: Any = d
-    for key in path[:-1]:
-        parent = parent[key]
-    if delete and isinstance(parent, dict):
-        del parent[path[-1]]
-    elif delete and isinstance(parent, list):
-        parent.pop(path[-1])
-    else:
-        parent[path[-1]] = value
+    d = _corrupt(_saved_campaign(), field, pick, value, delete)
     pool, _ = _lab()
     with tempfile.TemporaryDirectory() as folder:
         path_file = Path(folder) / "c.campaign.json"
@@ -338,18 +341,7 @@ def _cli_campaign() -> dict[str, Any]:
 @PROPERTY_SETTINGS
 @given(field=st.sampled_from(_FIELDS), pick=st.integers(0, 10**6), value=_VALUES, delete=st.booleans())
 def test_corrupted_campaign_files_given_to_the_cli_are_refused_or_kept_exactly(field, pick, value, delete):
-    d = _cli_campaign()
-    paths = _paths(d[field], (field,))
-    path = paths[pick % len(paths)]
-    parent: Any = d
-    for key in path[:-1]:
-        parent = parent[key]
-    if delete and isinstance(parent, (dict, list)):
-        del parent[path[-1]]
-    elif delete:
-        del d[field]
-    else:
-        parent[path[-1]] = value
+    d = _corrupt(_cli_campaign(), field, pick, value, delete)
     pool, measured = _lab()
     with tempfile.TemporaryDirectory() as folder:
         campaign = Path(folder) / "c.campaign.json"
