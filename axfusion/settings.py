@@ -827,7 +827,8 @@ class BatchSettings(_Node):
             inside the trust region around the incumbent
             (:mod:`axfusion.candidates.trust_region`): ``ceil(trust_region_share q)`` slots,
             at most ``q - 1`` minus the family and exploration slots (``q = 1``: none);
-            ignored on a closed pool. ``0``: no trust region (the paper).
+            ``1``: the whole batch, fused picks included, comes from the region (TuRBO's
+            contraction); ignored on a closed pool. ``0``: no trust region (the paper).
     """
 
     _path = "stage3.batch"
@@ -857,8 +858,8 @@ class BatchSettings(_Node):
                 f"explore_share must lie in [0, 1 - family_share), got {self.explore_share} "
                 f"with family_share {self.family_share}"
             )
-        if not 0.0 <= self.trust_region_share < 1.0:
-            raise SettingsError(f"trust_region_share must lie in [0, 1), got {self.trust_region_share}")
+        if not 0.0 <= self.trust_region_share <= 1.0:
+            raise SettingsError(f"trust_region_share must lie in [0, 1], got {self.trust_region_share}")
         for name in ("top_factor", "min_top", "n_neighbors"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -141,7 +141,8 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         with timer("batch"):
             slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed, cands.in_region)
             decision, Z_cand, Z_obs = stage3_batch(
-                state, cands, X_obs, geometry, scores["utility"], labels, report, q, seed, slots
+                state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
+                slots,
             )
             slot_families = slot_families[: decision.extra_slots]
     chosen = decision.indices
@@ -400,6 +401,15 @@ def stage3_family_slots(
     draws = family_draws(moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]))
     names = model.family_names
     return [_on_support(scores, d.values) for d in draws], [names[d.family] for d in draws]
+
+
+def stage3_region_utility(state: CampaignState, cands: CandidateSet, scores: dict[str, Any]) -> np.ndarray:
+    r"""The utility the fused picks follow: ``U`` itself, or with ``stage3.batch.trust_region_share = 1``
+    in a box, ``U`` inside the trust region and ``-inf`` outside it (the whole batch from the region)."""
+    utility = np.asarray(scores["utility"])
+    if cands.in_region is None or state.settings.stage3.batch.trust_region_share < 1.0:
+        return utility
+    return np.where(cands.in_region, utility, -np.inf)
 
 
 def _on_support(scores: dict[str, Any], values: np.ndarray) -> np.ndarray:

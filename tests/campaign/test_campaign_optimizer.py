@@ -494,3 +494,46 @@ def test_failed_flags_pending_rows_and_iterations_are_not_coerced():
     assert opt.pending == [] and opt.iteration == 0
     opt.set_pending([np.int64(250), 251])
     assert opt.pending == [250, 251]
+
+
+def _box_with_history(share):
+    space = SearchSpace([ContinuousParameter("x", 0.0, 1.0), ContinuousParameter("z", 0.0, 1.0),
+                         CategoricalParameter("c", ["a", "b"])])
+    opt = FusionOptimizer(
+        space, ["minimize"],
+        options={"batch_size": 2, "families": ("ridge", "knn"), "n_members": 3, "n_box_candidates": 200,
+                 "stage2.box.maxiter": 3, "box_time_budget_s": None, "trust_region_share": share},
+        seed=0,
+    )
+    init = space.sample_sobol(10, seed=1)
+
+    def f(df):
+        return ((df["x"] - 0.3) ** 2 + (df["z"] - 0.7) ** 2 + (df["c"] == "b") * 0.5).to_numpy()
+
+    opt.observe(X=init, Y=f(init))
+    return opt, f
+
+
+def test_a_box_batch_gives_one_pick_to_the_trust_region_and_records_its_length():
+    opt, f = _box_with_history(0.3)
+    lengths = []
+    for _ in range(3):
+        s = opt.suggest()
+        assert s.table["reason"].str.startswith("trust-region slot").tolist() == [False, True]
+        lengths.append(opt.records[-1].trust_region["length"])
+        opt.observe(X=s.table[["x", "z", "c"]], Y=np.full(2, 10.0))  # no improvement: failures count
+    assert lengths == [0.8, 0.8, 0.4]  # D = 3, q = 2: halved after ceil(4 / 2) = 2 failed batches
+    off, _ = _box_with_history(0.0)
+    s = off.suggest()
+    assert not s.table["reason"].str.startswith("trust-region").any() and off.records[-1].trust_region == {}
+
+
+def test_trust_region_share_one_takes_the_whole_batch_from_the_region():
+    opt, f = _box_with_history(1.0)
+    for _ in range(2):
+        opt.observe(X=(s := opt.suggest()).table[["x", "z", "c"]], Y=np.full(2, 10.0))
+    s = opt.suggest()  # L = 0.4 around the best initial design
+    best = opt.state.successful[int(np.argmax(opt.state.scalar()))].key
+    assert opt.records[-1].trust_region["length"] == 0.4
+    for col, centre in zip(("x", "z"), best[:2]):
+        assert (np.abs(s.table[col] - centre) <= 0.2 + 1e-9).all()

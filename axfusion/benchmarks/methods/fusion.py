@@ -196,6 +196,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qlognei": ("default", {"stage3.acquisition": "qlognei"}),
     "uniform_families": ("default", {"stage3.fusion.family_weighting": "uniform"}),
     "no_trust_region": ("default", {"stage3.batch.trust_region_share": 0.0}),
+    "trust_region_only": ("default", {"stage3.batch.trust_region_share": 1.0}),
     "winsorize": ("default", {"stage1.winsorize": 1.5}),
     "with_gp_ard": ("default", {"stage1.families": (*_default_families(), "gp_ard")}),
     "tier=low": ("default", {"stage1.families": _tier("low")}),
