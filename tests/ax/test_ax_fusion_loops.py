@@ -160,7 +160,8 @@ def test_fusion_node_alone_starts_space_filling(fast_options):
             reasons.append(next(iter(gr.candidate_metadata_by_arm_signature.values()))["reason"])
             client.complete_trial(index, {"loss": (params["x"] - 0.3) ** 2})
     assert all(r.startswith("space-filling") for r in reasons[:5])
-    assert reasons[-1].startswith("rank")
+    assert reasons[-2].startswith("rank")  # a fused pick, then the box batch's trust-region slot
+    assert reasons[-1].startswith("trust-region slot")
 
 
 def test_axclient_loop_and_batch_trial(fast_options):
