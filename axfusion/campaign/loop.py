@@ -248,8 +248,7 @@ def stage2_trust_region(
     s = state.settings
     if not isinstance(source, BoxSource) or s.stage2.box.trust_region_candidates == 0:
         return None
-    n_family, n_explore = slot_counts(s.stage3.batch.family_share, s.stage3.batch.explore_share, q)
-    if trust_region_slots(s.stage3.batch.trust_region_share, q, n_family + n_explore) == 0:
+    if batch_slots(state, q)[0] == 0:
         return None
     value = state.scalar()
     iterations = np.array([o.iteration for o in state.successful])
@@ -344,15 +343,21 @@ def stage3_slots(
         ``"exploration_gp"`` (by the GP) or the family's name.
     """
     batch = state.settings.stage3.batch
-    n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
-    region: list[np.ndarray] = []
-    if in_region is not None:
-        n_region = trust_region_slots(batch.trust_region_share, q, n_family + n_explore)
-        region = [np.where(in_region, scores["utility"], -np.inf)] * n_region
+    n_region, n_family, n_explore = batch_slots(state, q)
+    region = [_in_region(scores["utility"], in_region)] * n_region if in_region is not None else []
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
     label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
     return region + explore + family, ["trust_region"] * len(region) + [label] * len(explore) + names
+
+
+def batch_slots(state: CampaignState, q: int) -> tuple[int, int, int]:
+    r"""``(n_region, n_family, n_explore)``: the trust-region (counted as if in a box), family
+    and exploration slots of a batch of ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
+    :func:`~axfusion.acquisition.hedge.trust_region_slots`)."""
+    batch = state.settings.stage3.batch
+    n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
+    return trust_region_slots(batch.trust_region_share, q, n_family + n_explore), n_family, n_explore
 
 
 def stage3_explore_slots(
@@ -409,7 +414,12 @@ def stage3_region_utility(state: CampaignState, cands: CandidateSet, scores: dic
     utility = np.asarray(scores["utility"])
     if cands.in_region is None or state.settings.stage3.batch.trust_region_share < 1.0:
         return utility
-    return np.where(cands.in_region, utility, -np.inf)
+    return _in_region(utility, cands.in_region)
+
+
+def _in_region(utility: np.ndarray, in_region: np.ndarray) -> np.ndarray:
+    r"""``utility`` inside the trust region, ``-inf`` outside it."""
+    return np.where(in_region, utility, -np.inf)
 
 
 def _on_support(scores: dict[str, Any], values: np.ndarray) -> np.ndarray:
