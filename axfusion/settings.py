@@ -535,6 +535,10 @@ class BoxSettings(_Node):
         trust_region_candidates: Candidates drawn inside the trust region around the
             incumbent (:mod:`axfusion.candidates.trust_region`) when the batch has a
             trust-region slot (``stage3.batch.trust_region_share``).
+        trust_region_polish: Rounds of a local search on an ARD GP's expected improvement
+            inside the trust region (:func:`~axfusion.candidates.trust_region.refine_trust_region_codes`),
+            whose ten best designs join the candidates; ``0``: none. Meant for
+            ``stage3.batch.trust_region_model = "gp"``.
     """
 
     _path = "stage2.box"
@@ -556,6 +560,7 @@ class BoxSettings(_Node):
     local_anchors: int = 5
     local_scales: tuple[float, ...] = (0.2, 0.1, 0.05, 0.02, 0.01)
     trust_region_candidates: int = 500
+    trust_region_polish: int = 0
 
     def _validate(self) -> None:
         self._check(self.n_candidates >= 1, "n_candidates", "at least 1")
@@ -572,6 +577,7 @@ class BoxSettings(_Node):
         self._check(self.n_local >= 0, "n_local", "at least 0")
         self._check(self.local_anchors >= 1, "local_anchors", "at least 1")
         self._check(self.trust_region_candidates >= 0, "trust_region_candidates", "at least 0")
+        self._check(self.trust_region_polish >= 0, "trust_region_polish", "at least 0")
 
 
 @dataclass(frozen=True)
@@ -829,6 +835,16 @@ class BatchSettings(_Node):
             at most ``q - 1`` minus the family and exploration slots (``q = 1``: none);
             ``1``: the whole batch, fused picks included, comes from the region (TuRBO's
             contraction); ignored on a closed pool. ``0``: no trust region (the paper).
+        trust_region_model: What scores the trust-region slots: ``"utility"`` (the fused
+            utility inside the region) or ``"gp"`` (the log expected improvement of an ARD
+            Gaussian process fitted on every measured design, later slots conditioned on
+            the earlier ones at their predicted means;
+            :func:`~axfusion.acquisition.exploration.gp_ei_slots`). With a share of ``1``
+            the fused picks still follow the utility inside the region.
+        pool_gp_share: On a closed pool, share of each batch given to the log expected
+            improvement of an ARD Gaussian process fitted on every measured row
+            (:func:`~axfusion.acquisition.exploration.gp_ei_slots`), counted as the
+            trust-region slots are in a box; ``0``: none.
     """
 
     _path = "stage3.batch"
@@ -849,6 +865,8 @@ class BatchSettings(_Node):
     explore_share: float = 0.3
     explore_model: Literal["reservoir", "gp"] = "reservoir"
     trust_region_share: float = 0.3
+    trust_region_model: Literal["utility", "gp"] = "utility"
+    pool_gp_share: float = 0.0
 
     def _validate(self) -> None:
         if not 0.0 <= self.family_share < 1.0:
@@ -860,6 +878,8 @@ class BatchSettings(_Node):
             )
         if not 0.0 <= self.trust_region_share <= 1.0:
             raise SettingsError(f"trust_region_share must lie in [0, 1], got {self.trust_region_share}")
+        if not 0.0 <= self.pool_gp_share < 1.0:
+            raise SettingsError(f"pool_gp_share must lie in [0, 1), got {self.pool_gp_share}")
         for name in ("top_factor", "min_top", "n_neighbors"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")

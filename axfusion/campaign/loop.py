@@ -34,7 +34,7 @@ import torch
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
-from axfusion.acquisition.exploration import gp_ucb_slots
+from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import family_draws, slot_counts, trust_region_slots
 from axfusion.campaign.records import iteration_record, suggestion_table
@@ -139,7 +139,9 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         with timer("acquisition"):
             scores, moments, acqf = stage3_scores(state, model, cands, pi, seed, box=isinstance(source, BoxSource))
         with timer("batch"):
-            slots, slot_families = stage3_slots(state, model, acqf, moments, scores, q, seed, cands.in_region)
+            slots, slot_families = stage3_slots(
+                state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource)
+            )
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
                 slots,
@@ -329,35 +331,87 @@ def stage3_slots(
     q: int,
     seed: int,
     in_region: np.ndarray | None = None,
+    box: bool = True,
 ) -> tuple[list[np.ndarray], list[str]]:
-    r"""Stage 3b's extra slots: the trust-region slots, the exploration slots, then the
-    family slots (``stage3.batch.trust_region_share``, ``.explore_share``, ``.family_share``,
-    counted by :func:`~axfusion.acquisition.hedge.slot_counts`; docs/method.md).
+    r"""Stage 3b's extra slots: the trust-region slots (boxes) or GP slots (pools), the
+    exploration slots, then the family slots (``stage3.batch.trust_region_share`` or
+    ``.pool_gp_share``, ``.explore_share``, ``.family_share``, counted by :func:`batch_slots`;
+    docs/method.md).
 
     Args:
         in_region: ``k`` flags of the candidates inside the trust region (boxes), or ``None``.
+        box: Whether the candidates come from a box (else a closed pool).
 
     Returns:
         ``(slot_scores, sources)``: per slot, ``k`` scores and ``"trust_region"`` (the
-        utility inside the region), ``"exploration"`` (scored by the reservoir),
-        ``"exploration_gp"`` (by the GP) or the family's name.
+        utility inside the region) or ``"trust_region_gp"`` (a GP's expected improvement
+        there), ``"pool_gp"`` (a GP's expected improvement over the pool),
+        ``"exploration"`` (scored by the reservoir), ``"exploration_gp"`` (by the GP) or
+        the family's name.
     """
     batch = state.settings.stage3.batch
-    n_region, n_family, n_explore = batch_slots(state, q)
-    region = [_in_region(scores["utility"], in_region)] * n_region if in_region is not None else []
+    n_region, n_family, n_explore = batch_slots(state, q, box=box)
+    if box:
+        region = stage3_region_slots(state, acqf, moments, scores, n_region, in_region, seed)
+        region_label = "trust_region_gp" if batch.trust_region_model == "gp" else "trust_region"
+    else:
+        region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
+        region_label = "pool_gp"
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
     label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
-    return region + explore + family, ["trust_region"] * len(region) + [label] * len(explore) + names
+    return region + explore + family, [region_label] * len(region) + [label] * len(explore) + names
 
 
-def batch_slots(state: CampaignState, q: int) -> tuple[int, int, int]:
-    r"""``(n_region, n_family, n_explore)``: the trust-region (counted as if in a box), family
-    and exploration slots of a batch of ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
+def batch_slots(state: CampaignState, q: int, *, box: bool = True) -> tuple[int, int, int]:
+    r"""``(n_region, n_family, n_explore)``: the trust-region slots (``box``) or the pool's GP
+    slots (``stage3.batch.pool_gp_share``), the family and the exploration slots of a batch of
+    ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
     :func:`~axfusion.acquisition.hedge.trust_region_slots`)."""
     batch = state.settings.stage3.batch
     n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
-    return trust_region_slots(batch.trust_region_share, q, n_family + n_explore), n_family, n_explore
+    share = batch.trust_region_share if box else batch.pool_gp_share
+    return trust_region_slots(share, q, n_family + n_explore), n_family, n_explore
+
+
+def stage3_region_slots(
+    state: CampaignState,
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    n_slots: int,
+    in_region: np.ndarray | None,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    r"""Stage 3b, trust region: the scores of ``n_slots`` trust-region slots, ``-inf``
+    outside the region: the fused utility (``stage3.batch.trust_region_model = "utility"``)
+    or an ARD GP's log expected improvement (``"gp"``,
+    :func:`~axfusion.acquisition.exploration.gp_ei_slots`) on the mean of the oriented,
+    standardised targets."""
+    if in_region is None or n_slots <= 0:
+        return []
+    if state.settings.stage3.batch.trust_region_model == "utility":
+        return [_in_region(scores["utility"], in_region)] * n_slots
+    return stage3_gp_slots(acqf, moments, scores, n_slots, np.isfinite(scores["utility"]) & in_region, seed)
+
+
+def stage3_gp_slots(
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    n_slots: int,
+    support: np.ndarray,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    r"""``n_slots`` slot scores from an ARD GP's log expected improvement
+    (:func:`~axfusion.acquisition.exploration.gp_ei_slots`) on the members' inputs and the
+    mean of the oriented, standardised targets; ``-inf`` off ``support`` (``k`` flags)."""
+    if n_slots <= 0:
+        return []
+    Xs = acqf.fusion_model.standardised_training_data()[0]
+    y = np.asarray(acqf.scorer.Y_std).mean(axis=1)
+    slots = gp_ei_slots(Xs, y, moments.Z, n_slots, support=support, seed=seed)
+    return [np.where(support, v, -np.inf) for v in slots]
 
 
 def stage3_explore_slots(

@@ -25,6 +25,11 @@ __all__ = ["iteration_record", "novelty", "suggestion_table"]
 
 _SLOT_REASONS = {
     "trust_region": "trust-region slot: largest utility inside the trust region around the best design",
+    "trust_region_gp": (
+        "trust-region slot: largest expected improvement of an ARD Gaussian process inside the trust region "
+        "around the best design"
+    ),
+    "pool_gp": "GP slot: largest expected improvement of an ARD Gaussian process (batch by kriging believer)",
     "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
     "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
 }
@@ -45,7 +50,7 @@ def suggestion_table(
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
-    name, ``"trust_region"``, ``"exploration"`` or ``"exploration_gp"``.
+    name, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"`` or ``"exploration_gp"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from axfusion.acquisition.exploration import gp_log_ei
 from axfusion.acquisition.targets import Target, orient, pareto_rows
 from axfusion.candidates import CandidatePool, SearchSpace, generate_box_candidates, prefilter
 from axfusion.candidates.archive import row_keys
 from axfusion.candidates.fingerprint import PoolMismatchError, check_pool, pool_fingerprint
-from axfusion.candidates.trust_region import TrustRegion, sample_trust_region_codes
+from axfusion.candidates.trust_region import TrustRegion, refine_trust_region_codes, sample_trust_region_codes
 from axfusion.models import ReservoirModel
 from axfusion.settings import BoxSettings, PoolSettings
 
@@ -314,6 +315,8 @@ class BoxSource(CandidateSource):
         if region is not None:
             existing = space.raw_to_codes(raw)
             local = sample_trust_region_codes(space, region, cfg.trust_region_candidates, seed=seed)
+            if cfg.trust_region_polish:
+                local = np.concatenate([local, self._polish(model, targets, Y, region, local, seed)])
             stacked = np.concatenate([existing, local])
             first = np.sort(np.unique(row_keys(stacked), return_index=True)[1])
             local = stacked[first[first >= len(existing)]]  # new designs only, in draw order
@@ -336,6 +339,22 @@ class BoxSource(CandidateSource):
             generations=decided,
             in_region=None if in_region is None else in_region[keep],
         )
+
+    def _polish(
+        self, model: ReservoirModel, targets: Sequence[Target], Y: np.ndarray, region: TrustRegion,
+        start: np.ndarray, seed: int,
+    ) -> np.ndarray:
+        r"""The best designs of a local search on an ARD GP's expected improvement inside the
+        region (``stage2.box.trust_region_polish`` rounds), started from ``start`` codes."""
+        space = self.space
+        O = orient(Y, targets)
+        y = ((O - O.mean(axis=0)) / np.where(O.std(axis=0) > 0, O.std(axis=0), 1.0)).mean(axis=1)
+        log_ei = gp_log_ei(model.standardised_training_data()[0], y, seed=seed)
+
+        def score(codes: np.ndarray) -> np.ndarray:
+            return log_ei(model.standardised_inputs(space.codes_to_features(codes).astype(np.float64)))
+
+        return refine_trust_region_codes(space, region, start, score, rounds=self.settings.trust_region_polish, seed=seed)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "box", "parameters": self.names, "space": repr(self.space)}

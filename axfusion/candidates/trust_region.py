@@ -19,14 +19,19 @@ cluster" asks:
 - candidates inside the region are drawn as TuRBO does: each coordinate moves with
   probability ``min(1, 20 / D)`` (at least one always does) to a uniform value in the region.
 
-The loop gives a share of each batch to the best fused utility inside the region
-(``stage3.batch.trust_region_share``); the rest of the batch is chosen over all candidates.
+The loop gives a share of each batch to the best fused utility, or a GP's expected
+improvement, inside the region (``stage3.batch.trust_region_share``,
+``.trust_region_model``); the rest of the batch is chosen over all candidates. With
+``stage2.box.trust_region_polish > 0`` a short local search on that GP's expected
+improvement (:func:`refine_trust_region_codes`) adds the best designs it finds inside the
+region: a few hundred uniform draws are sparse in ten dimensions, and standard BO optimises
+its acquisition rather than sampling it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,3 +156,72 @@ def sample_trust_region_codes(space: SearchSpace, region: TrustRegion, n: int, *
     if space.linear_constraints:
         codes = codes[space.feasible_codes(codes)]
     return codes
+
+
+def refine_trust_region_codes(
+    space: SearchSpace,
+    region: TrustRegion,
+    codes: np.ndarray,
+    score: Callable[[np.ndarray], np.ndarray],
+    *,
+    rounds: int = 3,
+    keep: int = 10,
+    per_anchor: int = 50,
+    scale: float = 0.25,
+    seed: int = 0,
+) -> np.ndarray:
+    r"""A local search on ``score`` inside the region, started from ``codes``.
+
+    Each round takes the ``keep`` best designs seen so far and draws ``per_anchor``
+    perturbations of each: every coordinate moves with probability ``min(1, 20 / D)`` (at
+    least one) by ``N(0, (s L range)^2)``, ``s = scale / 2^round``, clipped to the region;
+    categorical and integer values stay exact, draws that violate a linear constraint are
+    dropped.
+
+    Args:
+        codes: ``(k, D)`` starting codes (inside the region).
+        score: ``(m, D)`` codes to ``m`` scores, larger is better.
+        rounds: Rounds of the search (0: none).
+
+    Returns:
+        ``(j, D)`` codes, ``j <= keep``: the best drawn designs that are not among
+        ``codes``, best first.
+    """
+    rounds, keep, per_anchor = (check_non_negative_int(v, n) for v, n in ((rounds, "rounds"), (keep, "keep"),
+                                                                          (per_anchor, "per_anchor")))
+    codes = np.asarray(codes, dtype=np.float64).reshape(-1, space.dim)
+    if rounds == 0 or keep == 0 or per_anchor == 0 or codes.shape[0] == 0:
+        return np.empty((0, space.dim))
+    rng = np.random.default_rng(check_non_negative_int(seed, "seed"))
+    b = region.bounds(space)
+    width = b[:, 1] - b[:, 0]
+    D = space.dim
+    seen = {tuple(c) for c in codes.tolist()}
+    pool, values = codes, np.asarray(score(codes), dtype=np.float64)
+    new_codes: list[np.ndarray] = []
+    new_values: list[np.ndarray] = []
+    for r in range(rounds):
+        order = np.argsort(-np.where(np.isfinite(values), values, -np.inf), kind="stable")[:keep]
+        anchors = space.codes_to_vectors(pool[order])
+        n = anchors.shape[0] * per_anchor
+        base = np.repeat(anchors, per_anchor, axis=0)
+        mask = rng.random((n, D)) < min(1.0, 20.0 / D)
+        mask[np.arange(n), rng.integers(0, D, size=n)] = True
+        step = rng.standard_normal((n, D)) * (scale / 2**r) * width
+        vectors = np.clip(np.where(mask, base + step, base), b[:, 0], b[:, 1])
+        drawn = space.vectors_to_codes(vectors)
+        if space.linear_constraints:
+            drawn = drawn[space.feasible_codes(drawn)]
+        fresh = [i for i, c in enumerate(drawn.tolist()) if tuple(c) not in seen and not seen.add(tuple(c))]
+        if not fresh:
+            continue
+        drawn = drawn[fresh]
+        v = np.asarray(score(drawn), dtype=np.float64)
+        new_codes.append(drawn)
+        new_values.append(v)
+        pool, values = np.concatenate([pool, drawn]), np.concatenate([values, v])
+    if not new_codes:
+        return np.empty((0, D))
+    found, found_values = np.concatenate(new_codes), np.concatenate(new_values)
+    best = np.argsort(-np.where(np.isfinite(found_values), found_values, -np.inf), kind="stable")[:keep]
+    return found[best]

@@ -1,11 +1,13 @@
-r"""Tests of axfusion.acquisition.exploration: GP-UCB exploration slots."""
+r"""Tests of axfusion.acquisition.exploration: GP-UCB exploration slots, GP-EI trust-region slots."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from axfusion.acquisition.exploration import gp_ucb_slots
+from scipy.stats import norm
+
+from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.models.gp_family import ARDGaussianProcess
 
 
@@ -54,3 +56,30 @@ def test_support_restricts_the_believer_picks_and_targets_are_averaged():
     other = gp_ucb_slots(X, -y[:, None], Z, 1, seed=0)[0]
     np.testing.assert_allclose(slots[0], 0.5 * (one + other), rtol=1e-8)
     assert gp_ucb_slots(X, y[:, None], Z, 0) == []
+
+
+def test_first_ei_slot_is_the_log_expected_improvement_over_the_best_measured_value():
+    X, y, Z = _data(3)
+    slots = gp_ei_slots(X, y, Z, 1, seed=1)
+    gp = ARDGaussianProcess(random_state=1).fit(X, y)
+    mu, sd = gp.predict(Z, return_std=True)
+    u = (mu - y.max()) / sd
+    ei = sd * (u * norm.cdf(u) + norm.pdf(u))
+    ok = ei > 1e-12  # where EI is representable, log EI agrees with the closed form
+    assert ok.sum() > 20
+    np.testing.assert_allclose(slots[0][ok], np.log(ei[ok]), rtol=1e-6, atol=1e-8)
+    assert np.all(np.isfinite(slots[0]))  # finite far below the incumbent too
+
+
+def test_later_ei_slots_fall_around_the_earlier_picks_and_respect_the_support():
+    X, y, Z = _data(4)
+    support = np.zeros(Z.shape[0], dtype=bool)
+    support[::3] = True
+    slots = gp_ei_slots(X, y, Z, 3, support=support, seed=0)
+    assert len(slots) == 3
+    first = int(np.flatnonzero(support)[np.argmax(slots[0][support])])
+    # the believed pick's std collapses and its mean becomes the best value so far: its EI
+    # falls, and no candidate's EI rises
+    assert slots[1][first] < slots[0][first] - 1.0
+    assert np.all(slots[1] <= slots[0] + 1e-6) and np.all(slots[2] <= slots[1] + 1e-6)
+    assert gp_ei_slots(X, y, Z, 0) == []

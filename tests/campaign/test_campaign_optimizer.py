@@ -496,13 +496,13 @@ def test_failed_flags_pending_rows_and_iterations_are_not_coerced():
     assert opt.pending == [250, 251]
 
 
-def _box_with_history(share):
+def _box_with_history(share, **extra):
     space = SearchSpace([ContinuousParameter("x", 0.0, 1.0), ContinuousParameter("z", 0.0, 1.0),
                          CategoricalParameter("c", ["a", "b"])])
     opt = FusionOptimizer(
         space, ["minimize"],
         options={"batch_size": 2, "families": ("ridge", "knn"), "n_members": 3, "n_box_candidates": 200,
-                 "stage2.box.maxiter": 3, "box_time_budget_s": None, "trust_region_share": share},
+                 "stage2.box.maxiter": 3, "box_time_budget_s": None, "trust_region_share": share, **extra},
         seed=0,
     )
     init = space.sample_sobol(10, seed=1)
@@ -537,3 +537,33 @@ def test_trust_region_share_one_takes_the_whole_batch_from_the_region():
     assert opt.records[-1].trust_region["length"] == 0.4
     for col, centre in zip(("x", "z"), best[:2]):
         assert (np.abs(s.table[col] - centre) <= 0.2 + 1e-9).all()
+
+
+def test_a_gp_scored_trust_region_slot_takes_the_largest_expected_improvement_in_the_region():
+    opt, f = _box_with_history(0.3, **{"stage3.batch.trust_region_model": "gp"})
+    s = opt.suggest()
+    reasons = s.table["reason"].tolist()
+    assert not reasons[0].startswith("trust-region")
+    assert reasons[1].startswith("trust-region slot: largest expected improvement of an ARD Gaussian process")
+    best = opt.state.successful[int(np.argmax(opt.state.scalar()))].key
+    half = 0.5 * opt.records[-1].trust_region["length"]
+    for col, centre in zip(("x", "z"), best[:2]):
+        assert abs(s.table[col].iloc[1] - centre) <= half + 1e-9
+
+
+def test_a_pool_gp_slot_takes_the_largest_gp_expected_improvement_and_says_so():
+    X, y = _pool()
+    init = np.arange(0, 200, 10)
+    opts = {**FAST, "family_share": 0.2, "explore_share": 0.2}
+    opt = FusionOptimizer(X, "maximize", options={**opts, "pool_gp_share": 0.2}, seed=3)
+    opt.observe(ids=init, Y=y[init])
+    s = opt.suggest()
+    reasons = [r.split(":")[0] for r in s.table["reason"]]
+    assert reasons[2:] == ["GP slot", "exploration slot", "family slot"]  # q = 5: two fused picks, three slots
+    assert "Gaussian process" in s.table["reason"].iloc[2]
+    assert s.record.as_dict()["clusters"]["extra_slots"] == 3
+    plain = FusionOptimizer(X, "maximize", options=opts, seed=3)
+    plain.observe(ids=init, Y=y[init])
+    other = plain.suggest()
+    assert "GP slot" not in " ".join(other.table["reason"])
+    assert other.record.as_dict()["clusters"]["extra_slots"] == 2

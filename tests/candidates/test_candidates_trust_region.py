@@ -8,7 +8,12 @@ import pytest
 
 from axfusion.acquisition.hedge import trust_region_slots
 from axfusion.candidates import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
-from axfusion.candidates.trust_region import TrustRegion, sample_trust_region_codes, trust_region_length
+from axfusion.candidates.trust_region import (
+    TrustRegion,
+    refine_trust_region_codes,
+    sample_trust_region_codes,
+    trust_region_length,
+)
 
 
 @pytest.fixture
@@ -72,3 +77,26 @@ def test_trust_region_slots_leave_one_fused_pick():
     assert trust_region_slots(0.3, 10, 6) == 3
     assert trust_region_slots(0.0, 10, 0) == 0
     assert trust_region_slots(0.5, 3, 2) == 0
+
+
+def test_refinement_climbs_the_score_inside_the_region_and_returns_only_new_designs(mixed: SearchSpace):
+    center = mixed.raw_to_codes(pd.DataFrame([[1.0, 0.5, 5, "b"]], columns=["x", "y", "k", "c"]))[0]
+    region = TrustRegion(center=center, length=0.4)
+    start = sample_trust_region_codes(mixed, region, 50, seed=0)
+    target = mixed.codes_to_vectors(mixed.raw_to_codes(pd.DataFrame([[2.3, 0.37, 7, "b"]], columns=["x", "y", "k", "c"])))
+
+    def score(codes: np.ndarray) -> np.ndarray:  # peak at (2.3, 0.37, 7, "b"), inside the region
+        V = mixed.codes_to_vectors(codes)
+        span = mixed.bounds[:, 1] - mixed.bounds[:, 0]
+        return -np.sum(((V - target) / span) ** 2, axis=1)
+
+    found = refine_trust_region_codes(mixed, region, start, score, rounds=4, keep=5, seed=1)
+    assert 1 <= found.shape[0] <= 5 and region.contains(mixed, found).all()
+    values = score(found)
+    assert np.all(np.diff(values) <= 0)  # best first
+    assert values[0] > score(start).max()  # better than every uniform draw
+    assert not ({tuple(r) for r in found.tolist()} & {tuple(r) for r in start.tolist()})
+    raw = mixed.codes_to_raw(found)
+    assert (raw["k"] == raw["k"].round()).all() and set(raw["c"]) <= {"a", "b", "c"}
+    np.testing.assert_array_equal(found, refine_trust_region_codes(mixed, region, start, score, rounds=4, keep=5, seed=1))
+    assert refine_trust_region_codes(mixed, region, start, score, rounds=0).shape == (0, 4)

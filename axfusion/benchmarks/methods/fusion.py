@@ -198,6 +198,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "no_trust_region": ("default", {"stage3.batch.trust_region_share": 0.0}),
     "trust_region_only": ("default", {"stage3.batch.trust_region_share": 1.0}),
     "winsorize": ("default", {"stage1.winsorize": 1.5}),
+    "trust_region_gp": ("default", {"stage3.batch.trust_region_model": "gp"}),
+    "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
+    "trust_region_gp_polish": (
+        "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
+    ),
     "with_gp_ard": ("default", {"stage1.families": (*_default_families(), "gp_ard")}),
     "tier=low": ("default", {"stage1.families": _tier("low")}),
     "tier=medium": ("default", {"stage1.families": _tier("medium")}),
