@@ -413,8 +413,11 @@ def environment() -> dict[str, Any]:
                     break
     except OSError:
         pass
+    versions = _versions()
+    if os.environ.get("AXFUSION_GIT_COMMIT"):  # a snapshot (git archive) of a commit has no .git
+        versions["git"] = os.environ["AXFUSION_GIT_COMMIT"]
     return {
-        "versions": _versions(),
+        "versions": versions,
         "cpu": cpu,
         "cpus": os.cpu_count(),
         "threads": 1,
@@ -574,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-skip", action="store_true",
                         help="run a peer on larger pools even after it went over the limit on a smaller one")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the measurements already in --out and run only the missing ones")
     parser.add_argument("--quick", action="store_true", help="tiny pools and one small box (minutes)")
     parser.add_argument("--out", default="benchmarks/results/speed/report.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -596,6 +601,10 @@ def main(argv: list[str] | None = None) -> int:
             "own_box_options": own_box_options()}
     records: list[dict[str, Any]] = []
     over: list[dict[str, Any]] = []  # (method, d, N, n) that went over the limit on a pool
+    done: dict[tuple[Any, ...], dict[str, Any]] = {}
+    if args.resume and out.exists():
+        for r in json.loads(out.read_text())["measurements"]:
+            done[(*_key(r), r["method"])] = r
     t_start = time.time()
     with tempfile.TemporaryDirectory(prefix="axfusion-speed-") as tmp:
         for spec in specs:
@@ -610,7 +619,11 @@ def main(argv: list[str] | None = None) -> int:
                 job = {**spec, "method": m}
                 prior = [o for o in over if o["method"] == m and o["d"] == spec["d"] and spec["kind"] == "pool"
                          and spec["N"] >= o["N"] and spec["n"] >= o["n"]]
-                if prior and not args.no_skip:
+                if (*_key(job), m) in done:
+                    r = done[(*_key(job), m)]
+                    if r["status"] == "limit" and spec["kind"] == "pool":
+                        over.append(job)
+                elif prior and not args.no_skip:
                     r = {**job, "status": "skipped", "limit_s": args.limit, "peak_mib": None,
                          "reason": f"over the limit at N={prior[0]['N']}, n={prior[0]['n']}"}
                 else:
