@@ -637,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
                 if r["status"] == "error":
                     print(r.get("error", ""), file=sys.stderr)
                 meta["total_wall_s"] = time.time() - t_start
-                _write(out, meta, records, args.limit)
+                _write(out, meta, _with_kept(records, done), args.limit)
+    records = _with_kept(records, done)
     table = render(records, args.limit)
     print()
     print(table)
@@ -645,6 +646,12 @@ def main(argv: list[str] | None = None) -> int:
     print(render_targets(targets(records)))
     print(f"\nwrote {out} and {out.with_suffix('.md')} ({time.time() - t_start:.0f} s)")
     return 0
+
+
+def _with_kept(records: list[dict[str, Any]], done: dict[tuple[Any, ...], dict[str, Any]]) -> list[dict[str, Any]]:
+    r"""``records`` and the resumed measurements that are not in this run's plan."""
+    mine = {(*_key(r), r["method"]) for r in records}
+    return records + [r for k, r in done.items() if k not in mine]
 
 
 def _write(out: Path, meta: dict[str, Any], records: list[dict[str, Any]], limit: float) -> None:
