@@ -654,6 +654,11 @@ def _with_kept(records: list[dict[str, Any]], done: dict[tuple[Any, ...], dict[s
     return records + [r for k, r in done.items() if k not in mine]
 
 
+def _load_range(records: list[dict[str, Any]]) -> str:
+    loads = [r[k] for r in records for k in ("load_before", "load_after") if r.get(k) is not None]
+    return f"{min(loads):.1f}–{max(loads):.1f}" if loads else "unknown"
+
+
 def _write(out: Path, meta: dict[str, Any], records: list[dict[str, Any]], limit: float) -> None:
     tg = targets(records)
     out.write_text(json.dumps({"meta": meta, "targets": tg, "measurements": records}, indent=1, default=str) + "\n")
@@ -661,7 +666,9 @@ def _write(out: Path, meta: dict[str, Any], records: list[dict[str, Any]], limit
     v = env["versions"]
     header = (
         f"One proposal of a batch of {BATCH} after n measured rows, per method in a fresh process, one thread "
-        f"(`OMP_NUM_THREADS=1`, `torch.set_num_threads(1)`), limit {limit:.0f} s per proposal. "
+        f"(`OMP_NUM_THREADS=1`, `torch.set_num_threads(1)`), limit {limit:.0f} s per proposal "
+        f"({meta.get('limit_axfusion_s', limit):.0f} s for axfusion). Load average "
+        f"{_load_range(records)} during the measurements. "
         f"{env['cpu']} ({env['cpus']} cores, shared), Python {v.get('python')}, torch {v.get('torch')}, "
         f"botorch {v.get('botorch')}, BayBE {v.get('baybe')}, Ax {v.get('ax-platform')}; "
         f"axfusion at {str(v.get('git'))[:10]}. From `benchmarks/bench_speed.py`.\n\n"
