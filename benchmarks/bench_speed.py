@@ -501,7 +501,8 @@ def render(records: list[dict[str, Any]], limit: float) -> str:
     out.append(
         f"Cells: seconds per batch of 10 · peak resident memory of the process (data and imports included) · "
         f"ratio to axfusion. `> {limit:.0f} s`: killed at the limit; † not run: over the limit on a smaller pool "
-        "with as many or fewer measured rows. Stages are axfusion's `timings` (model, candidates, structure, "
+        "with as many or fewer measured rows; `–`: not measured (not in the run's plan). Stages are axfusion's "
+        "`timings` (model, candidates, structure, "
         "acquisition, batch), in that order."
     )
     return "\n".join(out)
