@@ -38,7 +38,7 @@ settings); the peers get the same rows in memory. Boxes (``problem:n``): ``ackle
 (shifted Ackley, 20-D) and ``hartmann6``.
 
     python benchmarks/bench_speed.py --quick                       # tiny sizes, a few minutes
-    python benchmarks/bench_speed.py                               # the committed report's plan
+    python benchmarks/bench_speed.py                               # the default plan (over an hour)
     python benchmarks/bench_speed.py --pools 1000000:20:300 --methods axfusion --limit 600
     python benchmarks/bench_speed.py --pools 4000000:20:300 --boxes none   # streamed from a memmap
 
@@ -83,7 +83,8 @@ OWN_BOX_KEYS = ("stage1.n_members", "stage2.box.n_candidates", "stage2.box.time_
                 "stage2.box.maxiter", "stage2.box.popsize")
 BOXES = {"ackley20": ("ackley", {"dim": 20, "shift": True, "seed": 0}), "hartmann6": ("hartmann6", {})}
 
-#: The committed report's plan (about an hour on one thread of a busy 2-core machine).
+#: The default plan. The committed report (benchmarks/results/speed/) measured most of it, with
+#: --resume and --methods per cell, and left out the cells it marks "–" (time).
 DEFAULT_POOLS = [
     "1000:20:100", "1000:20:300", "10000:20:100", "10000:20:300", "10000:20:1000",
     "100000:20:100", "100000:20:300", "1000000:20:100", "1000000:20:300",
@@ -655,6 +656,16 @@ def _with_kept(records: list[dict[str, Any]], done: dict[tuple[Any, ...], dict[s
     return records + [r for k, r in done.items() if k not in mine]
 
 
+def _rounded(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return round(obj, 3) if math.isfinite(obj) else str(obj)
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
 def _load_range(records: list[dict[str, Any]]) -> str:
     loads = [r[k] for r in records for k in ("load_before", "load_after") if r.get(k) is not None]
     return f"{min(loads):.1f}–{max(loads):.1f}" if loads else "unknown"
@@ -662,7 +673,13 @@ def _load_range(records: list[dict[str, Any]]) -> str:
 
 def _write(out: Path, meta: dict[str, Any], records: list[dict[str, Any]], limit: float) -> None:
     tg = targets(records)
-    out.write_text(json.dumps({"meta": meta, "targets": tg, "measurements": records}, indent=1, default=str) + "\n")
+    # compact (the repository has a size budget): 3 decimals, one measurement per line
+    lines = [json.dumps(_rounded(r), separators=(",", ":"), default=str) for r in records]
+    out.write_text(
+        '{"meta":' + json.dumps(_rounded(meta), separators=(",", ":"), default=str)
+        + ',\n"targets":' + json.dumps(_rounded(tg), separators=(",", ":"), default=str)
+        + ',\n"measurements":[\n' + ",\n".join(lines) + "]}\n"
+    )
     env = meta["environment"]
     v = env["versions"]
     header = (
