@@ -265,7 +265,8 @@ def stage2_structure(
     state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, geometry: Embedding, seed: int
 ) -> tuple[np.ndarray, StructureReport | None, np.ndarray]:
     r"""Stage 2b: clusters and structural weights ``pi(x)`` of the candidates, in the
-    iteration's embedding (UMAP, when chosen, fits its own).
+    iteration's embedding (UMAP, when chosen, fits its own). The clusterer of a large pool's
+    prefiltered working set is fitted on at most ``stage2.pool.prefilter_fit_rows`` rows.
 
     Returns:
         ``(pi, report, labels)``: ``k`` weights, the structure report (``None`` when the
@@ -276,8 +277,11 @@ def stage2_structure(
     if not s.structure.enabled:
         return np.ones(k), None, np.zeros(k, dtype=np.int64)
     shared = geometry if s.structure.embedding_method == "pca" else None
+    cluster = s.cluster
+    if cands.prefiltered and s.pool.prefilter_fit_rows is not None:  # a large pool's working set
+        cluster = dataclasses.replace(cluster, max_fit_rows=min(cluster.max_fit_rows, s.pool.prefilter_fit_rows))
     pi, report = structural_weights(
-        cands.X, X_obs, evaluated_y=state.scalar(), settings=s.structure, cluster_config=s.cluster,
+        cands.X, X_obs, evaluated_y=state.scalar(), settings=s.structure, cluster_config=cluster,
         embedding=shared, seed=seed,
     )
     return pi, report, report.candidate_labels

@@ -54,6 +54,8 @@ class CandidateSet:
             the budget stopped a run), else ``None``.
         in_region: ``k`` flags: candidates inside the iteration's trust region (boxes with
             a trust region), else ``None``.
+        prefiltered: Whether the candidates are the prefilter's working set of a large
+            pool (``stage2.pool.prefilter_min_rows`` available rows or more).
     """
 
     keys: list[Any]
@@ -61,6 +63,7 @@ class CandidateSet:
     raw: pd.DataFrame | None = None
     generations: int | None = None
     in_region: np.ndarray | None = None
+    prefiltered: bool = False
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -202,7 +205,8 @@ class PoolSource(CandidateSource):
         if pool.n_available >= cfg.prefilter_min_rows:
 
             def mean_spread(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                O = orient(model.member_predictions(Xc), targets).mean(axis=-1)  # M x B x k
+                # the first prefilter_members members of every family screen the pool
+                O = orient(model.member_predictions(Xc, members=cfg.prefilter_members), targets).mean(axis=-1)
                 flat = O.reshape(-1, O.shape[-1])
                 return flat.mean(axis=0), flat.std(axis=0)
 
@@ -211,10 +215,12 @@ class PoolSource(CandidateSource):
                 spread_fraction=cfg.spread_fraction, optimism=cfg.optimism, n_strata=cfg.n_strata,
                 reservoir_factor=cfg.reservoir_factor, min_pool_rows=cfg.prefilter_min_rows, seed=seed,
             )
-            ids = np.sort(ws.ids)
+            ids, prefiltered = np.sort(ws.ids), ws.prefiltered
         else:
-            ids = pool.available_ids()
-        return CandidateSet(keys=[int(i) for i in ids], X=np.asarray(pool.take(ids), dtype=np.float64))
+            ids, prefiltered = pool.available_ids(), False
+        return CandidateSet(
+            keys=[int(i) for i in ids], X=np.asarray(pool.take(ids), dtype=np.float64), prefiltered=prefiltered
+        )
 
     def describe(self) -> dict[str, Any]:
         if self._fingerprint is None:
@@ -354,7 +360,8 @@ class BoxSource(CandidateSource):
         def score(codes: np.ndarray) -> np.ndarray:
             return log_ei(model.standardised_inputs(space.codes_to_features(codes).astype(np.float64)))
 
-        return refine_trust_region_codes(space, region, start, score, rounds=self.settings.trust_region_polish, seed=seed)
+        rounds = self.settings.trust_region_polish
+        return refine_trust_region_codes(space, region, start, score, rounds=rounds, seed=seed)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "box", "parameters": self.names, "space": repr(self.space)}

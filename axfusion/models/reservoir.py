@@ -517,16 +517,18 @@ class ReservoirModel(EnsembleModel):
             Z = np.clip(Z, -self.input_clip, self.input_clip)
         return Z
 
-    def _member_values(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _member_values(self, Xs: np.ndarray, members: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         r"""Member predictions and their own stds (0 where a family has none) in
-        standardised target units: two ``M x B x k x m`` arrays."""
-        M, B, m, k = len(self._fitted), self.n_members, self._num_outputs, Xs.shape[0]
+        standardised target units: two ``M x B x k x m`` arrays (``B``: the first
+        ``members`` members of every family when given)."""
+        B = self.n_members if members is None else min(int(members), self.n_members)
+        M, m, k = len(self._fitted), self._num_outputs, Xs.shape[0]
         vals = np.empty((M, B, k, m))
         stds = np.zeros((M, B, k, m))
         with limit_threads(1):
             for i, ff in enumerate(self._fitted):
                 for t in range(m):
-                    for b, est in enumerate(ff.estimators[t]):
+                    for b, est in enumerate(ff.estimators[t][:B]):
                         mu, sd = ff.family.predict(est, Xs)
                         vals[i, b, :, t] = mu
                         if sd is not None:
@@ -541,6 +543,7 @@ class ReservoirModel(EnsembleModel):
         transformed: bool = ...,
         return_std: Literal[False] = ...,
         chunk_size: int = ...,
+        members: int | None = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -551,6 +554,7 @@ class ReservoirModel(EnsembleModel):
         transformed: bool = ...,
         return_std: Literal[True],
         chunk_size: int = ...,
+        members: int | None = ...,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def member_predictions(
@@ -560,6 +564,7 @@ class ReservoirModel(EnsembleModel):
         transformed: bool = False,
         return_std: bool = False,
         chunk_size: int = 50_000,
+        members: int | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         r"""Every member's prediction, in the units of ``train_Y``.
 
@@ -571,6 +576,10 @@ class ReservoirModel(EnsembleModel):
             return_std: Also return the members' own predictive std (zero for
                 families without one).
             chunk_size: Rows predicted at once (bounds memory).
+            members: Only the first ``members`` bootstrap members of every family
+                (``B = min(members, n_members)``; all when ``None``): the closed-pool
+                prefilter of very large pools screens with fewer members
+                (``stage2.pool.prefilter_members``).
 
         Returns:
             ``M x B x k x m`` predictions (and the same-shaped stds).
@@ -585,7 +594,7 @@ class ReservoirModel(EnsembleModel):
         outs, sds = [], []
         for start in range(0, max(Xn.shape[0], 1), chunk_size):
             Xs = self._standardise(Xn[start : start + chunk_size])
-            v, s = self._member_values(Xs)
+            v, s = self._member_values(Xs, members)
             outs.append(v)
             sds.append(s)
         vals = np.concatenate(outs, axis=2) * self._y_std + self._y_mean

@@ -183,3 +183,29 @@ def test_axclient_loop_and_batch_trial(fast_options):
     assert len(batch.arms) == 3 and len(signatures) == 3
     assert gr._generation_node_name == "Fusion"
     assert not signatures & {t.arm.signature for t in exp.trials.values() if hasattr(t, "arm") and t.arm}
+
+
+def test_one_reservoir_fit_serves_every_arm_of_a_get_next_trials_call(fast_options, monkeypatch):
+    # issue 18: a call for batch_size trials rebuilds the optimiser once and fits one reservoir
+    from axfusion.campaign import FusionOptimizer
+
+    fits: list[int] = []
+    suggest = FusionOptimizer.suggest
+
+    def counted(self, *args, **kwargs):
+        fits.append(1)
+        return suggest(self, *args, **kwargs)
+
+    monkeypatch.setattr(FusionOptimizer, "suggest", counted)
+    client = Client(random_seed=0)
+    client.configure_experiment(
+        parameters=[RangeParameterConfig(name=f"x{i}", parameter_type="float", bounds=(0.0, 1.0)) for i in range(3)]
+    )
+    client.configure_optimization(objective="-loss")
+    client.set_generation_strategy(fusion_generation_strategy(n_initial=8, seed=0, batch_size=4, **fast_options))
+    for _ in range(4):
+        fits.clear()
+        trials = client.get_next_trials(max_trials=4)
+        for index, p in trials.items():
+            client.complete_trial(index, {"loss": sum((v - 0.3) ** 2 for v in p.values())})
+    assert len(trials) == 4 and len(fits) == 1

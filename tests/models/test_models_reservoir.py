@@ -51,6 +51,18 @@ def test_member_predictions_match_forward_and_family_moments(fitted_single):
     assert np.all(mom.std >= 0)
 
 
+def test_member_predictions_of_the_first_members(fitted_single):
+    # the closed-pool prefilter of very large pools screens with the first members of every family
+    model = fitted_single
+    X = torch.rand(9, 5, dtype=torch.float64)
+    vals, stds = model.member_predictions(X, return_std=True)
+    few, few_std = model.member_predictions(X, return_std=True, members=2, chunk_size=4)
+    assert few.shape == (len(model.family_names), 2, 9, 1)
+    np.testing.assert_array_equal(few, vals[:, :2])
+    np.testing.assert_array_equal(few_std, stds[:, :2])
+    np.testing.assert_array_equal(model.member_predictions(X, members=99), vals)
+
+
 def test_predictions_track_the_truth(fitted_single):
     X, Y = toy_data(n=200, seed=5)
     mu = fitted_single.posterior(X).mean.squeeze(-1).numpy()
