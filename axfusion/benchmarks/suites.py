@@ -373,9 +373,10 @@ def csv_task(
     r"""A closed-pool spec of a CSV file (paper protocol budget by default).
 
     ``path`` may also be a built-in dataset name. Extra options go to
-    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``, ...).
-    Text columns of a CSV file that are features are added to ``categorical`` (one-hot,
-    levels one unit apart; :mod:`axfusion.data.encoding`).
+    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``,
+    ``ordinal``, ``smiles``, ...). Text columns of a CSV file that are features and not
+    ordinal or SMILES columns are added to ``categorical`` (one-hot, levels one unit apart;
+    :mod:`axfusion.data.encoding`).
     """
     from axfusion.data import list_datasets
 
@@ -415,7 +416,9 @@ def _with_text_columns(path: str, targets: Sequence[str], options: dict[str, Any
     reserved = {*targets, options.get("id_column"), *(options.get("exclude") or ())}
     features = options.get("features") or [c for c in frame.columns if c not in reserved]
     declared = list(options.get("categorical") or ())
-    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared]
+    other_roles = {*dict(options.get("ordinal") or {}), *(options.get("smiles") or ())}
+    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared
+            and c not in other_roles]
     if declared or text:
         options["categorical"] = declared + text
     if options.get("descriptors"):

@@ -446,6 +446,7 @@ class FeatureEncoder:
                     encodings.append(ColumnEncoding(
                         name, "descriptors", levels, tuple(str(c) for c in table.columns),
                         table.loc[list(levels)].to_numpy(dtype=np.float64),
+                        smiles=name in (getattr(dataset, "smiles", ()) or ()),
                     ))
                 else:
                     encodings.append(ColumnEncoding(name, "categorical", levels))
