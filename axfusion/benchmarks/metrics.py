@@ -564,8 +564,8 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         ``best_raw_at_<k>`` (the best value after ``k`` batches, ``k`` in
         :data:`BEST_AT_BATCHES`; ``nan`` when the budget is shorter) with
         ``early_at_<k>`` (1.0 when the run ended before batch ``k``, e.g. at its
-        first success, and its best is carried forward), ``s_per_iteration``, ``wall_time``, ``peak_rss_mib``, ``ef_top``,
-        ``af_top``, ``ef_best``, ``af_best``.
+        first success, and its best is carried forward), ``s_per_iteration``,
+        ``wall_time``, ``peak_rss_mib``, ``ef_top``, ``af_top``, ``ef_best``, ``af_best``.
     """
     info = run.get("task_info", {})
     T = int(info.get("n_iterations", 0))

@@ -6,8 +6,8 @@ r"""The benchmark report: ``report.md``, ``report.json`` and figures.
 - ``report.md`` -- per suite a markdown table: success rate, median [20-80 %]
   iterations to success (also the top-5 rows and the single best row), EF and
   AF, final best median [IQR], on pools the best after 5 and 10 batches,
-  simple regret, seconds per iteration and peak memory, with random search's exact expectation as a reference row per task;
-  then failed runs, unsupported (task, method) pairs and the definitions;
+  simple regret, seconds per iteration and peak memory, with random search's
+  exact expectation as a reference row per task; then failed runs, unsupported (task, method) pairs and the definitions;
 - ``report.json`` -- the same rows (``suites``, ``summary``), the task info,
   the figure list and the definitions;
 - ``report_data.json.gz`` -- the per-run scalars (``runs``) and the aggregated
