@@ -128,11 +128,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 categorical, ordinal, descriptors = parse_categorical_arguments(args)
             except SuggestInputError as err:
                 raise ValueError(str(err)) from None
-            if ordinal or getattr(args, "smiles_column", None):
-                raise ValueError(
-                    "--ordinal and --smiles-column are not supported by bench --csv yet; give ranks or a "
-                    "--descriptors table instead."
-                )
+            if ordinal:
+                extra["ordinal"] = ordinal
+            if getattr(args, "smiles_column", None):
+                extra["smiles"] = list(dict.fromkeys(args.smiles_column))
             if categorical:
                 extra["categorical"] = categorical
             if descriptors:
@@ -140,6 +139,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             spec = csv_task(args.csv, args.target, args.direction, name=args.name, **extra)
             if os.path.exists(args.csv):
                 ds = spec.dataset()  # bad levels, descriptor tables or columns are reported now, in one line
+                for column, levels in ordinal.items():
+                    print(f"  {args.csv}: `{column}`: ordinal, {len(levels)} levels ({' < '.join(levels)})")
                 for line in ds.encoder().describe():
                     print(f"  {args.csv}: {line}")
         except (ValueError, FileNotFoundError, KeyError) as err:

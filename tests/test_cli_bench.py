@@ -203,3 +203,65 @@ def test_a_cluster_address_runs_on_the_cluster_even_with_one_job(tmp_path, monke
     runner.run_benchmark(["smoke_function"], ["_cli_random"], [0], tmp_path, engine="dask",
                          address="tcp://scheduler:8786", n_jobs=1, progress=False)
     assert used == ["tcp://scheduler:8786"]
+
+
+def _reaction_csv(tmp_path):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.uniform(size=60), "temp": rng.choice(["low", "mid", "high"], 60),
+                       "solvent": rng.choice(["O", "CCO", "Cc1ccccc1"], 60)})
+    df["y"] = df.a + df.temp.map({"low": 0.0, "mid": 1.0, "high": 2.0}) + (df.solvent == "CCO")
+    csv = tmp_path / "pool.csv"
+    df.to_csv(csv, index=False)
+    return csv, ["bench", "--csv", str(csv), "--target", "y", "--methods", "_cli_random", "--seeds", "1",
+                 "--iterations", "1", "--initial", "5", "--batch", "3", "--no-progress", "--engine", "serial"]
+
+
+def test_bench_csv_ordinal_column(tmp_path, capsys):
+    _, common = _reaction_csv(tmp_path)
+    assert main([*common, "--out", str(tmp_path / "ord"), "--ordinal", "temp=low,mid,high"]) == 0
+    out = capsys.readouterr().out
+    assert "`temp`: ordinal, 3 levels (low < mid < high)" in out and "`solvent`: categorical, 3 levels" in out
+    rec = read_run_file(next((tmp_path / "ord" / "runs" / "pool_y" / "_cli_random").glob("seed*")))
+    opts = rec["task_spec"]["options"]
+    assert opts["ordinal"] == {"temp": ["low", "mid", "high"]} and opts["categorical"] == ["solvent"]
+    assert rec["task_info"]["dim"] == 1 + 1 + 3  # a, the rank of temp, solvent one-hot
+    X = np.asarray(rec["history"]["X"], dtype=float) if "X" in rec["history"] else None
+    if X is not None:
+        assert set(np.unique(X[:, 1])) <= {0.0, 1.0, 2.0}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--ordinal", "temp=low,medium,high"], "has level 'mid' in row"),
+        (["--ordinal", "temp"], "--ordinal 'temp': write it as COLUMN=low,mid,high"),
+        (["--ordinal", "temp=low,,high"], "a level is empty"),
+        (["--ordinal", "heat=low,mid,high"], "'heat'"),
+        (["--ordinal", "temp=low,mid,high", "--categorical", "temp"], "only one role"),
+        (["--smiles-column", "nope"], "'nope'"),
+    ],
+)
+def test_bench_csv_bad_ordinal_or_smiles_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    _, common = _reaction_csv(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main([*common, "--out", str(tmp_path / "bad"), *flags])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err, err
+    assert not (tmp_path / "bad" / "runs").exists()
+
+
+def test_bench_csv_smiles_column(tmp_path, capsys):
+    pytest.importorskip("rdkit")
+    _, common = _reaction_csv(tmp_path)
+    assert main([*common, "--out", str(tmp_path / "smi"), "--smiles-column", "solvent",
+                 "--ordinal", "temp=low,mid,high"]) == 0
+    out = capsys.readouterr().out
+    assert "`solvent`: categorical, 3 levels" in out and "fingerprint bits (SMILES)" in out
+    rec = read_run_file(next((tmp_path / "smi" / "runs" / "pool_y" / "_cli_random").glob("seed*")))
+    assert rec["task_spec"]["options"]["smiles"] == ["solvent"]
+    assert "categorical" not in rec["task_spec"]["options"]  # the SMILES column is not one-hot as well
+    assert rec["task_info"]["dim"] > 1 + 1 + 3  # fingerprint bits instead of three indicators
+    with pytest.raises(SystemExit) as exc:  # a SMILES column that does not parse
+        main([*common, "--out", str(tmp_path / "bad"), "--smiles-column", "temp"])
+    assert exc.value.code == 2 and capsys.readouterr().err.count("\n") == 1

@@ -64,10 +64,14 @@ __all__ = [
 ROW_ID = "row_id"
 
 PoolSource: TypeAlias = CandidatePool | PoolStorage | np.ndarray | pd.DataFrame | str | os.PathLike[str]
-r"""What a pool may be given as: a pool or its row source, an ``N x d`` array, a numeric
-DataFrame, or the path of a ``.npy``/``.parquet`` file."""
+r"""What a pool may be given as: a pool or its row source, an ``N x d`` array, a DataFrame
+(text, boolean and ``category`` columns are categorical: encoded by
+:meth:`~axfusion.candidates.CandidatePool.from_table`, one-hot with fixed scales), or the
+path of a ``.npy``/``.parquet`` file."""
 
 _REGISTRY: dict[str, PoolStorage] = {}
+#: key -> (the FeatureEncoder of a pool with categorical columns, its table as given or None)
+_REGISTERED_TABLES: dict[str, tuple[Any, pd.DataFrame | None]] = {}
 _REGISTERED_FINGERPRINTS: dict[str, PoolFingerprint] = {}
 _FILE_FINGERPRINTS: dict[tuple[str, int, int, int], PoolFingerprint] = {}
 _FILE_CACHE_SIZE = 16
@@ -78,10 +82,28 @@ def _storage_of(pool: CandidatePool) -> PoolStorage:
     return pool.storage
 
 
+def _is_numeric_column(series: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+
+
+def _parts(source: PoolSource) -> tuple[PoolStorage, tuple[Any, pd.DataFrame | None]]:
+    r"""The row source of ``source`` and ``(encoder, table)`` when it has categorical columns:
+    a DataFrame with a text, boolean or ``category`` column (encoded once; the table kept as
+    given) or a pool built by :meth:`CandidatePool.from_table` (no table); else ``(None, None)``."""
+    if isinstance(source, CandidatePool):
+        return _storage_of(source), (source.encoder, None)
+    if isinstance(source, pd.DataFrame) and not all(_is_numeric_column(source[c]) for c in source.columns):
+        pool = CandidatePool.from_table(source)
+        return _storage_of(pool), (pool.encoder, source.reset_index(drop=True).copy())
+    return _storage_from(source), (None, None)
+
+
 def _storage_from(source: PoolSource) -> PoolStorage:
     if isinstance(source, CandidatePool):
         return _storage_of(source)
     if isinstance(source, pd.DataFrame):
+        if not all(_is_numeric_column(source[c]) for c in source.columns):
+            return _storage_of(CandidatePool.from_table(source))  # text columns: one-hot, as suggest does
         return _storage_of(CandidatePool.from_frame(source))
     if isinstance(source, np.ndarray):
         return ArrayStorage(np.asarray(source, dtype=np.float64))
@@ -153,17 +175,23 @@ def register_pool(key: str, source: PoolSource) -> PoolReference:
     """
     if not isinstance(key, str) or not key:
         raise ValueError("A pool key must be a non-empty string.")
-    storage = _storage_from(source)
-    return _register(key, storage, pool_fingerprint(storage))
+    storage, table = _parts(source)
+    return _register(key, storage, pool_fingerprint(storage), table)
 
 
-def _register(key: str, storage: PoolStorage, fp: PoolFingerprint) -> PoolReference:
+def _register(
+    key: str, storage: PoolStorage, fp: PoolFingerprint, table: tuple[Any, pd.DataFrame | None] = (None, None)
+) -> PoolReference:
     if key in _REGISTRY:
         problem = compare(_REGISTERED_FINGERPRINTS[key], fp)
         if problem is not None:
             raise ValueError(f"A different pool is already registered under {key!r} ({problem}); unregister it first.")
     _REGISTRY[key] = storage
     _REGISTERED_FINGERPRINTS[key] = fp
+    if table[0] is not None:
+        _REGISTERED_TABLES[key] = table
+    else:
+        _REGISTERED_TABLES.pop(key, None)
     return PoolReference(key=key, path=None, fingerprint=fp.as_dict())
 
 
@@ -173,6 +201,7 @@ def unregister_pool(key: str) -> None:
         raise KeyError(f"No pool is registered under {key!r}.")
     del _REGISTRY[key]
     _REGISTERED_FINGERPRINTS.pop(key, None)
+    _REGISTERED_TABLES.pop(key, None)
 
 
 def registered_pools() -> list[str]:
@@ -251,8 +280,45 @@ class PoolReference:
         return storage
 
     def open(self) -> CandidatePool:
-        r"""A :class:`~axfusion.candidates.CandidatePool` with clean masks over the pool."""
-        return CandidatePool(self.storage())
+        r"""A :class:`~axfusion.candidates.CandidatePool` with clean masks over the pool (with
+        the encoder and the fixed one-hot scales of a pool registered with categorical columns)."""
+        pool = CandidatePool(self.storage())
+        encoder = _REGISTERED_TABLES.get(self.key, (None, None))[0] if self.key is not None else None
+        if encoder is not None:
+            pool.encoder = encoder
+            pool.column_scale = encoder.scale_or_none
+        return pool
+
+    def rows(self, ids: Any) -> pd.DataFrame:
+        r"""The pool rows ``ids`` (e.g. the ``row_id`` of trials), indexed by their row ids.
+
+        A pool registered from a DataFrame gives its rows as written (text levels
+        included); one registered from a :meth:`CandidatePool.from_table` pool its levels
+        decoded from the features; any other pool its numeric features.
+
+        Raises:
+            IndexError: an id is not a row of the pool.
+        """
+        ids = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        if ids.size and (ids.min() < 0 or ids.max() >= self.n_rows):
+            raise IndexError(f"Row ids must lie in [0, {self.n_rows - 1}]; got {ids.tolist()[:10]}.")
+        encoder, table = _REGISTERED_TABLES.get(self.key, (None, None)) if self.key is not None else (None, None)
+        if table is not None:
+            self.storage()  # the fingerprint check
+            out = table.iloc[ids].copy()
+        else:
+            storage = self.storage()
+            order = np.argsort(ids, kind="stable")
+            distinct, back = np.unique(ids[order], return_inverse=True)
+            X = np.empty((ids.size, storage.n_features))
+            X[order] = storage.read_rows(distinct)[back]
+            if encoder is not None:
+                out = encoder.inverse_transform(X)
+            else:
+                names = storage.feature_names or [f"x{j}" for j in range(storage.n_features)]
+                out = pd.DataFrame(X, columns=list(names))
+        out.index = pd.Index(ids, name=ROW_ID)
+        return out
 
 
 def pool_reference(pool: PoolSource | PoolReference, key: str | None = None) -> PoolReference:
@@ -263,13 +329,13 @@ def pool_reference(pool: PoolSource | PoolReference, key: str | None = None) -> 
     if isinstance(pool, (str, os.PathLike)) and key is None:
         path = os.path.abspath(os.fspath(pool))
         return PoolReference(key=None, path=path, fingerprint=_file_fingerprint(path)[1].as_dict())
-    storage = _storage_from(pool)
+    storage, table = _parts(pool)
     fp = pool_fingerprint(storage)
     if key is None:
         key = "pool-" + str(fp.sha256)[:16]
     elif not isinstance(key, str) or not key:
         raise ValueError("A pool key must be a non-empty string.")
-    return _register(key, storage, fp)
+    return _register(key, storage, fp, table)
 
 
 def pool_parameter_config(pool: PoolSource | PoolReference) -> RangeParameterConfig:

@@ -545,6 +545,11 @@ def function_successes(run: Mapping[str, Any]) -> tuple[np.ndarray, str] | None:
     return np.asarray(task.is_success(X, loss), dtype=bool), success.label
 
 
+#: Batches after the initial design at which the report gives the best value found so far
+#: (the EDBO protocol: the best yield after 5 and after 10 batches; Shields et al., Nature 590, 89 (2021)).
+BEST_AT_BATCHES: tuple[int, ...] = (5, 10)
+
+
 def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
     r"""Per-iteration curves and scalars of one run (see the module docstring).
 
@@ -556,8 +561,11 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         reference curves ``ref_best``, ``ref_perf``, ``ref_top_fraction``,
         ``ref_success``, and scalars ``iterations_to_success`` (``_top5``,
         ``_best``), ``final_best``, ``final_raw``, ``final_regret``,
-        ``s_per_iteration``, ``wall_time``, ``peak_rss_mib``, ``ef_top``,
-        ``af_top``, ``ef_best``, ``af_best``.
+        ``best_raw_at_<k>`` (the best value after ``k`` batches, ``k`` in
+        :data:`BEST_AT_BATCHES`; ``nan`` when the budget is shorter) with
+        ``early_at_<k>`` (1.0 when the run ended before batch ``k``, e.g. at its
+        first success, and its best is carried forward), ``s_per_iteration``,
+        ``wall_time``, ``peak_rss_mib``, ``ef_top``, ``af_top``, ``ef_best``, ``af_best``.
     """
     info = run.get("task_info", {})
     T = int(info.get("n_iterations", 0))
@@ -607,6 +615,10 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, Any]:
         "final_regret": float(regret[-1]) if regret.size else float("nan"),
         "final_distance": float(dist[-1]) if dist.size else float("nan"),
     }
+    last = int(it.max()) if it.size else -1
+    for k in BEST_AT_BATCHES:
+        out[f"best_raw_at_{k}"] = float(best_raw[k]) if k <= T else float("nan")
+        out[f"early_at_{k}"] = float(last < k) if k <= T else float("nan")
     times = np.asarray(run.get("iteration_times") or [], dtype=np.float64)
     out["s_per_iteration"] = float(np.median(times)) if times.size else float("nan")
     out["s_per_iteration_mean"] = float(times.mean()) if times.size else float("nan")
@@ -714,6 +726,7 @@ def runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             row["error"] = row["error"][0] if row["error"] else None
         for k in ("final_best", "final_raw", "final_regret", "final_distance", "iterations_to_success",
                   "iterations_to_top5", "iterations_to_best", "ef_top", "af_top", "ef_best", "af_best",
+                  *(f"best_raw_at_{b}" for b in BEST_AT_BATCHES),
                   "s_per_iteration", "wall_time", "peak_rss_mib"):
             row[k] = m.get(k)
         rows.append(row)
@@ -807,7 +820,10 @@ def aggregate(runs: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[tup
         the same for ``top5_`` and ``best_``, ``ef``, ``af`` (Top% factors on
         pools, best-so-far factors on functions), ``ef_best``, ``af_best``,
         ``final_median``, ``final_q25``, ``final_q75`` (raw target for
-        one-target max/min pools, the loss otherwise), ``regret_median``,
+        one-target max/min pools, the loss otherwise), ``at<k>_median``,
+        ``at<k>_q25``, ``at<k>_q75`` and ``at<k>_early`` (the same after ``k``
+        batches, ``k`` in :data:`BEST_AT_BATCHES`, and the number of runs that
+        ended before batch ``k``), ``regret_median``,
         ``regret_q25``, ``regret_q75``, ``distance_median``,
         ``s_per_iteration`` (median over runs of the per-run median),
         ``wall_time`` and ``peak_rss_mib`` (medians). ``curves`` maps
@@ -854,6 +870,10 @@ def aggregate(runs: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[tup
         finals = [m["final_raw"] for m in ms if np.isfinite(m["final_raw"])]
         row["final_median"], row["final_q25"], row["final_q75"] = (
             _pct(finals, 50), _pct(finals, 25), _pct(finals, 75))
+        for k in BEST_AT_BATCHES:
+            at = [m[f"best_raw_at_{k}"] for m in ms if np.isfinite(m[f"best_raw_at_{k}"])]
+            row[f"at{k}_median"], row[f"at{k}_q25"], row[f"at{k}_q75"] = _pct(at, 50), _pct(at, 25), _pct(at, 75)
+            row[f"at{k}_early"] = int(sum(m[f"early_at_{k}"] == 1.0 for m in ms))
         reg = [m["final_regret"] for m in ms if np.isfinite(m["final_regret"])]
         row["regret_median"], row["regret_q25"], row["regret_q75"] = _pct(reg, 50), _pct(reg, 25), _pct(reg, 75)
         dist = [m["final_distance"] for m in ms if np.isfinite(m["final_distance"])]
@@ -891,6 +911,10 @@ def random_reference_row(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | 
     final = float(best[min(T, best.size - 1)])
     row["final_median"] = sign * final if sign is not None else final
     row["final_q25"] = row["final_q75"] = float("nan")
+    for k in BEST_AT_BATCHES:
+        at = float(best[k]) if k <= T and k < best.size else float("nan")
+        row[f"at{k}_median"] = sign * at if sign is not None else at
+        row[f"at{k}_q25"] = row[f"at{k}_q75"] = float("nan")
     opt = info.get("optimal_value")
     row["regret_median"] = final - opt if opt is not None else float("nan")
     row["ef"] = row["af"] = row["ef_top"] = row["af_top"] = row["ef_best"] = row["af_best"] = 1.0

@@ -54,8 +54,11 @@ suite           tasks and budget
                 30 iterations (80 evaluations).
 ``reactions``   the closed-pool protocol on reaction-condition pools with categorical
                 components (SMILES levels): buchwald_a (792 reactions, 4 components,
-                one-hot), suzuki_edbo (3696, 5 components, one-hot) and
-                suzuki_edbo_dft (the same with EDBO's DFT descriptors per level).
+                one-hot), suzuki_edbo (3696, 5 components, one-hot),
+                suzuki_edbo_dft (the same with EDBO's DFT descriptors per level) and
+                buchwald_b ... buchwald_e (Ahneman et al.'s other four aryl-halide
+                cases, 792 reactions each; not shipped: read from a local Olympus
+                copy, ``$AXFUSION_OLYMPUS_ROOT`` or ``../shared/data/olympus_datasets``).
 ``smoke``       CI: smoke_pool (agnp, 10 initial rows, batches of 5, 3
                 iterations) and smoke_function (mixed_branin, 5 Sobol points,
                 batches of 2, 3 iterations): seconds per run.
@@ -85,6 +88,8 @@ __all__ = [
 ]
 
 TaskKind = Literal["function", "pool"]
+#: Pool source prefix of an Olympus dataset read from a local copy (not shipped).
+OLYMPUS_SOURCE_PREFIX = "olympus:"
 _DIRECTIONS = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
 
 
@@ -118,7 +123,9 @@ class TaskSpec:
     Attributes:
         name: Task name (the run folder and the report row).
         kind: ``"function"`` (a registered test problem) or ``"pool"``.
-        source: Problem name (functions), built-in dataset name or CSV path (pools).
+        source: Problem name (functions), built-in dataset name, CSV path or
+            ``olympus:NAME`` (pools; an Olympus dataset that is not shipped, read from
+            :func:`~axfusion.data.external.olympus_root`, ``$AXFUSION_OLYMPUS_ROOT``).
         options: Problem options (functions, e.g. ``{"dim": 20, "shift": True}``)
             or :func:`~axfusion.data.load_dataset` / :func:`~axfusion.data.load_csv`
             options (pools).
@@ -245,6 +252,11 @@ class TaskSpec:
             opts.setdefault("name", self.name)
             opts.setdefault("average_duplicates", True)
             return load_csv(self.source, **opts)
+        if self.source.startswith(OLYMPUS_SOURCE_PREFIX):
+            from axfusion.data import load_olympus
+            from axfusion.data.external import olympus_root
+
+            return load_olympus(self.source[len(OLYMPUS_SOURCE_PREFIX):], olympus_root(), **self.options)
         return load_dataset(self.source, **self.options)
 
     def as_dict(self) -> dict[str, Any]:
@@ -361,9 +373,10 @@ def csv_task(
     r"""A closed-pool spec of a CSV file (paper protocol budget by default).
 
     ``path`` may also be a built-in dataset name. Extra options go to
-    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``, ...).
-    Text columns of a CSV file that are features are added to ``categorical`` (one-hot,
-    levels one unit apart; :mod:`axfusion.data.encoding`).
+    :func:`~axfusion.data.load_csv` (``id_column``, ``categorical``, ``descriptors``,
+    ``ordinal``, ``smiles``, ...). Text columns of a CSV file that are features and not
+    ordinal or SMILES columns are added to ``categorical`` (one-hot, levels one unit apart;
+    :mod:`axfusion.data.encoding`).
     """
     from axfusion.data import list_datasets
 
@@ -403,7 +416,9 @@ def _with_text_columns(path: str, targets: Sequence[str], options: dict[str, Any
     reserved = {*targets, options.get("id_column"), *(options.get("exclude") or ())}
     features = options.get("features") or [c for c in frame.columns if c not in reserved]
     declared = list(options.get("categorical") or ())
-    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared]
+    other_roles = {*dict(options.get("ordinal") or {}), *(options.get("smiles") or ())}
+    text = [str(c) for c in features if c in frame.columns and is_text_column(frame[c]) and c not in declared
+            and c not in other_roles]
     if declared or text:
         options["categorical"] = declared + text
     if options.get("descriptors"):
@@ -510,6 +525,12 @@ def _register_builtins() -> None:
         ("suzuki_edbo", "suzuki_edbo", {}, "Suzuki-Miyaura couplings (3696), 5 categorical components, one-hot"),
         ("suzuki_edbo_dft", "suzuki_edbo", {"descriptors": True},
          "Suzuki-Miyaura couplings (3696), components by their DFT descriptors (EDBO)"),
+        *(
+            (f"buchwald_{case}", f"{OLYMPUS_SOURCE_PREFIX}buchwald_{case}", {},
+             f"Buchwald-Hartwig couplings, case {case} (792), 4 categorical components, one-hot; "
+             "read from the Olympus copy ($AXFUSION_OLYMPUS_ROOT)")
+            for case in "bcde"
+        ),
     ]
     for name, ds, opts, desc in reactions:
         register_task(TaskSpec(name, "pool", ds, options=opts, targets=("yield",), description=desc, **pool),

@@ -58,6 +58,8 @@ class Dataset:
         descriptors: Categorical column -> descriptor table (index: every level,
             ``p`` numeric columns); such a column is encoded by its levels'
             descriptors instead of one-hot (:mod:`axfusion.data.encoding`).
+        smiles: The described columns whose table holds the Morgan fingerprints of
+            SMILES levels (:mod:`axfusion.data.molecules`).
     """
 
     name: str
@@ -78,6 +80,7 @@ class Dataset:
     n_duplicates: int = 0
     dropped_constant: list[str] = field(default_factory=list)
     descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
+    smiles: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.X)

@@ -405,6 +405,33 @@ class FeatureEncoder:
             return np.zeros((len(frame), 0))
         return np.hstack(blocks)
 
+    def inverse_transform(self, X: np.ndarray) -> pd.DataFrame:
+        r"""The table rows of encoded features ``X`` (``n x p``): numeric columns as they are,
+        categorical, ordinal and described columns as their level texts (the level whose
+        indicators, rank or descriptors are closest to the row's)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names_out_):
+            raise ValueError(f"Expected an n x {len(self.feature_names_out_)} array, got shape {X.shape}.")
+        out: dict[str, Any] = {}
+        j = 0
+        for e in self.columns_:
+            k = len(e.output_names)
+            block = X[:, j : j + k]
+            j += k
+            if e.kind == "numeric":
+                out[e.name] = block[:, 0]
+                continue
+            if e.kind == "categorical":
+                codes = np.argmax(block, axis=1)
+            elif e.kind == "ordinal":
+                codes = np.clip(np.rint(block[:, 0]), 0, len(e.levels) - 1).astype(np.int64)
+            else:
+                assert e.descriptors is not None
+                codes = np.argmin(((block[:, None, :] - e.descriptors[None, :, :]) ** 2).sum(axis=2), axis=1)
+            out[e.name] = np.asarray(e.levels, dtype=object)[codes]
+        return pd.DataFrame(out)
+
     def fit_transform(self, frame: pd.DataFrame, *, label: str = "the pool") -> np.ndarray:
         r""":meth:`fit` then :meth:`transform`."""
         return self.fit(frame, label=label).transform(frame, label=label)
@@ -446,6 +473,7 @@ class FeatureEncoder:
                     encodings.append(ColumnEncoding(
                         name, "descriptors", levels, tuple(str(c) for c in table.columns),
                         table.loc[list(levels)].to_numpy(dtype=np.float64),
+                        smiles=name in (getattr(dataset, "smiles", ()) or ()),
                     ))
                 else:
                     encodings.append(ColumnEncoding(name, "categorical", levels))

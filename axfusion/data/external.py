@@ -188,6 +188,29 @@ def _encode_ordinal_measurements(
     return frame
 
 
+#: Environment variable naming the folder of the Olympus dataset folders (see :func:`olympus_root`).
+OLYMPUS_ROOT_ENV_VAR: str = "AXFUSION_OLYMPUS_ROOT"
+
+
+def olympus_root() -> Path:
+    r"""The local folder of the Olympus datasets used by the benchmark tasks that are not shipped.
+
+    ``$AXFUSION_OLYMPUS_ROOT`` if set, else ``../shared/data/olympus_datasets`` next to the
+    checkout (the folder above the repository holding ``shared/data``).
+
+    Raises:
+        FileNotFoundError: Neither exists; the message names the variable to set.
+    """
+    env = os.environ.get(OLYMPUS_ROOT_ENV_VAR)
+    candidate = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data" / "olympus_datasets"
+    if not candidate.is_dir():
+        raise FileNotFoundError(
+            f"No Olympus datasets folder at {str(candidate)!r}; set ${OLYMPUS_ROOT_ENV_VAR} to a local copy "
+            "of aspuru-guzik-group/olympus' src/olympus/datasets (one folder per dataset)."
+        )
+    return candidate
+
+
 def load_olympus(name: str, root: str | os.PathLike[str], **options: Any) -> Dataset:
     r"""Load one Olympus benchmark dataset from a local copy.
 

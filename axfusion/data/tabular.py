@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from axfusion.data.dataset import Dataset
@@ -274,6 +275,8 @@ def load_csv(
     n_dropped_invalid: int = 0,
     read_csv_kwargs: Mapping[str, Any] | None = None,
     descriptors: Mapping[str, Any] | None = None,
+    ordinal: Mapping[str, Sequence[Any]] | None = None,
+    smiles: Sequence[str] = (),
 ) -> Dataset:
     r"""Load a table of features and targets into a validated :class:`Dataset`.
 
@@ -318,6 +321,13 @@ def load_csv(
         descriptors: Categorical column -> descriptor table (CSV path or DataFrame,
             :func:`~axfusion.data.encoding.read_descriptor_table`); the column is then
             encoded by its levels' descriptors. A level missing from the table raises.
+        ordinal: Feature column -> its levels from lowest to highest; the column is
+            replaced by the levels' ranks ``0 .. L-1`` (a numeric feature, as
+            :class:`~axfusion.data.encoding.FeatureEncoder` encodes an ordinal column).
+            A value that is not one of the levels raises, naming the closest ones.
+        smiles: Feature columns of SMILES strings: categorical, encoded by the Morgan
+            fingerprints of their levels (:mod:`axfusion.data.molecules`; needs RDKit,
+            ``pip install 'axfusion[chem]'``).
 
     Returns:
         The validated dataset with ``X`` (``n x d``), ``Y`` (``n x q``) and ``ids``
@@ -341,6 +351,16 @@ def load_csv(
 
     target_names = _as_list(targets)
     categorical_names = _as_list(categorical)
+    ordinal_levels = {str(k): list(v) for k, v in dict(ordinal or {}).items()}
+    smiles_names = _as_list(smiles)
+    descriptors = dict(descriptors or {})
+    twice = sorted((set(ordinal_levels) & (set(categorical_names) | set(smiles_names) | set(descriptors)))
+                   | (set(smiles_names) & set(descriptors)))
+    if twice:
+        raise DataValidationError(
+            f"{name}: column(s) {twice} can have only one role: categorical, ordinal, described or SMILES."
+        )
+    categorical_names += [c for c in smiles_names if c not in categorical_names]
     feature_names = _resolve_columns(
         frame,
         targets=target_names,
@@ -354,6 +374,8 @@ def load_csv(
         if id_column is not None
         else pd.Series(frame.index.to_numpy(), index=frame.index, name="row")
     )
+    if ordinal_levels or smiles_names:
+        frame = _encode_ordinal_and_smiles(frame, feature_names, ordinal_levels, smiles_names, descriptors, name)
 
     categorical_set = set(categorical_names)
     numeric = coerce_numeric_features(
@@ -401,6 +423,8 @@ def load_csv(
         from axfusion.data.encoding import read_descriptor_table
 
         for column, table in descriptors.items():
+            if column in smiles_names and column in dropped_constant:
+                continue  # one molecule throughout: dropped like any constant column
             if column not in kept_categorical:
                 raise DataValidationError(
                     f"{name}: descriptors are given for {column!r}, which is not a categorical feature column."
@@ -430,4 +454,36 @@ def load_csv(
         n_duplicates=n_duplicates,
         dropped_constant=dropped_constant,
         descriptors=tables,
+        smiles=[c for c in smiles_names if c in tables],
     )
+
+
+def _encode_ordinal_and_smiles(
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    ordinal: Mapping[str, Sequence[Any]],
+    smiles: Sequence[str],
+    descriptors: dict[str, Any],
+    name: str,
+) -> pd.DataFrame:
+    r"""``frame`` with its ordinal columns replaced by ranks; adds the fingerprint tables of the
+    SMILES columns to ``descriptors`` (in place)."""
+    from axfusion.data.encoding import ColumnEncoding, _level_text
+
+    unknown = [c for c in [*ordinal, *smiles] if c not in features]
+    if unknown:
+        raise DataValidationError(f"{name}: ordinal or SMILES column(s) {unknown} are not feature columns.")
+    frame = frame.copy()
+    for column, levels in ordinal.items():
+        texts = tuple(_level_text(v) for v in levels)
+        if len(set(texts)) != len(texts) or not all(texts):
+            raise DataValidationError(f"{name}: the ordinal levels of {column!r} repeat a level or are empty: "
+                                      f"{list(texts)}.")
+        enc = ColumnEncoding(column, "ordinal", texts, declared=True)
+        codes = enc.codes(frame[column], name, known=f"one of its ordinal levels {list(texts)}")
+        frame[column] = codes.astype(np.float64)
+    if smiles:
+        from axfusion.data.molecules import smiles_tables
+
+        descriptors.update(smiles_tables(frame, list(smiles), label=name))
+    return frame

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from ax.api.client import Client
 from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
 from ax.generation_strategy.generation_strategy import GenerationStrategy
@@ -11,6 +12,7 @@ from axfusion.ax import (
     FusionGenerationNode,
     configure_pool_experiment,
     fusion_generation_strategy,
+    pool_reference,
     unregister_pool,
 )
 from axfusion.ax.observations import FUSION_ITERATION
@@ -209,3 +211,48 @@ def test_one_reservoir_fit_serves_every_arm_of_a_get_next_trials_call(fast_optio
         for index, p in trials.items():
             client.complete_trial(index, {"loss": sum((v - 0.3) ** 2 for v in p.values())})
     assert len(trials) == 4 and len(fits) == 1
+
+
+def test_pool_loop_on_a_table_with_text_columns(fast_options):
+    from axfusion.candidates import CandidatePool
+
+    rng = np.random.default_rng(1)
+    ligands, bases = ["XPhos", "t-BuXPhos", "BrettPhos", "AdBrettPhos"], ["P2Et", "BTMG", "MTBD"]
+    grid = pd.DataFrame([(lig, b, t) for lig in ligands for b in bases for t in (25.0, 40.0, 60.0, 80.0)],
+                        columns=["ligand", "base", "temperature"])
+    frame = pd.concat([grid] * 5, ignore_index=True).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    frame["temperature"] += rng.uniform(-2, 2, size=len(frame))
+    yields = (30 * (frame["ligand"] == "t-BuXPhos") + 20 * (frame["base"] == "MTBD") + 0.2 * frame["temperature"]
+              + rng.normal(0, 1, size=len(frame))).to_numpy()
+    client = Client(random_seed=1)
+    ref = configure_pool_experiment(client, frame, name="test-ax-pool-text")
+    try:
+        # the same rows, encoded like suggest's pools: one-hot with the fixed scale sqrt(2)
+        assert ref.fingerprint == pool_reference(CandidatePool.from_table(frame), key="test-ax-pool-text-b").fingerprint
+        pool = ref.open()
+        assert pool.n_features == 4 + 3 + 1 and pool.encoder is not None
+        np.testing.assert_allclose(pool.column_scale[:7], np.sqrt(2.0))
+        assert np.isnan(pool.column_scale[7])
+        client.configure_optimization(objective="yield_pct")  # "yield" is a Python keyword: Ax cannot parse it
+        client.set_generation_strategy(
+            fusion_generation_strategy(pool=ref, n_initial=8, seed=1, batch_size=4, **fast_options)
+        )
+        _run_until(client, lambda p: {"yield_pct": float(yields[p[ROW_ID]])}, n_fusion=2, max_trials=4)
+        trials = client._experiment.trials.values()
+        ids = [t.arm.parameters[ROW_ID] for t in trials]
+        # the measured rows, levels as written
+        rows = ref.rows(ids)
+        assert list(rows.columns) == ["ligand", "base", "temperature"] and list(rows.index) == ids
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), frame.iloc[ids].reset_index(drop=True))
+        assert set(rows["ligand"]) <= set(ligands) and rows["ligand"].dtype == object
+        # a pool registered from the encoded CandidatePool decodes the levels from its features
+        decoded = pool_reference(CandidatePool.from_table(frame), key="test-ax-pool-text-b").rows(ids[:5])
+        pd.testing.assert_frame_equal(decoded.reset_index(drop=True)[["ligand", "base"]],
+                                      frame.iloc[ids[:5]][["ligand", "base"]].reset_index(drop=True))
+        np.testing.assert_allclose(decoded["temperature"], frame["temperature"].iloc[ids[:5]])
+        fusion_rows = [t.arm.parameters[ROW_ID] for t in trials
+                       if t.generator_runs[0]._generation_node_name == "Fusion"]
+        assert len(fusion_rows) >= 4 and np.median(yields[fusion_rows]) > np.median(yields)
+    finally:
+        unregister_pool("test-ax-pool-text")
+        unregister_pool("test-ax-pool-text-b")

@@ -220,3 +220,45 @@ def test_random_reference_row_is_the_exact_expectation():
     assert row["final_median"] == pytest.approx(3.0)  # raw = -loss of the expected best at T
     table = M.summary_table(runs)
     assert list(table["method"]) == ["m", "random (exact E)"]
+
+
+def _long_pool_run(last_iteration: int = 12, seed: int = 0) -> dict:
+    r"""A pool run over 12 batches of 1 whose loss at iteration t is ``-t`` except a dip at t = 4."""
+    run = _fake_run("pool")
+    run["seed"] = seed
+    run["task_info"] = {**run["task_info"], "n_iterations": 12}
+    its = list(range(last_iteration + 1))
+    loss = [-float(t) if t != 4 else -7.0 for t in its]  # best -7 from t = 4 until t = 8 beats it
+    run["history"] = {"iteration": its, "loss": loss, "rows": [100 + t for t in its]}
+    run["reference"] = {"best_so_far": [-0.5 * t for t in range(14)], "top_fraction": [0.0] * 14,
+                        "success_probability": [0.0] * 14}
+    return run
+
+
+def test_best_after_5_and_10_batches_with_runs_that_ended_early():
+    from axfusion.benchmarks.report import format_table
+
+    assert M.BEST_AT_BATCHES == (5, 10)
+    full = M.run_metrics(_long_pool_run())
+    assert full["best_raw_at_5"] == pytest.approx(7.0)  # raw = -loss; the dip at t = 4, not t = 5
+    assert full["best_raw_at_10"] == pytest.approx(10.0)
+    assert full["early_at_5"] == full["early_at_10"] == 0.0
+    ended = M.run_metrics(_long_pool_run(last_iteration=6, seed=1))  # e.g. stopped at its success
+    assert ended["best_raw_at_5"] == pytest.approx(7.0) and ended["early_at_5"] == 0.0
+    assert ended["best_raw_at_10"] == pytest.approx(7.0) and ended["early_at_10"] == 1.0  # carried forward
+    short = M.run_metrics(_fake_run("pool"))  # a 3-batch budget has no value after 5 batches
+    assert np.isnan(short["best_raw_at_5"]) and np.isnan(short["early_at_10"])
+
+    runs = [_long_pool_run(), _long_pool_run(6, seed=1), _long_pool_run(12, seed=2)]
+    table, _ = M.aggregate(runs)
+    row = table.iloc[0]
+    assert row["at5_median"] == pytest.approx(7.0) and row["at5_early"] == 0
+    assert row["at10_median"] == pytest.approx(10.0) and row["at10_early"] == 1
+    assert row["at10_q25"] == pytest.approx(8.5) and row["at10_q75"] == pytest.approx(10.0)
+    ref = M.random_reference_row(runs)
+    assert ref["at5_median"] == pytest.approx(2.5) and ref["at10_median"] == pytest.approx(5.0)
+    text = format_table([row.to_dict(), ref], "pool")
+    assert "| best @5 | best @10 |" in text
+    assert "| 7 [7–7] | 10 [8.5–10] (1 ended) |" in text
+    assert "| 2.5 | 5 | – | – |" in text
+    assert M.runs_frame(runs)["best_raw_at_10"].tolist() == pytest.approx([10.0, 7.0, 10.0])

@@ -116,3 +116,60 @@ def test_registering_a_task_and_a_suite():
     d = get_task("bandgap_window").as_dict()
     assert d["directions"][0]["kind"] == "window" and d["n_iterations"] == 50
     assert hash(get_task("bandgap_window")) == hash(get_task("bandgap_window"))
+
+
+def _fake_olympus(root, name: str = "rx_fake") -> None:
+    import json
+
+    folder = root / name
+    folder.mkdir(parents=True)
+    config = {
+        "parameters": [{"name": "ligand", "type": "categorical", "options": ["L1", "L2", "L3"]},
+                       {"name": "base", "type": "categorical", "options": ["B1", "B2"]}],
+        "measurements": [{"name": "yield"}], "default_goal": "maximize",
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    rows = [f"{lig},{b},{10 * i + j}" for i, lig in enumerate(["L1", "L2", "L3"]) for j, b in enumerate(["B1", "B2"])]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_reactions_suite_reads_buchwald_b_to_e_from_a_local_olympus_copy(tmp_path, monkeypatch):
+    from axfusion.data.external import OLYMPUS_ROOT_ENV_VAR
+
+    tasks = get_suite("reactions").tasks
+    assert tasks[:3] == ("buchwald_a", "suzuki_edbo", "suzuki_edbo_dft")
+    assert tasks[3:] == ("buchwald_b", "buchwald_c", "buchwald_d", "buchwald_e")
+    for t in tasks:
+        s = get_task(t)
+        assert (s.kind, s.n_initial, s.batch_size, s.n_iterations, s.targets) == ("pool", 20, 10, 50, ("yield",))
+    assert get_task("buchwald_c").source == "olympus:buchwald_c"  # not shipped
+    # an ``olympus:NAME`` source is read from $AXFUSION_OLYMPUS_ROOT
+    _fake_olympus(tmp_path)
+    monkeypatch.setenv(OLYMPUS_ROOT_ENV_VAR, str(tmp_path))
+    spec = TaskSpec("rx", "pool", "olympus:rx_fake", targets=("yield",), n_initial=2, batch_size=1, n_iterations=2)
+    ds = spec.dataset()
+    assert len(ds.X) == 6 and list(ds.categorical) == ["ligand", "base"]
+    task = spec.build()
+    assert task.name == "rx" and task.budget == 4
+    with pytest.raises(FileNotFoundError, match="rx_missing"):
+        TaskSpec("rx2", "pool", "olympus:rx_missing", targets=("yield",)).dataset()
+    monkeypatch.setenv(OLYMPUS_ROOT_ENV_VAR, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=OLYMPUS_ROOT_ENV_VAR):
+        spec.dataset()
+
+
+def test_buchwald_b_to_e_load_like_the_shipped_buchwald_a():
+    from axfusion.data.external import olympus_root
+
+    try:
+        olympus_root()
+    except FileNotFoundError:
+        pytest.skip("no local Olympus copy ($AXFUSION_OLYMPUS_ROOT)")
+    a = get_task("buchwald_a").dataset()
+    for case in "bcde":
+        ds = get_task(f"buchwald_{case}").dataset()
+        assert len(ds.X) == 792 and list(ds.categorical) == list(a.categorical), case
+        assert ds.orientation == {"yield": "maximize"} and ds.feature_matrix().shape == a.feature_matrix().shape
+        # the same additives, bases and ligands as case a; another aryl-halide family
+        assert set(ds.X["base"]) == set(a.X["base"]) and set(ds.X["ligand"]) == set(a.X["ligand"])
+        assert not set(ds.X["aryl_halide"]) & set(a.X["aryl_halide"])

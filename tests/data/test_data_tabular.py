@@ -317,3 +317,22 @@ def test_property_names_with_number_or_index_are_not_ids():
     frame = _frame(12).drop(columns=["sample", "solvent"])
     frame["atomic_number"] = [3, 5, 8, 13, 14, 22, 26, 29, 30, 47, 79, 82]  # unique, not consecutive
     assert "atomic_number" in load_csv(frame, targets=["strength"]).feature_names()
+
+
+def test_ordinal_columns_become_ranks_and_smiles_columns_fingerprints():
+    frame = pd.DataFrame({"temp": ["low", "high", "mid", "low", "high"], "x": [0.1, 0.5, 0.3, 0.9, 0.2],
+                          "y": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    ds = load_csv(frame, targets=["y"], ordinal={"temp": ["low", "mid", "high"]}, min_rows=2)
+    assert ds.categorical == [] and ds.X["temp"].tolist() == [0.0, 2.0, 1.0, 0.0, 2.0]
+    with pytest.raises(DataValidationError, match=r"level 'mid' in row 2.*closest"):
+        load_csv(frame, targets=["y"], ordinal={"temp": ["low", "medium", "high"]}, min_rows=2)
+    with pytest.raises(DataValidationError, match="only one role"):
+        load_csv(frame, targets=["y"], ordinal={"temp": ["low", "mid", "high"]}, categorical=["temp"], min_rows=2)
+    with pytest.raises(DataValidationError, match="repeat a level"):
+        load_csv(frame, targets=["y"], ordinal={"temp": ["low", "low", "high"]}, min_rows=2)
+    pytest.importorskip("rdkit")
+    mols = frame.assign(solvent=["O", "CCO", "CCO", "O", "Cc1ccccc1"])
+    ds = load_csv(mols, targets=["y"], ordinal={"temp": ["low", "mid", "high"]}, smiles=["solvent"], min_rows=2)
+    assert ds.categorical == ["solvent"] and ds.smiles == ["solvent"]
+    assert sorted(ds.descriptors["solvent"].index) == ["CCO", "Cc1ccccc1", "O"]
+    assert "fingerprint bits (SMILES)" in ds.encoder().describe()[0]
