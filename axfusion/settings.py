@@ -858,7 +858,7 @@ class BatchSettings(_Node):
             the earlier ones at their predicted means;
             :func:`~axfusion.acquisition.exploration.gp_ei_slots`; the default: inside the
             region a GP fitted next to its data ranks designs far better than the fused
-            utility, Hartmann-6 via Ax better on 10 of 10 seeds, docs/method.md). With a
+            utility, Hartmann-6 via Ax better on 9 of 10 seeds, one tie, docs/method.md). With a
             share of ``1`` the fused picks still follow the utility inside the region.
         pool_gp_share: On a closed pool, share of each batch given to the log expected
             improvement of an ARD Gaussian process fitted on every measured row
