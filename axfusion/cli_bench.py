@@ -238,7 +238,7 @@ def add_bench_parsers(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--suite", nargs="+", default=None, metavar="SUITE",
-                   help="suite(s): pools, multiobjective, synthetic20, mixed, smoke")
+                   help="suite(s): pools, reactions, multiobjective, synthetic20, mixed, ablations, smoke")
     p.add_argument("--tasks", nargs="+", default=None, metavar="TASK",
                    help="task names, pool:FILE.csv:TARGET[:minimize] or function:PROBLEM[:k=v,...]")
     p.add_argument("--csv", default=None, metavar="FILE", help="a closed pool from a CSV file")

@@ -35,6 +35,7 @@ can import its own settings from here.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
@@ -53,6 +54,7 @@ __all__ = [
     "FusionConfig",
     "HypervolumeConfig",
     "KalmanConfig",
+    "LEGACY_VALUES",
     "LoopSettings",
     "PRESETS",
     "PoolSettings",
@@ -62,6 +64,7 @@ __all__ = [
     "SettingsTypeError",
     "StructureSettings",
     "preset",
+    "saved_settings",
     "resolve",
 ]
 
@@ -1144,6 +1147,37 @@ def _authors_code() -> Settings:
 
 #: Named recipes; :func:`preset` returns a fresh, validated :class:`Settings`.
 PRESETS: dict[str, Any] = {"default": Settings, "paper": _paper, "authors_code": _authors_code}
+
+
+#: The value each setting had in effect before it existed. A campaign file always records the
+#: whole settings tree (:meth:`Settings.as_dict`), so a key missing from a saved tree means the
+#: file was written before that setting was added; it resumes with the behaviour it was written
+#: under (:func:`saved_settings`), not with the newer default.
+LEGACY_VALUES: dict[str, Any] = {
+    "stage3.batch.family_share": 0.0,
+    "stage3.batch.explore_share": 0.0,
+    "stage3.fusion.family_weighting": "uniform",
+    "stage3.batch.trust_region_share": 0.0,
+    "stage3.batch.trust_region_model": "utility",
+    "stage2.pool.prefilter_members": None,
+    "stage2.pool.prefilter_fit_rows": None,
+}
+
+
+def saved_settings(values: Mapping[str, Any]) -> Settings:
+    r"""Rebuild a saved settings tree: like :meth:`Settings.from_dict`, except that a key in
+    :data:`LEGACY_VALUES` missing from ``values`` takes its legacy value, not the default."""
+    tree: dict[str, Any] = json.loads(json.dumps(values))
+    for path, legacy in LEGACY_VALUES.items():
+        *parents, leaf = path.split(".")
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node.setdefault(leaf, legacy)
+    return Settings.from_dict(tree)
 
 
 def preset(name: str = "default", options: Mapping[str, Any] | None = None) -> Settings:

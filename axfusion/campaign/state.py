@@ -25,7 +25,7 @@ import numpy as np
 from axfusion.acquisition.targets import Target, orient
 from axfusion.diagnostics import IterationRecord, jsonable
 from axfusion.models.tuning import TuningRecord, TuningState
-from axfusion.settings import Settings
+from axfusion.settings import Settings, saved_settings
 
 __all__ = ["CampaignFileError", "CampaignState", "Observation", "validate_campaign_file"]
 
@@ -445,7 +445,7 @@ class CampaignState:
                 n_settings=r["n_settings"],
             )
         return cls(
-            settings=Settings.from_dict(d["settings"]),
+            settings=saved_settings(d["settings"]),
             targets=tuple(Target(**t) for t in d["targets"]),
             target_names=tuple(d["target_names"]),
             seed=int(d["seed"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scipy.stats import norm
 
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots

@@ -225,3 +225,23 @@ def test_version_1_campaign_files_still_resume(tmp_path):
         b = FusionOptimizer.resume(path, X)
     assert b.n_observed == 20 and b.settings.stage1.n_members == 3 and b.settings.loop.batch_size == 4
     assert b.suggest().row_ids.tolist() == a.suggest().row_ids.tolist()
+
+
+def test_a_campaign_file_from_before_a_setting_existed_resumes_with_the_behaviour_it_had(tmp_path):
+    from axfusion.settings import LEGACY_VALUES, Settings, saved_settings
+
+    X, y = _pool()
+    a = FusionOptimizer(X, "maximize", options=SMALL, seed=0, state_path=tmp_path / "c.json")
+    a.observe(ids=np.arange(20), Y=y[:20])
+    d = json.loads((tmp_path / "c.json").read_text())
+    del d["settings"]["stage3"]["batch"]["trust_region_model"]  # written before the option existed
+    del d["settings"]["stage2"]["pool"]["prefilter_members"]
+    (tmp_path / "old.json").write_text(json.dumps(d))
+    b = FusionOptimizer.resume(tmp_path / "old.json", X)
+    assert b.settings.stage3.batch.trust_region_model == "utility"  # not the newer default "gp"
+    assert b.settings.stage2.pool.prefilter_members is None
+    assert b.settings.stage3.batch.family_share == a.settings.stage3.batch.family_share  # recorded: kept
+    # a complete tree is read as written; every legacy key names a real setting
+    assert saved_settings(Settings().as_dict()) == Settings()
+    for path in LEGACY_VALUES:
+        Settings().with_options({path: LEGACY_VALUES[path]})

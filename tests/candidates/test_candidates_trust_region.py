@@ -83,7 +83,8 @@ def test_refinement_climbs_the_score_inside_the_region_and_returns_only_new_desi
     center = mixed.raw_to_codes(pd.DataFrame([[1.0, 0.5, 5, "b"]], columns=["x", "y", "k", "c"]))[0]
     region = TrustRegion(center=center, length=0.4)
     start = sample_trust_region_codes(mixed, region, 50, seed=0)
-    target = mixed.codes_to_vectors(mixed.raw_to_codes(pd.DataFrame([[2.3, 0.37, 7, "b"]], columns=["x", "y", "k", "c"])))
+    peak = pd.DataFrame([[2.3, 0.37, 7, "b"]], columns=["x", "y", "k", "c"])
+    target = mixed.codes_to_vectors(mixed.raw_to_codes(peak))
 
     def score(codes: np.ndarray) -> np.ndarray:  # peak at (2.3, 0.37, 7, "b"), inside the region
         V = mixed.codes_to_vectors(codes)
@@ -98,5 +99,6 @@ def test_refinement_climbs_the_score_inside_the_region_and_returns_only_new_desi
     assert not ({tuple(r) for r in found.tolist()} & {tuple(r) for r in start.tolist()})
     raw = mixed.codes_to_raw(found)
     assert (raw["k"] == raw["k"].round()).all() and set(raw["c"]) <= {"a", "b", "c"}
-    np.testing.assert_array_equal(found, refine_trust_region_codes(mixed, region, start, score, rounds=4, keep=5, seed=1))
+    again = refine_trust_region_codes(mixed, region, start, score, rounds=4, keep=5, seed=1)
+    np.testing.assert_array_equal(found, again)
     assert refine_trust_region_codes(mixed, region, start, score, rounds=0).shape == (0, 4)
