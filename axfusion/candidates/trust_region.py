@@ -212,7 +212,11 @@ def refine_trust_region_codes(
         drawn = space.vectors_to_codes(vectors)
         if space.linear_constraints:
             drawn = drawn[space.feasible_codes(drawn)]
-        fresh = [i for i, c in enumerate(drawn.tolist()) if tuple(c) not in seen and not seen.add(tuple(c))]
+        fresh: list[int] = []
+        for i, c in enumerate(drawn.tolist()):
+            if tuple(c) not in seen:
+                seen.add(tuple(c))
+                fresh.append(i)
         if not fresh:
             continue
         drawn = drawn[fresh]
