@@ -574,6 +574,34 @@ def test_a_large_pool_is_screened_by_the_first_members_and_clustered_on_fewer_ro
     # pools of at least prefilter_min_rows rows (10^5 by default: no built-in pool) are screened by the
     # first prefilter_members members of every family (the working set is scored by all of them), and
     # the working set's clusterer is fitted on at most prefilter_fit_rows rows
+
+    calls, fitted = _spy_prefilter(monkeypatch)
+    options = {**FAST, "prefilter_min_rows": 200, "prefilter_size": 60, "prefilter_members": members,
+               "prefilter_fit_rows": fit_rows}
+    X, y = _pool()
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    init = np.arange(0, 200, 10)
+    opt.observe(ids=init, Y=y[init])
+    s = opt.suggest()
+    assert len(set(s.row_ids.tolist())) == 5
+    screened = [m for k, m in calls if k == 280]  # the 280 available rows, in one chunk
+    assert screened == [members]
+    assert all(m is None for k, m in calls if k != 280)
+    assert fitted == [20_000 if fit_rows is None else fit_rows]
+    assert len(s.table) == 5 and s.record.clusters["n_clusters"] >= 1
+
+
+def test_a_pool_below_the_prefilter_threshold_uses_every_member_and_fit_row(monkeypatch):
+
+    calls, fitted = _spy_prefilter(monkeypatch)
+    opt, *_ = _start()
+    opt.suggest()
+    assert calls and all(m is None for _, m in calls) and fitted == [20_000]
+
+
+def _spy_prefilter(monkeypatch):
+    r"""Record ``(rows, members)`` of every member-prediction call and the clusterer's
+    ``max_fit_rows`` of every structural-weight call."""
     import axfusion.campaign.loop as loop
     from axfusion.models import ReservoirModel
 
@@ -591,39 +619,4 @@ def test_a_large_pool_is_screened_by_the_first_members_and_clustered_on_fewer_ro
 
     monkeypatch.setattr(ReservoirModel, "member_predictions", spy)
     monkeypatch.setattr(loop, "structural_weights", spy_weights)
-    options = {**FAST, "prefilter_min_rows": 200, "prefilter_size": 60, "prefilter_members": members,
-               "prefilter_fit_rows": fit_rows}
-    X, y = _pool()
-    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
-    init = np.arange(0, 200, 10)
-    opt.observe(ids=init, Y=y[init])
-    s = opt.suggest()
-    assert len(set(s.row_ids.tolist())) == 5
-    screened = [m for k, m in calls if k == 280]  # the 280 available rows, in one chunk
-    assert screened == [members]
-    assert all(m is None for k, m in calls if k != 280)
-    assert fitted == [20_000 if fit_rows is None else fit_rows]
-    assert len(s.table) == 5 and s.record.clusters["n_clusters"] >= 1
-
-
-def test_a_pool_below_the_prefilter_threshold_uses_every_member_and_fit_row(monkeypatch):
-    import axfusion.campaign.loop as loop
-    from axfusion.models import ReservoirModel
-
-    calls: list[int | None] = []
-    fitted: list[int] = []
-    original, weights = ReservoirModel.member_predictions, loop.structural_weights
-
-    def spy(self, X, **kw):
-        calls.append(kw.get("members"))
-        return original(self, X, **kw)
-
-    def spy_weights(*args, **kw):
-        fitted.append(kw["cluster_config"].max_fit_rows)
-        return weights(*args, **kw)
-
-    monkeypatch.setattr(ReservoirModel, "member_predictions", spy)
-    monkeypatch.setattr(loop, "structural_weights", spy_weights)
-    opt, *_ = _start()
-    opt.suggest()
-    assert calls and all(m is None for m in calls) and fitted == [20_000]
+    return calls, fitted
