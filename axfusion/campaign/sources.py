@@ -322,7 +322,8 @@ class BoxSource(CandidateSource):
             existing = space.raw_to_codes(raw)
             local = sample_trust_region_codes(space, region, cfg.trust_region_candidates, seed=seed)
             if cfg.trust_region_polish:
-                local = np.concatenate([local, self._polish(model, targets, Y, region, local, seed)])
+                y = ((O - o_mean) / o_std).mean(axis=1)  # the value the trust region's GP sees
+                local = np.concatenate([local, self._polish(model, y, region, local, seed)])
             stacked = np.concatenate([existing, local])
             first = np.sort(np.unique(row_keys(stacked), return_index=True)[1])
             local = stacked[first[first >= len(existing)]]  # new designs only, in draw order
@@ -347,14 +348,12 @@ class BoxSource(CandidateSource):
         )
 
     def _polish(
-        self, model: ReservoirModel, targets: Sequence[Target], Y: np.ndarray, region: TrustRegion,
-        start: np.ndarray, seed: int,
+        self, model: ReservoirModel, y: np.ndarray, region: TrustRegion, start: np.ndarray, seed: int
     ) -> np.ndarray:
         r"""The best designs of a local search on an ARD GP's expected improvement inside the
-        region (``stage2.box.trust_region_polish`` rounds), started from ``start`` codes."""
+        region (``stage2.box.trust_region_polish`` rounds), started from ``start`` codes; ``y``:
+        ``n`` standardised oriented values (mean over targets) of the measured designs."""
         space = self.space
-        O = orient(Y, targets)
-        y = ((O - O.mean(axis=0)) / np.where(O.std(axis=0) > 0, O.std(axis=0), 1.0)).mean(axis=1)
         log_ei = gp_log_ei(model.standardised_training_data()[0], y, seed=seed)
 
         def score(codes: np.ndarray) -> np.ndarray:

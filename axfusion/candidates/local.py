@@ -83,13 +83,39 @@ def sample_local_codes(
     weights = np.arange(a, 0, -1, dtype=np.float64)
     which = rng.choice(a, size=n, p=weights / weights.sum())
     step_scale = rng.choice(scale_values, size=n)
-    bounds = space.bounds
-    width = bounds[:, 1] - bounds[:, 0]
+    start = space.codes_to_vectors(anchors)[which]
+    return feasible_codes(space, gaussian_moves(rng, start, step_scale, space.bounds, p))
+
+
+def move_mask(rng: np.random.Generator, n: int, D: int, p: float) -> np.ndarray:
+    r"""``(n, D)`` flags of the coordinates that move: each with probability ``p``, and at
+    least one per row (TuRBO's perturbation mask)."""
     mask = rng.random((n, D)) < p
     mask[np.arange(n), rng.integers(0, D, size=n)] = True
+    return mask
+
+
+def gaussian_moves(
+    rng: np.random.Generator, start: np.ndarray, step_scale: np.ndarray, bounds: np.ndarray, p: float
+) -> np.ndarray:
+    r"""``(n, D)`` optimiser vectors: ``start`` with the coordinates of :func:`move_mask` moved
+    by ``N(0, (step_scale_i · width)^2)``, ``width`` the side of ``bounds`` (``(D, 2)``),
+    clipped to ``bounds``.
+
+    Args:
+        start: ``(n, D)`` vectors.
+        step_scale: ``(n,)`` step standard deviations as shares of each side.
+    """
+    n, D = start.shape
+    width = bounds[:, 1] - bounds[:, 0]
+    mask = move_mask(rng, n, D, p)
     steps = rng.standard_normal((n, D)) * step_scale[:, None] * width[None, :]
-    start = space.codes_to_vectors(anchors)[which]
-    vectors = np.clip(start + mask * steps, bounds[:, 0], bounds[:, 1])
+    return np.clip(start + mask * steps, bounds[:, 0], bounds[:, 1])
+
+
+def feasible_codes(space: SearchSpace, vectors: np.ndarray) -> np.ndarray:
+    r"""The codes of ``(n, D)`` optimiser vectors (exact categorical and integer values), the
+    ones that violate a linear constraint dropped."""
     codes = space.vectors_to_codes(vectors)
     if space.linear_constraints:
         codes = codes[space.feasible_codes(codes)]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from axfusion.candidates._validation import check_non_negative_int
+from axfusion.candidates.local import feasible_codes, gaussian_moves, move_mask
 from axfusion.candidates.space import SearchSpace
 
 
@@ -148,14 +149,9 @@ def sample_trust_region_codes(space: SearchSpace, region: TrustRegion, n: int, *
     rng = np.random.default_rng(check_non_negative_int(seed, "seed"))
     b = region.bounds(space)
     center = space.codes_to_vectors(region.center[None, :])[0]
-    mask = rng.random((n, D)) < min(1.0, 20.0 / D)
-    mask[np.arange(n), rng.integers(0, D, size=n)] = True
+    mask = move_mask(rng, n, D, min(1.0, 20.0 / D))
     draws = b[:, 0] + rng.random((n, D)) * (b[:, 1] - b[:, 0])
-    vectors = np.where(mask, draws, center[None, :])
-    codes = space.vectors_to_codes(vectors)
-    if space.linear_constraints:
-        codes = codes[space.feasible_codes(codes)]
-    return codes
+    return feasible_codes(space, np.where(mask, draws, center[None, :]))
 
 
 def refine_trust_region_codes(
@@ -194,7 +190,6 @@ def refine_trust_region_codes(
         return np.empty((0, space.dim))
     rng = np.random.default_rng(check_non_negative_int(seed, "seed"))
     b = region.bounds(space)
-    width = b[:, 1] - b[:, 0]
     D = space.dim
     seen = {tuple(c) for c in codes.tolist()}
     pool, values = codes, np.asarray(score(codes), dtype=np.float64)
@@ -202,16 +197,9 @@ def refine_trust_region_codes(
     new_values: list[np.ndarray] = []
     for r in range(rounds):
         order = np.argsort(-np.where(np.isfinite(values), values, -np.inf), kind="stable")[:keep]
-        anchors = space.codes_to_vectors(pool[order])
-        n = anchors.shape[0] * per_anchor
-        base = np.repeat(anchors, per_anchor, axis=0)
-        mask = rng.random((n, D)) < min(1.0, 20.0 / D)
-        mask[np.arange(n), rng.integers(0, D, size=n)] = True
-        step = rng.standard_normal((n, D)) * (scale / 2**r) * width
-        vectors = np.clip(np.where(mask, base + step, base), b[:, 0], b[:, 1])
-        drawn = space.vectors_to_codes(vectors)
-        if space.linear_constraints:
-            drawn = drawn[space.feasible_codes(drawn)]
+        base = np.repeat(space.codes_to_vectors(pool[order]), per_anchor, axis=0)
+        step_scale = np.full(base.shape[0], scale / 2**r)
+        drawn = feasible_codes(space, gaussian_moves(rng, base, step_scale, b, min(1.0, 20.0 / D)))
         fresh: list[int] = []
         for i, c in enumerate(drawn.tolist()):
             if tuple(c) not in seen:
