@@ -99,11 +99,10 @@ def _parts(source: PoolSource) -> tuple[PoolStorage, tuple[Any, pd.DataFrame | N
 
 
 def _storage_from(source: PoolSource) -> PoolStorage:
+    r"""The row source of a pool without categorical columns (:func:`_parts` takes the others)."""
     if isinstance(source, CandidatePool):
         return _storage_of(source)
     if isinstance(source, pd.DataFrame):
-        if not all(_is_numeric_column(source[c]) for c in source.columns):
-            return _storage_of(CandidatePool.from_table(source))  # text columns: one-hot, as suggest does
         return _storage_of(CandidatePool.from_frame(source))
     if isinstance(source, np.ndarray):
         return ArrayStorage(np.asarray(source, dtype=np.float64))
