@@ -849,6 +849,14 @@ class BatchSettings(_Node):
             above) or ``"gp"`` (an ARD Gaussian process fitted on the same designs:
             ``mean + 2 std`` of its posterior, later slots conditioned on the earlier ones
             at their predicted means; :mod:`axfusion.acquisition.exploration`).
+        explore_levels: With categorical columns (a closed pool's one-hot indicators or
+            descriptors), the exploration slots' spread also grows for a candidate whose
+            rarest level few evaluated designs have: the reach of the distance rule becomes
+            ``1 - (1 - reach) (1 - 1 / (1 + n))``, ``n`` the evaluated designs sharing that
+            level, and each slot counts the earlier slots' levels as measured
+            (:mod:`axfusion.acquisition.levels`): a reagent never measured is invisible to
+            the members, which predict it like an average one. No effect without
+            categorical columns.
         trust_region_share: In a box, share of each batch given to the best fused utility
             inside the trust region around the incumbent
             (:mod:`axfusion.candidates.trust_region`): ``ceil(trust_region_share q)`` slots,
@@ -886,6 +894,7 @@ class BatchSettings(_Node):
     family_share: float = 0.3
     explore_share: float = 0.3
     explore_model: Literal["reservoir", "gp"] = "reservoir"
+    explore_levels: bool = True
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
     pool_gp_share: float = 0.0
@@ -1161,6 +1170,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage3.batch.trust_region_model": "utility",
     "stage2.pool.prefilter_members": None,
     "stage2.pool.prefilter_fit_rows": None,
+    "stage3.batch.explore_levels": False,
 }
 
 

@@ -27,6 +27,8 @@ from torch import Tensor
 
 from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionScorer
 from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
+from axfusion.acquisition.levels import level_counts as count_levels
+from axfusion.acquisition.levels import level_reach
 from axfusion.acquisition.targets import Target
 
 __all__ = ["FusionAcquisition", "FusionModel", "FusionMoments", "oriented_correlation"]
@@ -187,23 +189,62 @@ class FusionAcquisition(AcquisitionFunction):
         vals, stds = model.member_predictions(X, return_std=True)
         has_std = bool(np.any(model.provides_std))
         Z = model.standardised_inputs(X)
-        distance = self._data_distance(Z) if self.scorer.config.distance_spread else None
+        distance = self.data_distance(Z) if self.scorer.config.distance_spread else None
         members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
         mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance)
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
 
-    def exploration(self, moments: FusionMoments, beta: float = 2.0) -> np.ndarray:
+    def exploration(
+        self,
+        moments: FusionMoments,
+        beta: float = 2.0,
+        level_counts: np.ndarray | None = None,
+        reach: np.ndarray | None = None,
+    ) -> np.ndarray:
         r"""``k`` exploration scores: per target ``mean_m mu_m + beta sigma_d``,
-        ``sigma_d^2 = mean_m sigma_m^2 + mean_m MAD^2_m (1 - exp(-d^2 / 2))`` with ``d``
-        the distance to the evaluated designs (:meth:`_data_distance`), averaged over the
-        targets (oriented, standardised units)."""
+        ``sigma_d^2 = mean_m sigma_m^2 + mean_m MAD^2_m reach`` with
+        ``reach = 1 - exp(-d^2 / 2)``, ``d`` the distance to the evaluated designs
+        (:meth:`data_distance`; or the ``k`` values given as ``reach``), averaged over the
+        targets (oriented, standardised units).
+
+        With ``level_counts`` (``k x J``, :meth:`level_counts`) the reach also grows for
+        candidates whose rarest categorical level few evaluated designs have:
+        ``reach = 1 - (1 - reach_d) (1 - 1 / (1 + n_min))``
+        (:func:`~axfusion.acquisition.levels.level_reach`)."""
         var = (moments.sigma**2).mean(axis=0)  # k x m
-        if not self.scorer.config.distance_spread:  # otherwise sigma is already widened
-            reach = 1.0 - np.exp(-0.5 * self._data_distance(moments.Z) ** 2)
-            var = var + self.scorer.mad2.mean(axis=0)[None, :] * reach[:, None]
+        if reach is None:
+            reach = self.distance_reach(self.data_distance(moments.Z))
+        if level_counts is not None:
+            reach = 1.0 - (1.0 - reach) * (1.0 - level_reach(level_counts))
+        var = var + self.scorer.mad2.mean(axis=0)[None, :] * reach[:, None]
         return (moments.mu.mean(axis=0) + beta * np.sqrt(var)).mean(axis=1)
 
-    def _data_distance(self, Z: np.ndarray) -> np.ndarray:
+    def distance_reach(self, distance: np.ndarray) -> np.ndarray:
+        r"""``k`` shares ``1 - exp(-d^2 / 2)`` of the out-of-bag error the exploration adds at
+        ``k`` distances ``d`` from the evaluated designs (:meth:`data_distance`); zeros with
+        ``config.distance_spread``, where the moments' sigma is widened already."""
+        if self.scorer.config.distance_spread:
+            return np.zeros_like(distance)
+        return 1.0 - np.exp(-0.5 * distance**2)
+
+    def level_columns(self) -> np.ndarray:
+        r"""The member-space columns with a fixed scale (categorical indicators and
+        descriptors; the model's ``input_scale``), possibly none."""
+        scale = getattr(self.fusion_model, "input_scale", None)
+        if scale is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(np.isfinite(np.asarray(scale, dtype=np.float64)))
+
+    def level_counts(self, Z: np.ndarray) -> np.ndarray | None:
+        r"""``k x J``: per candidate (``k x d`` member-space inputs) and fixed-scale column,
+        how many evaluated designs share its value (:func:`~axfusion.acquisition.levels.level_counts`);
+        ``None`` without such columns."""
+        cols = self.level_columns()
+        if not cols.size:
+            return None
+        return count_levels(self.fusion_model.standardised_training_data()[0], Z, cols)
+
+    def data_distance(self, Z: np.ndarray) -> np.ndarray:
         r"""``k`` distances of ``k x d`` member-space inputs to the nearest evaluated design,
         in units of the evaluated designs' median nearest-neighbour distance."""
         from scipy.spatial import cKDTree

@@ -37,6 +37,7 @@ from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import family_draws, slot_counts, trust_region_slots
+from axfusion.acquisition.levels import count_chosen
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
@@ -430,7 +431,9 @@ def stage3_explore_slots(
     :meth:`~axfusion.acquisition.FusionAcquisition.exploration` (``explore_model =
     "reservoir"``) or an ARD GP's batch UCB (``"gp"``,
     :func:`~axfusion.acquisition.exploration.gp_ucb_slots`); candidates outside ``U``'s
-    support stay excluded."""
+    support stay excluded. With categorical columns and ``explore_levels`` the reservoir's
+    spread also grows for rarely measured levels, and each slot counts the levels of the
+    earlier slots' best free candidates as measured (:mod:`axfusion.acquisition.levels`)."""
     batch = state.settings.stage3.batch
     if n_slots <= 0:
         return []
@@ -439,7 +442,22 @@ def stage3_explore_slots(
         support = np.isfinite(scores["utility"])
         slots = gp_ucb_slots(Xs, acqf.scorer.Y_std, moments.Z, n_slots, support=support, seed=seed)
         return [_on_support(scores, v) for v in slots]
-    return [_on_support(scores, acqf.exploration(moments))] * n_slots
+    counts = acqf.level_counts(moments.Z) if batch.explore_levels else None
+    if counts is None:
+        return [_on_support(scores, acqf.exploration(moments))] * n_slots
+    Z, columns, out = moments.Z, acqf.level_columns(), []
+    reach = acqf.distance_reach(acqf.data_distance(Z))
+    taken = np.zeros(Z.shape[0], dtype=bool)
+    for _ in range(n_slots):  # each slot counts the earlier slots' levels as measured
+        v = _on_support(scores, acqf.exploration(moments, level_counts=counts, reach=reach))
+        out.append(v)
+        free = np.where(taken, -np.inf, v)
+        if not np.isfinite(free).any():
+            break
+        row = int(np.argmax(free))
+        taken[row] = True
+        counts = count_chosen(counts, Z, columns, row)
+    return out + [out[-1]] * (n_slots - len(out))
 
 
 def stage3_family_slots(

@@ -409,4 +409,4 @@ def test_acquisition_measures_distance_in_the_members_space():
     near, far = X[:3], X[:3] + 5.0
     m_near, m_far = acqf.predict(near), acqf.predict(far)
     assert np.all(m_far.sigma > m_near.sigma)
-    np.testing.assert_allclose(acqf._data_distance(model.standardised_inputs(near)), 0.0, atol=1e-12)
+    np.testing.assert_allclose(acqf.data_distance(model.standardised_inputs(near)), 0.0, atol=1e-12)

@@ -620,3 +620,30 @@ def _spy_prefilter(monkeypatch):
     monkeypatch.setattr(ReservoirModel, "member_predictions", spy)
     monkeypatch.setattr(loop, "structural_weights", spy_weights)
     return calls, fitted
+
+
+def test_exploration_slots_try_categorical_levels_never_measured_each_a_different_one():
+    # a reaction-like pool: every row a combination of levels, so every unmeasured row lies
+    # one or two indicator flips from a measured one and the distance rule cannot tell a new
+    # additive from a measured one; the measured additives do not differ, so the means do not
+    # decide either
+    rng = np.random.default_rng(1)
+    additive, base, ligand = list("abcdefgh"), ["b1", "b2", "b3"], ["l1", "l2", "l3", "l4"]
+    df = pd.DataFrame(
+        [(a, b, c) for a in additive for b in base for c in ligand], columns=["additive", "base", "ligand"]
+    )
+    effects = {v: 0.3 * rng.normal() for v in base + ligand} | dict.fromkeys(additive, 0.0)
+    y = df.apply(lambda r: sum(effects[v] for v in r), axis=1).to_numpy()
+    seen = np.flatnonzero(df["additive"].isin(list("abcde")).to_numpy())
+    measured = rng.choice(seen, 20, replace=False)  # no f, g or h
+    opts = {**FAST, "family_share": 0.0, "explore_share": 0.4}
+    picks = {}
+    for on in (True, False):
+        opt = FusionOptimizer(df, "maximize", options={**opts, "explore_levels": on}, seed=0)
+        opt.observe(ids=measured, Y=y[measured])
+        s = opt.suggest()
+        assert [r.split(":")[0] for r in s.table["reason"]][3:] == ["exploration slot"] * 2
+        picks[on] = s.row_ids[3:].tolist()
+    tried = df["additive"].iloc[picks[True]].tolist()
+    assert set(tried) <= {"f", "g", "h"} and len(set(tried)) == 2
+    assert picks[False] != picks[True]

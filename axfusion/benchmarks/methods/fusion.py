@@ -200,6 +200,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "winsorize": ("default", {"stage1.winsorize": 1.5}),
     "trust_region_gp": ("default", {"stage3.batch.trust_region_model": "gp"}),
     "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
+    "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
     "trust_region_gp_polish": (
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
     ),

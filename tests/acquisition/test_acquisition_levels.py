@@ -1,0 +1,35 @@
+import numpy as np
+
+from axfusion.acquisition.levels import count_chosen, level_counts, level_reach
+
+
+def _one_hot(codes, n_levels):
+    return np.eye(n_levels)[np.asarray(codes)]
+
+
+def test_level_counts_count_the_evaluated_designs_sharing_each_value():
+    train = np.hstack([np.zeros((5, 1)), _one_hot([0, 0, 1, 1, 1], 3)])  # level 2 never measured
+    cand = np.hstack([np.ones((3, 1)), _one_hot([0, 1, 2], 3)])
+    counts = level_counts(train, cand, [1, 2, 3])
+    # level 0: its own indicator (2), level 1's zeros (2), level 2's zeros (5)
+    assert counts.tolist() == [[2, 2, 5], [3, 3, 5], [3, 2, 0]]
+    assert level_reach(counts).tolist() == [1 / 3, 1 / 4, 1.0]
+    # a numeric column with an unseen value is not a level unless it is asked for
+    assert level_counts(train, cand, [0]).tolist() == [[0], [0], [0]]
+    assert level_reach(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_level_counts_compare_values_up_to_rounding_and_descriptors_share_values():
+    train = np.array([[0.1 + 0.2], [0.5]])
+    cand = np.array([[0.3], [0.5], [0.7]])
+    assert level_counts(train, cand, [0])[:, 0].tolist() == [1, 1, 0]
+
+
+def test_a_chosen_candidate_counts_as_a_measurement_of_its_levels():
+    train = _one_hot([0, 1], 4)
+    cand = _one_hot([2, 2, 3], 4)
+    counts = level_counts(train, cand, range(4))
+    assert level_reach(counts).tolist() == [1.0, 1.0, 1.0]
+    after = count_chosen(counts, cand, range(4), row=0)
+    # the other candidate of level 2 is now half explored; level 3 is still never measured
+    assert level_reach(after).tolist() == [0.5, 0.5, 1.0]
