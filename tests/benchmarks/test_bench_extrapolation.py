@@ -2,19 +2,13 @@ r"""Smoke test of benchmarks/bench_extrapolation.py (one pool, one draw)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_extrapolation.py"
 
-
-def test_extrapolation_study_writes_its_table(tmp_path, capsys, quiet_single_thread):
-    spec = importlib.util.spec_from_file_location("bench_extrapolation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_extrapolation_study_writes_its_table(tmp_path, capsys, quiet_single_thread, load_script):
+    module = load_script("bench_extrapolation")
     out = tmp_path / "extrapolation.json"
     assert module.main(["--pools", "agnp", "--draws", "1", "--out", str(out)]) == 0
     data = json.loads(out.read_text())

@@ -2,22 +2,15 @@ r"""benchmarks/bench_speed.py: the data, the table and one tiny run (shapes only
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_speed.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_script):
+    return load_script("bench_speed")
 
 
 def test_pools_are_deterministic_prefixes_and_memmaps_match(bench, tmp_path):

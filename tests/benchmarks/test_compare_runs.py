@@ -2,23 +2,18 @@ r"""benchmarks/compare_runs.py: pairs a method's runs across two results folders
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "compare_runs.py"
 FOLDER = ROOT / "benchmarks" / "results" / "pools_seeds10_29"
 TASKS = ("agnp", "crossed_barrel", "madml_steel_strength", "p3ht")
 
 
 @pytest.fixture(scope="module")
-def compare_runs():
-    spec = importlib.util.spec_from_file_location("compare_runs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def compare_runs(load_script):
+    return load_script("compare_runs")
 
 
 @pytest.fixture(scope="module")
