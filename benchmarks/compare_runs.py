@@ -4,8 +4,8 @@ When a change of the method is measured by re-running it on the seeds of an earl
 folder (same tasks, same seeds, hence the same initial rows), the two folders hold runs under
 the same method name. This script pairs them by (task, seed) and prints, per task, both
 medians, how many seeds each is better on and the two-sided sign test (pools: iterations to
-success, a run without success counting as budget + 1; functions: final best; the rule of
-:func:`axfusion.benchmarks.ablation.paired_table`)::
+success, a run without success counting as budget + 1; functions: final best;
+:func:`axfusion.benchmarks.ablation.run_score`, as the ablation tables)::
 
     python benchmarks/compare_runs.py benchmarks/results/reactions_levels benchmarks/results/reactions
     python benchmarks/compare_runs.py NEW OLD --method fusion --old-method fusion --json paired.json
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from axfusion.benchmarks.ablation import run_score
 from axfusion.benchmarks.metrics import load_runs, run_metrics
 
 Scores = dict[tuple[str, int], tuple[float, str]]
@@ -40,12 +41,7 @@ def scores(runs: Sequence[dict[str, Any]], method: str) -> Scores:
         if r.get("method") != method or r.get("status") != "ok":
             continue
         m = run_metrics(r)
-        if m.get("kind") == "pool":
-            its = m.get("iterations_to_success")
-            value = float(m.get("T", 0)) + 1.0 if its is None else float(its)
-        else:
-            value = float(m.get("final_best", np.nan))
-        out[(str(r["task"]), int(r["seed"]))] = (value, str(m.get("kind")))
+        out[(str(r["task"]), int(r["seed"]))] = (run_score(m)[0], str(m.get("kind")))
     return out
 
 

@@ -19,11 +19,13 @@ from scipy.stats import binomtest
 
 from axfusion.benchmarks import metrics as _m
 
-__all__ = ["ablation_markdown", "paired_table"]
+__all__ = ["ablation_markdown", "paired_table", "run_score"]
 
 
-def _score(m: Mapping[str, Any]) -> tuple[float, bool]:
-    r"""``(value, censored)``: lower is better."""
+def run_score(m: Mapping[str, Any]) -> tuple[float, bool]:
+    r"""``(value, censored)`` of a run's metrics (:func:`~axfusion.benchmarks.metrics.run_metrics`),
+    lower is better: pools, the iterations to success (budget + 1 without one, censored);
+    functions, the final best."""
     if m.get("kind") == "pool":
         its = m.get("iterations_to_success")
         if its is None:
@@ -45,7 +47,7 @@ def paired_table(runs: Sequence[Mapping[str, Any]], baseline: str = "fusion") ->
         if run.get("status") != "ok":
             continue
         m = _m.run_metrics(run)
-        scores.setdefault((str(run["task"]), str(run["method"])), {})[int(run["seed"])] = _score(m)
+        scores.setdefault((str(run["task"]), str(run["method"])), {})[int(run["seed"])] = run_score(m)
         kinds[str(run["task"])] = str(m.get("kind"))
     rows = []
     for (task, method), per_seed in sorted(scores.items()):
