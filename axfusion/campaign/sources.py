@@ -33,6 +33,7 @@ from axfusion.candidates.archive import row_keys
 from axfusion.candidates.fingerprint import PoolMismatchError, check_pool, pool_fingerprint
 from axfusion.candidates.trust_region import TrustRegion, refine_trust_region_codes, sample_trust_region_codes
 from axfusion.models import ReservoirModel
+from axfusion.models.families import limit_threads
 from axfusion.settings import BoxSettings, PoolSettings
 
 __all__ = ["BoxSource", "CampaignMismatchError", "CandidateSet", "CandidateSource", "PoolSource", "make_source"]
@@ -315,7 +316,8 @@ class BoxSource(CandidateSource):
             anchors = space.raw_to_codes(pd.DataFrame([list(observed[i]) for i in best], columns=self.names))
         if generations is not None:
             cfg = BoxSettings.from_dict({**cfg.as_dict(), "maxiter": generations, "time_budget_s": None})
-        batch = generate_box_candidates(space, members, settings=cfg, anchors=anchors, seed=seed)
+        with limit_threads(1):  # set once: each DE generation's member predictions would rescan the libraries
+            batch = generate_box_candidates(space, members, settings=cfg, anchors=anchors, seed=seed)
         raw = batch.raw.reset_index(drop=True)
         in_region = None
         if region is not None:
@@ -396,7 +398,7 @@ def _member_objective(
     standardised oriented predictions (mean over targets)."""
 
     def fn(F: np.ndarray) -> np.ndarray:
-        vals = model.member_predictions(F)[index]  # B x k x m
+        vals = model.member_predictions(F, family=index)[0]  # B x k x m
         return ((orient(vals, targets) - o_mean) / o_std).mean(axis=-1)
 
     return fn

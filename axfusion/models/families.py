@@ -30,9 +30,11 @@ reservoir does the scaling), so regularisation grids are scale-free.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -484,10 +486,31 @@ def limit_threads(num_threads: int = 1) -> Any:
     Small fits run fastest single-threaded: with two-thread BLAS on a loaded
     2-core machine, spin-waiting made MLP fits ~10x slower in our probes.
     Parallelism comes from fitting families in separate processes instead.
+
+    Re-entrant and cheap inside itself: a call within an active ``limit_threads`` of the
+    same ``num_threads`` does nothing (``threadpool_limits`` scans the loaded libraries on
+    every call, which cost a box's differential evolution a second per run when each
+    generation's predictions set the limit again).
     """
+    if getattr(_THREAD_LIMIT, "active", None) == num_threads:
+        return contextlib.nullcontext()
+    return _thread_limit(num_threads)
+
+
+_THREAD_LIMIT = threading.local()
+
+
+@contextlib.contextmanager
+def _thread_limit(num_threads: int) -> Iterator[None]:
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=num_threads)
+    previous = getattr(_THREAD_LIMIT, "active", None)
+    with threadpool_limits(limits=num_threads):
+        _THREAD_LIMIT.active = num_threads
+        try:
+            yield
+        finally:
+            _THREAD_LIMIT.active = previous
 
 
 def grid_size_cap(grid: ParamGrid, max_settings: int) -> ParamGrid:

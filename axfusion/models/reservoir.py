@@ -517,16 +517,19 @@ class ReservoirModel(EnsembleModel):
             Z = np.clip(Z, -self.input_clip, self.input_clip)
         return Z
 
-    def _member_values(self, Xs: np.ndarray, members: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _member_values(
+        self, Xs: np.ndarray, members: int | None = None, family: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         r"""Member predictions and their own stds (0 where a family has none) in
         standardised target units: two ``M x B x k x m`` arrays (``B``: the first
-        ``members`` members of every family when given)."""
+        ``members`` members of every family when given; ``M = 1`` when ``family`` is)."""
         B = self.n_members if members is None else min(int(members), self.n_members)
-        M, m, k = len(self._fitted), self._num_outputs, Xs.shape[0]
+        fitted = self._fitted if family is None else [self._fitted[family]]
+        M, m, k = len(fitted), self._num_outputs, Xs.shape[0]
         vals = np.empty((M, B, k, m))
         stds = np.zeros((M, B, k, m))
         with limit_threads(1):
-            for i, ff in enumerate(self._fitted):
+            for i, ff in enumerate(fitted):
                 for t in range(m):
                     for b, est in enumerate(ff.estimators[t][:B]):
                         mu, sd = ff.family.predict(est, Xs)
@@ -544,6 +547,7 @@ class ReservoirModel(EnsembleModel):
         return_std: Literal[False] = ...,
         chunk_size: int = ...,
         members: int | None = ...,
+        family: int | None = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -555,6 +559,7 @@ class ReservoirModel(EnsembleModel):
         return_std: Literal[True],
         chunk_size: int = ...,
         members: int | None = ...,
+        family: int | None = ...,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def member_predictions(
@@ -565,6 +570,7 @@ class ReservoirModel(EnsembleModel):
         return_std: bool = False,
         chunk_size: int = 50_000,
         members: int | None = None,
+        family: int | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         r"""Every member's prediction, in the units of ``train_Y``.
 
@@ -580,10 +586,15 @@ class ReservoirModel(EnsembleModel):
                 (``B = min(members, n_members)``; all when ``None``): the closed-pool
                 prefilter of very large pools screens with fewer members
                 (``stage2.pool.prefilter_members``).
+            family: Only the members of family ``family`` (an index into
+                :attr:`family_names`; ``M = 1``): a box's per-family differential-evolution
+                run scores its own family's members and no others.
 
         Returns:
             ``M x B x k x m`` predictions (and the same-shaped stds).
         """
+        if family is not None and not 0 <= int(family) < len(self._fitted):
+            raise IndexError(f"family must be an index below {len(self._fitted)}, got {family}.")
         Xn = self._to_numpy(X)
         if Xn.ndim != 2:
             raise ValueError(f"member_predictions expects a k x d array, got shape {Xn.shape}.")
@@ -594,7 +605,7 @@ class ReservoirModel(EnsembleModel):
         outs, sds = [], []
         for start in range(0, max(Xn.shape[0], 1), chunk_size):
             Xs = self._standardise(Xn[start : start + chunk_size])
-            v, s = self._member_values(Xs, members)
+            v, s = self._member_values(Xs, members, family)
             outs.append(v)
             sds.append(s)
         vals = np.concatenate(outs, axis=2) * self._y_std + self._y_mean

@@ -59,3 +59,22 @@ def test_register_and_resolve():
     finally:
         fam._REGISTRY.pop("huber_test", None)
     assert fam.resolve_families(None)[0].name == fam.DEFAULT_FAMILIES[0]
+
+
+def test_limit_threads_is_reentrant_and_restores_the_limit():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+    before = blas_threads()
+    with fam.limit_threads(1):
+        inner = fam.limit_threads(1)
+        # inside a limit of the same size a second limit is a no-op (no library rescan)
+        assert type(inner).__name__ == "nullcontext"
+        with inner:
+            assert set(blas_threads()) <= {1}
+        assert type(fam.limit_threads(2)).__name__ != "nullcontext"
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
+    assert type(fam.limit_threads(1)).__name__ != "nullcontext"

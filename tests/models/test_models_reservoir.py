@@ -64,6 +64,20 @@ def test_member_predictions_of_the_first_members(fitted_single):
     np.testing.assert_array_equal(model.member_predictions(X, members=99), vals)
 
 
+def test_member_predictions_of_one_family(fitted_single):
+    # a box's per-family differential-evolution run scores its own family's members only
+    model = fitted_single
+    X = torch.rand(8, 5, dtype=torch.float64)
+    vals, stds = model.member_predictions(X, return_std=True)
+    for i in range(len(model.family_names)):
+        one, one_std = model.member_predictions(X, return_std=True, family=i)
+        assert one.shape == (1, model.n_members, 8, 1)
+        np.testing.assert_array_equal(one[0], vals[i])
+        np.testing.assert_array_equal(one_std[0], stds[i])
+    with pytest.raises(IndexError, match="family must be an index below"):
+        model.member_predictions(X, family=len(model.family_names))
+
+
 def test_predictions_track_the_truth(fitted_single):
     X, Y = toy_data(n=200, seed=5)
     mu = fitted_single.posterior(X).mean.squeeze(-1).numpy()
