@@ -875,6 +875,13 @@ class BatchSettings(_Node):
             improvement of an ARD Gaussian process fitted on every measured row
             (:func:`~axfusion.acquisition.exploration.gp_ei_slots`), counted as the
             trust-region slots are in a box; ``0``: none.
+        stall_explore_share: On a closed pool, the exploration share of a batch that
+            follows ``stall_batches`` or more measured batches in a row without a better
+            design (the best of :meth:`~axfusion.campaign.CampaignState.scalar`): the fused
+            picks give way to exploration slots until a batch improves again, the family
+            slots stay (``None``: ``explore_share`` throughout). Recomputed from the
+            measurements, so a campaign resumes exactly.
+        stall_batches: Measured batches without improvement that count as a stall.
     """
 
     _path = "stage3.batch"
@@ -898,6 +905,8 @@ class BatchSettings(_Node):
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
     pool_gp_share: float = 0.0
+    stall_explore_share: float | None = None
+    stall_batches: int = 2
 
     def _validate(self) -> None:
         if not 0.0 <= self.family_share < 1.0:
@@ -911,6 +920,14 @@ class BatchSettings(_Node):
             raise SettingsError(f"trust_region_share must lie in [0, 1], got {self.trust_region_share}")
         if not 0.0 <= self.pool_gp_share < 1.0:
             raise SettingsError(f"pool_gp_share must lie in [0, 1), got {self.pool_gp_share}")
+        stall = self.stall_explore_share
+        if stall is not None and (not 0.0 <= stall < 1.0 or self.family_share + stall >= 1.0):
+            raise SettingsError(
+                f"stall_explore_share must be None or lie in [0, 1 - family_share), got {stall} "
+                f"with family_share {self.family_share}"
+            )
+        if self.stall_batches < 1:
+            raise SettingsError(f"stall_batches must be >= 1, got {self.stall_batches}")
         for name in ("top_factor", "min_top", "n_neighbors"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -33,6 +33,8 @@ def test_options_by_path_unique_leaf_and_legacy_name():
         ({"family_share": 1.0}, "family_share must lie in [0, 1)"),
         ({"family_share": -0.1}, "family_share"),
         ({"explore_share": 0.8}, "explore_share must lie in [0, 1 - family_share)"),
+        ({"stall_explore_share": 0.7}, "stall_explore_share must be None or lie in [0, 1 - family_share)"),
+        ({"stall_batches": 0}, "stall_batches must be >= 1"),
         ({"family_temperature": 0.0}, "family_temperature"),
         ({"family_weighting": "best"}, "family_weighting"),
         ({"bias_off_below_n_per_d2": "sometimes"}, "bias_off_below_n_per_d2"),

@@ -374,9 +374,32 @@ def batch_slots(state: CampaignState, q: int, *, box: bool = True) -> tuple[int,
     ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
     :func:`~axfusion.acquisition.hedge.trust_region_slots`)."""
     batch = state.settings.stage3.batch
-    n_family, n_explore = slot_counts(batch.family_share, batch.explore_share, q)
+    explore_share = batch.explore_share
+    if not box and batch.stall_explore_share is not None and stalled_batches(state) >= batch.stall_batches:
+        explore_share = max(explore_share, batch.stall_explore_share)
+    n_family, n_explore = slot_counts(batch.family_share, explore_share, q)
     share = batch.trust_region_share if box else batch.pool_gp_share
     return trust_region_slots(share, q, n_family + n_explore), n_family, n_explore
+
+
+def stalled_batches(state: CampaignState) -> int:
+    r"""How many measured batches in a row, up to the last, found no design better than the
+    best before them (by :meth:`~axfusion.campaign.CampaignState.scalar`); the initial
+    design is never a stall. From the measurements alone, so a resumed campaign agrees."""
+    observations = state.successful
+    if not observations:
+        return 0
+    value = state.scalar()
+    iterations = np.array([o.iteration for o in observations])
+    first = int(iterations.min())
+    best, stall = float(np.max(value[iterations == first])), 0
+    for i in range(first + 1, int(iterations.max()) + 1):
+        batch = value[iterations == i]
+        if batch.size and float(batch.max()) > best:
+            best, stall = float(batch.max()), 0
+        elif batch.size:
+            stall += 1
+    return stall
 
 
 def stage3_region_slots(

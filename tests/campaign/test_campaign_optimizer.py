@@ -647,3 +647,28 @@ def test_exploration_slots_try_categorical_levels_never_measured_each_a_differen
     tried = df["additive"].iloc[picks[True]].tolist()
     assert set(tried) <= {"f", "g", "h"} and len(set(tried)) == 2
     assert picks[False] != picks[True]
+
+
+def test_stalled_pool_batches_give_the_fused_picks_to_exploration_until_one_improves():
+    from axfusion.campaign.loop import stalled_batches
+
+    X, y = _pool()
+    options = {**FAST, "stage3.batch.stall_explore_share": 0.6, "stage3.batch.stall_batches": 2}
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    init = np.arange(0, 200, 10)
+    opt.observe(ids=init, Y=y[init])
+
+    def n_explore(s):
+        return sum(r.startswith("exploration slot") for r in s.table["reason"])
+
+    counts, stalls = [], []
+    for value in (y.min() - 1, y.min() - 1, y.max() + 1, y.min() - 1):
+        s = opt.suggest()
+        counts.append(n_explore(s))
+        stalls.append(stalled_batches(opt.state))
+        opt.observe(ids=s.row_ids, Y=np.r_[value, np.full(len(s.row_ids) - 1, y.min() - 1)])
+    # batches of 5: one exploration slot (0.3 x 5), three after two batches without a better design
+    # (0.6 x 5; the family slot stays, one fused pick is left), one again after an improvement
+    assert stalls == [0, 1, 2, 0]
+    assert counts == [1, 1, 3, 1]
+    assert stalled_batches(opt.state) == 1
