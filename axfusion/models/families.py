@@ -490,7 +490,8 @@ def limit_threads(num_threads: int = 1) -> Any:
     Re-entrant and cheap inside itself: a call within an active ``limit_threads`` of the
     same ``num_threads`` does nothing (``threadpool_limits`` scans the loaded libraries on
     every call, which cost a box's differential evolution a second per run when each
-    generation's predictions set the limit again).
+    generation's predictions set the limit again). A library first loaded inside the outer
+    block is therefore not capped by the inner calls.
     """
     if getattr(_THREAD_LIMIT, "active", None) == num_threads:
         return contextlib.nullcontext()
