@@ -253,11 +253,8 @@ def stage2_trust_region(
         return None
     if batch_slots(state, q)[0] == 0:
         return None
-    value = state.scalar()
-    iterations = np.array([o.iteration for o in state.successful])
-    batches = [value[iterations == i] for i in range(int(iterations.min()), state.iteration + 1)]
-    length, succ, fail, restarts = trust_region_length(batches, q, source.space.dim)
-    best = keys[int(np.argmax(value))]
+    length, succ, fail, restarts = trust_region_length(measured_batches(state), q, source.space.dim)
+    best = keys[int(np.argmax(state.scalar()))]
     center = source.space.raw_to_codes(pd.DataFrame([list(best)], columns=source.names))[0]
     return TrustRegion(center=center, length=length, successes=succ, failures=fail, restarts=restarts)
 
@@ -386,20 +383,25 @@ def stalled_batches(state: CampaignState) -> int:
     r"""How many measured batches in a row, up to the last, found no design better than the
     best before them (by :meth:`~axfusion.campaign.CampaignState.scalar`); the initial
     design is never a stall. From the measurements alone, so a resumed campaign agrees."""
-    observations = state.successful
-    if not observations:
+    if not state.successful:
         return 0
-    value = state.scalar()
-    iterations = np.array([o.iteration for o in observations])
-    first = int(iterations.min())
-    best, stall = float(np.max(value[iterations == first])), 0
-    for i in range(first + 1, int(iterations.max()) + 1):
-        batch = value[iterations == i]
-        if batch.size and float(batch.max()) > best:
+    initial, *batches = measured_batches(state)
+    best, stall = float(np.max(initial)), 0
+    for batch in (b for b in batches if b.size):  # a batch with no successful measurement is no evidence
+        if float(batch.max()) > best:
             best, stall = float(batch.max()), 0
-        elif batch.size:
+        else:
             stall += 1
     return stall
+
+
+def measured_batches(state: CampaignState) -> list[np.ndarray]:
+    r"""The successful measurements' :meth:`~axfusion.campaign.CampaignState.scalar` values per
+    iteration, from the first measured one (the initial design) to the campaign's last: one
+    array each, empty where no measurement of that iteration succeeded."""
+    value = state.scalar()
+    iterations = np.array([o.iteration for o in state.successful])
+    return [value[iterations == i] for i in range(int(iterations.min()), state.iteration + 1)]
 
 
 def stage3_region_slots(
