@@ -6,7 +6,9 @@ r"""Benchmark test problems for head-to-head optimiser comparisons.
 - :mod:`axfusion.benchmarks.synthetic` -- the fusion paper's Ackley,
   Rastrigin (optionally shifted and rotated) and Schwefel;
 - :mod:`axfusion.benchmarks.mixed` -- the LVGP-vs-Lolo paper's
-  mixed-variable functions.
+  mixed-variable functions;
+- :mod:`axfusion.benchmarks.composition` -- the metaheuristics paper's
+  elemental-composition design against a bulk-modulus model.
 
 Importing this package registers the built-in problems::
 
@@ -15,7 +17,7 @@ Importing this package registers the built-in problems::
     y = problem.evaluate(X)  # X: (k, 20) array or DataFrame -> (k,)
 """
 
-from axfusion.benchmarks import mixed, synthetic
+from axfusion.benchmarks import composition, mixed, synthetic
 from axfusion.benchmarks.problems import (
     ProblemParameter,
     TestProblem,
@@ -28,6 +30,7 @@ from axfusion.benchmarks.problems import (
 __all__ = [
     "ProblemParameter",
     "TestProblem",
+    "composition",
     "get_problem",
     "list_problems",
     "mixed",

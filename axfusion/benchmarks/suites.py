@@ -59,6 +59,13 @@ suite           tasks and budget
                 buchwald_b ... buchwald_e (Ahneman et al.'s other four aryl-halide
                 cases, 792 reactions each; not shipped: read from a local Olympus
                 copy, ``$AXFUSION_OLYMPUS_ROOT`` or ``../shared/data/olympus_datasets``).
+``composition``  the metaheuristics paper's elemental-composition design
+                (``composition_design``, :mod:`axfusion.benchmarks.composition`):
+                maximise a gradient-boosted model's log10 bulk modulus over
+                ``Theta = [n_atom, xi, eta]``; 10 Sobol points, batches of 10,
+                20 iterations (210 evaluations; the paper spends 5,000).
+                Default methods: fusion, GP-BO, TuRBO, CMA-ES, the ten
+                metaheuristics (RUN among them) and random.
 ``smoke``       CI: smoke_pool (agnp, 10 initial rows, batches of 5, 3
                 iterations) and smoke_function (mixed_branin, 5 Sobol points,
                 batches of 2, 3 iterations): seconds per run.
@@ -304,6 +311,13 @@ ABLATION_METHODS: tuple[str, ...] = (
     "fusion:r2_channel", "fusion:no_pi", "fusion:no_structure", "fusion:no_diversity", "fusion:no_bandwidth",
     "fusion:no_bias", "fusion:paper", "fusion:authors_code", "fusion:qlognei", "fusion:family=gp",
     "fusion:tier=low", "fusion:tier=medium", "fusion:tier=high",
+)
+
+#: Methods of the ``composition`` suite: the paper's eleven (BO and the ten metaheuristics of
+#: ``axfusion.benchmarks.methods.metaheuristics``) and the peers a user would pick instead.
+COMPOSITION_METHODS: tuple[str, ...] = (
+    "fusion", "gpbo", "turbo", "cmaes", "ga", "clpso", "de", "sa", "gwo_woa", "hi_woa", "acor", "abc", "aoa", "run",
+    "random",
 )
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -564,6 +578,11 @@ def _register_builtins() -> None:
     register_task(TaskSpec("schwefel20", "function", "schwefel", options={"dim": 20},
                            description="Schwefel 20-D", **synth), overwrite=True)
 
+    register_task(TaskSpec("composition_design", "function", "composition_bulk_modulus", n_initial=10,
+                           batch_size=10, n_iterations=20,
+                           description="metaheuristics paper: composition design, -log10 K (GPa) of a GBM oracle"),
+                  overwrite=True)
+
     small = Budget(n_initial=10, batch_size=2, n_iterations=20)
     large = Budget(n_initial=20, batch_size=2, n_iterations=30)
     for p in ("mixed_branin", "mixed_mccormick", "mixed_six_hump_camel", "mixed_rastrigin_3d"):
@@ -595,6 +614,8 @@ def _register_builtins() -> None:
     register_suite(Suite("ablations", ABLATION_TASKS, default_methods=ABLATION_METHODS,
                          description="the method against its own ablations (fusion:<variant>), pools and boxes"),
                    overwrite=True)
+    register_suite(Suite("composition", ("composition_design",), default_methods=COMPOSITION_METHODS,
+                         description="the metaheuristics paper's elemental-composition design"), overwrite=True)
     register_suite(Suite("smoke", ("smoke_pool", "smoke_function"), default_methods=("random", "gpbo"),
                          description="CI smoke benchmark (seconds)"), overwrite=True)
 

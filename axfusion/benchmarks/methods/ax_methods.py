@@ -32,9 +32,9 @@ On a :class:`~axfusion.benchmarks.tasks.FunctionTask`, :class:`AxClientMethod` r
 
 The registered names work on both task kinds (:class:`TaskKindDispatch`): on a
 :class:`~axfusion.benchmarks.tasks.PoolTask`, where Ax's generators cannot search a
-pool, ``gpbo``/``rfbo`` run :mod:`axfusion.benchmarks.methods.pool_bo` and ``sobol``
-draws random unevaluated rows (:mod:`axfusion.benchmarks.methods.random_search`);
-``lvgp`` does not support pools.
+pool, ``gpbo``/``rfbo``/``lvgp`` run :mod:`axfusion.benchmarks.methods.pool_bo` (``lvgp``
+on pools with a categorical column only) and ``sobol`` draws random unevaluated rows
+(:mod:`axfusion.benchmarks.methods.random_search`).
 
 Options of ``gpbo``/``rfbo``/``lvgp``/``sobol`` are handed to whichever implementation
 runs, each taking the ones its constructor accepts (``acqf_class``, ``model_options``
@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from axfusion.benchmarks.methods.base import Method, limited_threads, register_method
-from axfusion.benchmarks.methods.pool_bo import PoolGPBO, PoolRFBO
+from axfusion.benchmarks.methods.pool_bo import PoolGPBO, PoolLVGP, PoolRFBO
 from axfusion.benchmarks.methods.random_search import RandomSearch
 from axfusion.benchmarks.tasks import Evaluator, FunctionTask, PoolTask, Task
 
@@ -292,7 +292,7 @@ def _accepted(factory: Callable[..., Method]) -> set[str]:
 _POOL_FACTORIES: dict[str, Callable[..., Method] | None] = {
     "gpbo": PoolGPBO,
     "rfbo": PoolRFBO,
-    "lvgp": None,
+    "lvgp": PoolLVGP,
     "sobol": RandomSearch,
 }
 

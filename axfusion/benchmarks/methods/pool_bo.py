@@ -50,7 +50,7 @@ from botorch.utils.sampling import manual_seed
 from axfusion.benchmarks.methods.base import Method, limited_threads
 from axfusion.benchmarks.tasks import BudgetExhausted, Evaluator, PoolTask, Task
 
-__all__ = ["PoolGPBO", "PoolRFBO", "iteration_seed", "unit_box"]
+__all__ = ["PoolGPBO", "PoolLVGP", "PoolRFBO", "iteration_seed", "unit_box"]
 
 _SEED_BOUND = 2**31 - 1
 
@@ -92,8 +92,7 @@ class _PoolBO(Method):
         if not isinstance(task, PoolTask):
             raise TypeError(f"{type(self).__name__} runs on pool tasks only; got a {task.kind} task.")
         self._records = []
-        lower, upper = task.X.min(axis=0), task.X.max(axis=0)
-        U = torch.as_tensor(unit_box(task.X, lower, upper), dtype=torch.float64)
+        U = self._inputs(task)
         with limited_threads(self.n_threads), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             evaluator.tick()
@@ -112,6 +111,11 @@ class _PoolBO(Method):
                 evaluator.evaluate_rows(rows)
 
     # ----------------------------------------------------------------- helpers
+    def _inputs(self, task: PoolTask) -> torch.Tensor:
+        r"""``N x p`` model inputs of the pool's rows: the feature matrix in its min-max box ``[0, 1]^p``."""
+        lower, upper = task.X.min(axis=0), task.X.max(axis=0)
+        return torch.as_tensor(unit_box(task.X, lower, upper), dtype=torch.float64)
+
     def _scores(self, fn: Any, Xc: torch.Tensor) -> np.ndarray:
         r"""``fn`` (``b x d -> b``) over the rows of ``Xc`` in chunks."""
         out = []
@@ -173,6 +177,19 @@ class PoolGPBO(_PoolBO):
         self.mc_samples = int(mc_samples)
         self.multi_objective = multi_objective
 
+    _model_name = "SingleTaskGP"
+
+    def _fit(self, X_tr: torch.Tensor, Y_tr: torch.Tensor, seed: int) -> Any:
+        r"""The fitted model of ``n x p`` inputs and ``n x m`` oriented targets."""
+        from botorch.fit import fit_gpytorch_mll
+        from botorch.models import SingleTaskGP
+        from botorch.models.transforms.outcome import Standardize
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
+        model = SingleTaskGP(X_tr, Y_tr, outcome_transform=Standardize(m=Y_tr.shape[-1]))
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        return model
+
     def _targets(self, task: PoolTask, evaluator: Evaluator) -> np.ndarray:
         from axfusion.acquisition.targets import orient
 
@@ -188,20 +205,15 @@ class PoolGPBO(_PoolBO):
         from botorch.acquisition.acquisition import AcquisitionFunction
         from botorch.acquisition.logei import qLogNoisyExpectedImprovement
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
-        from botorch.models.transforms.outcome import Standardize
         from botorch.sampling.normal import SobolQMCNormalSampler
         from botorch.utils.multi_objective.hypervolume import infer_reference_point
         from botorch.utils.multi_objective.pareto import is_non_dominated
-        from gpytorch.mlls import ExactMarginalLogLikelihood
 
         t0 = time.perf_counter()
         X_tr = U[torch.as_tensor(evaluator.rows)]
         Y_tr = torch.as_tensor(self._targets(task, evaluator), dtype=torch.float64)
         m = Y_tr.shape[-1]
-        model = SingleTaskGP(X_tr, Y_tr, outcome_transform=Standardize(m=m))
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        model = self._fit(X_tr, Y_tr, seed)
         t_fit = time.perf_counter() - t0
 
         Xfree = U[torch.as_tensor(free)]
@@ -228,13 +240,83 @@ class PoolGPBO(_PoolBO):
             available[j] = False
             acqf.set_X_pending(Xc[torch.as_tensor(chosen)])
         info = {
-            "model": "SingleTaskGP",
+            "model": self._model_name,
             "acquisition": "qLogNEI" if m == 1 else "qLogNEHVI",
             "n_candidates": int(Xc.shape[0]),
             "fit_time_s": t_fit,
             "select_time_s": time.perf_counter() - t0 - t_fit,
         }
         return keep[np.asarray(chosen, dtype=np.int64)], info
+
+
+class PoolLVGP(PoolGPBO):
+    r"""LVGP-BO over a pool with categorical columns (``lvgp`` on pools; the LVGP-vs-Lolo paper's GP).
+
+    The model is :class:`~axfusion.baselines.LVGP`: each categorical column of the pool's
+    dataset enters as its level codes, embedded in a learned 2-D latent space, the numeric
+    columns in their min-max box ``[0, 1]``; one LVGP per target (a ``ModelListGP`` for
+    several). Acquisition and batch as :class:`PoolGPBO` (qLogNEI / qLogNEHVI, sequential
+    greedy over the unevaluated rows). Only pools with a categorical column (a one-hot or
+    descriptor-encoded text column) are supported.
+
+    Options:
+        num_restarts: Random starts of each marginal-likelihood fit (4).
+        mc_samples, multi_objective, max_candidates, chunk_size, n_threads: See :class:`PoolGPBO`.
+    """
+
+    name = "lvgp"
+    _salt = 3
+    _model_name = "LVGP"
+
+    def __init__(
+        self,
+        num_restarts: int = 4,
+        mc_samples: int = 128,
+        multi_objective: str = "ehvi",
+        max_candidates: int = 10_000,
+        chunk_size: int = 1024,
+        n_threads: int = 1,
+    ) -> None:
+        super().__init__(
+            mc_samples=mc_samples, multi_objective=multi_objective, max_candidates=max_candidates,
+            chunk_size=chunk_size, n_threads=n_threads,
+        )
+        if num_restarts < 1:
+            raise ValueError(f"num_restarts must be >= 1, got {num_restarts}.")
+        self.num_restarts = int(num_restarts)
+        self.options["num_restarts"] = self.num_restarts
+        self._cat_dims: list[int] = []
+        self._num_levels: list[int] = []
+
+    def supports(self, task: Task) -> bool:
+        return isinstance(task, PoolTask) and bool(task.setup(0).dataset.categorical)
+
+    def _inputs(self, task: PoolTask) -> torch.Tensor:
+        frame = task.setup(0).dataset.X
+        cols, self._cat_dims, self._num_levels = [], [], []
+        for j, name in enumerate(frame.columns):
+            col = frame[name]
+            if name in task.setup(0).dataset.categorical:
+                self._cat_dims.append(j)
+                self._num_levels.append(len(col.cat.categories))
+                cols.append(col.cat.codes.to_numpy(dtype=np.float64))
+            else:
+                v = col.to_numpy(dtype=np.float64)
+                span = v.max() - v.min()
+                cols.append((v - v.min()) / span if span > 0 else np.zeros_like(v))
+        return torch.as_tensor(np.column_stack(cols), dtype=torch.float64)
+
+    def _fit(self, X_tr: torch.Tensor, Y_tr: torch.Tensor, seed: int) -> Any:
+        from botorch.models import ModelListGP
+
+        from axfusion.baselines import LVGP
+
+        models = [
+            LVGP(X_tr, Y_tr[:, i : i + 1], cat_dims=self._cat_dims, num_levels=self._num_levels,
+                 num_restarts=self.num_restarts, seed=seed, input_transform=None).fit()
+            for i in range(Y_tr.shape[-1])
+        ]
+        return models[0] if len(models) == 1 else ModelListGP(*models)
 
 
 class PoolRFBO(_PoolBO):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from axfusion.benchmarks.methods.pool_bo import PoolGPBO, PoolRFBO, iteration_seed, unit_box
-from axfusion.benchmarks.tasks import FunctionTask
+from axfusion.benchmarks.methods.pool_bo import PoolGPBO, PoolLVGP, PoolRFBO, iteration_seed, unit_box
+from axfusion.benchmarks.tasks import FunctionTask, PoolTask
 
 
 @pytest.mark.parametrize("cls", [PoolGPBO, PoolRFBO])
@@ -46,6 +46,21 @@ def test_prescreen_limits_the_candidates(pool_task, run_method, assert_pool_vali
         ev = run_method(m, pool_task)
         assert_pool_valid(pool_task, ev, initial_rows=True)
         assert all(r["n_candidates"] == 50 for r in m.diagnostics())
+
+
+def test_lvgp_on_a_pool_with_categorical_columns(run_method, assert_pool_valid, assert_seeded, pool_task):
+    task = PoolTask.from_dataset("buchwald_a", n_initial=10, batch_size=3, n_iterations=1)
+    m = PoolLVGP(num_restarts=1)
+    assert m.supports(task) and not m.supports(pool_task)  # crossed_barrel has no categorical column
+    ev = run_method(m, task, seed=0)
+    assert_pool_valid(task, ev, initial_rows=True)
+    assert m.diagnostics()[0]["model"] == "LVGP"
+    assert_seeded(lambda: PoolLVGP(num_restarts=1), task, ev, field="rows", compare_from=0)
+    # categorical columns enter as level codes, numeric ones in [0, 1]
+    U = m._inputs(task).numpy()
+    frame = task.setup(0).dataset.X
+    for j in m._cat_dims:
+        assert U[:, j].max() == len(frame.iloc[:, j].cat.categories) - 1
 
 
 def test_pool_bo_refuses_function_tasks(started_evaluator):
