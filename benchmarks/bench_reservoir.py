@@ -62,6 +62,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import multiprocessing as mp
@@ -81,7 +82,7 @@ import numpy as np
 from tqdm import tqdm
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_OUT = RESULTS_DIR / "reservoir.json"
+DEFAULT_OUT = RESULTS_DIR / "reservoir.json.gz"
 
 #: Dataset name -> target column benchmarked.
 DATASET_TARGETS: dict[str, str] = {"curie_temp": "Tc_real", "supercon": "Tc"}
@@ -737,14 +738,25 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def _base(out: Path) -> Path:
+    r"""``out`` without its ``.json`` / ``.json.gz`` suffix (the ``.md`` table's stem)."""
+    return out.with_suffix("") if out.suffix == ".gz" else out
+
+
+def read_outputs(out: Path) -> dict[str, Any]:
+    r"""A result written by :func:`write_outputs` (gzipped when ``out`` ends in ``.gz``)."""
+    data = gzip.decompress(out.read_bytes()) if out.suffix == ".gz" else out.read_bytes()
+    return json.loads(data)
+
+
 def write_outputs(result: dict[str, Any], out: Path, *, final: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    text = json.dumps(_finite(result), separators=(",", ":"), default=_json_default, allow_nan=False)
-    tmp.write_text(text + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    text = json.dumps(_finite(result), separators=(",", ":"), default=_json_default, allow_nan=False) + "\n"
+    tmp.write_bytes(gzip.compress(text.encode(), mtime=0) if out.suffix == ".gz" else text.encode())
     tmp.replace(out)
     if final:
-        out.with_suffix(".md").write_text(render_markdown(result) + "\n")
+        _base(out).with_suffix(".md").write_text(render_markdown(result) + "\n")
 
 
 def _finite(obj: Any) -> Any:
@@ -850,7 +862,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     }
     previous = None
     if (args.speed_only or args.skip_speed) and out.exists() and not args.replace:
-        previous = json.loads(out.read_text())
+        previous = read_outputs(out)
         if args.speed_only:  # keep part 1 of the earlier run, replace the speed section
             result = {**previous, "speed": None}
             print(f"keeping the accuracy results of {out} (run of {previous.get('created', '?')})")
