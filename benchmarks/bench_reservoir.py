@@ -149,15 +149,17 @@ def spearman_top(y: np.ndarray, pred: np.ndarray, fraction: float = TOP_FRACTION
 
 
 def score_predictions(
-    y_test: np.ndarray, mu: np.ndarray, sd: np.ndarray, y_mean: float, y_std: float
+    y_test: np.ndarray, mu: np.ndarray, sd: np.ndarray, y_mean: float, y_std: float,
+    top_fraction: float = TOP_FRACTION,
 ) -> dict[str, float]:
-    r"""Held-out metrics of one method (``mu``, ``sd`` in target units)."""
+    r"""Held-out metrics of one method (``mu``, ``sd`` in target units); the rank correlation
+    on the top ``top_fraction`` of ``y_test`` is ``rho_top<percent>`` (``rho_top10`` by default)."""
     z, zm, zs = (y_test - y_mean) / y_std, (mu - y_mean) / y_std, sd / y_std
     return {
         "test_r2": r2_score(y_test, mu),
         "elpd": gaussian_elpd(z, zm, zs),
         "cov90": coverage90(z, zm, zs),
-        "rho_top10": spearman_top(y_test, mu),
+        f"rho_top{round(100 * top_fraction)}": spearman_top(y_test, mu, top_fraction),
         "mean_sd_std": float(np.mean(zs)),
     }
 
@@ -360,7 +362,7 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
             "method": "reservoir",
             "oob_r2": oob_r2,
             "oob_rows": int(seen.sum()),
-            **score_predictions(yte, mu, sd, y_mean, y_std),
+            **score_predictions(yte, mu, sd, y_mean, y_std, p.get("top_fraction", TOP_FRACTION)),
             **probe.as_dict(),
             **common,
             "timings": dict(model.timings),
@@ -377,7 +379,8 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "method": "reservoir+noise",
             "oob_r2": oob_r2,
-            **score_predictions(yte, mu, np.sqrt(sd**2 + noise_var), y_mean, y_std),
+            **score_predictions(yte, mu, np.sqrt(sd**2 + noise_var), y_mean, y_std,
+                                  p.get("top_fraction", TOP_FRACTION)),
             **probe.as_dict(),
             "noise_std_standardised": math.sqrt(noise_var) / y_std,
         }
@@ -387,7 +390,8 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "method": "reservoir_uniform",
             "oob_r2": oob_r2,
-            **score_predictions(yte, flat.mean(axis=0), flat.std(axis=0, ddof=1), y_mean, y_std),
+            **score_predictions(yte, flat.mean(axis=0), flat.std(axis=0, ddof=1), y_mean, y_std,
+                                  p.get("top_fraction", TOP_FRACTION)),
             **probe.as_dict(),
         }
     )
@@ -398,7 +402,8 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
                 "method": f"fam:{name}",
                 "oob_r2": float(sc.r2_mean),
                 **score_predictions(
-                    yte, vals[i].mean(axis=0), moments.std[i, :, 0], y_mean, y_std
+                    yte, vals[i].mean(axis=0), moments.std[i, :, 0], y_mean, y_std,
+                    p.get("top_fraction", TOP_FRACTION),
                 ),
                 "fit_s": float(model.timings[f"family/{name}"]),
                 "weight": float(weights[i * B : (i + 1) * B].sum()),
@@ -444,7 +449,7 @@ def work_gp(p: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "method": "gp",
             "oob_r2": None,
-            **score_predictions(yte, mu, sd, y_mean, y_std),
+            **score_predictions(yte, mu, sd, y_mean, y_std, p.get("top_fraction", TOP_FRACTION)),
             **probe.as_dict(),
             "predict_s": predict_s,
             "gp_features": int(keep.sum()),
@@ -471,7 +476,8 @@ def work_rf(p: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "method": "rf",
             "oob_r2": float(rf.oob_score_),
-            **score_predictions(yte, per_tree.mean(axis=0), per_tree.std(axis=0), y_mean, y_std),
+            **score_predictions(yte, per_tree.mean(axis=0), per_tree.std(axis=0), y_mean, y_std,
+                                  p.get("top_fraction", TOP_FRACTION)),
             **probe.as_dict(),
             "predict_s": predict_s,
         }
