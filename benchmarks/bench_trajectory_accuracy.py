@@ -54,8 +54,10 @@ def _reservoir_bench() -> Any:
 def trajectories(folder: Path, method: str) -> list[tuple[str, int, list[int]]]:
     r"""``(task, seed, measured rows in order)`` of every pool run of ``method`` under ``folder/runs``."""
     out = []
-    for path in sorted((folder / "runs").glob(f"*/{method}/seed*.json.gz")):
-        with gzip.open(path, "rt") as fh:
+    for path in sorted((folder / "runs").glob(f"*/{method}/seed*.json*")):
+        if path.suffix not in (".json", ".gz"):
+            continue
+        with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as fh:
             rec = json.load(fh)
         rows = rec.get("history", {}).get("rows")
         if rec.get("status", "ok") == "ok" and rows:
