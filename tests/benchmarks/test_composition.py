@@ -97,5 +97,9 @@ def test_the_metrics_script_reads_a_benchmark_folder(tmp_path, capsys, quiet_sin
             assert r["best_objective"] == pytest.approx(max(r["best_so_far"]), abs=1e-5)
             assert r["best_objective"] >= r["mean_objective"]
             assert r["best_after_0"] <= r["best_after_5"] == r["best_objective"]
+    # the best J of any run is reached by at least that run; the others count as budget + 1
+    assert sum(s["reached_top"] for s in data["summary"].values()) >= 1
+    reach = [r["evaluations_to_top"] for runs in data["runs"].values() for r in runs]
+    assert any(v is not None and 1 <= v <= 12 for v in reach)
     assert fig.stat().st_size > 0
     assert "| random | 2 |" in capsys.readouterr().out
