@@ -20,8 +20,8 @@ correlation of prediction and truth among the top 5 % of the unmeasured rows
     python benchmarks/bench_trajectory_accuracy.py benchmarks/out/trajectories \
         --out benchmarks/results/trajectory_accuracy.json.gz --figure benchmarks/results/trajectory_accuracy.png
 
-Prints a table (mean over the runs per pool, ``n`` and model); writes the JSON (every row)
-and a figure (``rho_top5`` and R² against ``n``, one column per pool).
+Prints a table (mean over the runs per pool, ``n`` and model); writes the JSON (every row),
+the table as ``.md`` next to it and a figure (``rho_top5`` and R² against ``n``, one column per pool).
 """
 
 from __future__ import annotations
@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"top_fraction": TOP_FRACTION, "summary": summary, "rows": rows}, allow_nan=True) + "\n"
         args.out.write_bytes(gzip.compress(text.encode(), mtime=0) if args.out.suffix == ".gz" else text.encode())
+        base = args.out.with_suffix("") if args.out.suffix == ".gz" else args.out
+        header = (f"# Reservoir accuracy along real trajectories\n\nRuns of `{args.method}` in `{args.folder}`; "
+                  f"models fitted on the first n measured rows, scored on every unmeasured row (means over the runs; "
+                  f"ρ: Spearman among the top {100 * TOP_FRACTION:.0f} % of the unmeasured rows; weight: the "
+                  f"family's share of the reservoir's ensemble weight).\n\n")
+        base.with_suffix(".md").write_text(header + markdown(summary) + "\n")
     if args.figure is not None:
         figure(summary, args.figure)
     return 0

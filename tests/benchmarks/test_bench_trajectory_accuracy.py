@@ -27,4 +27,5 @@ def test_trajectory_study_scores_every_model_on_the_unmeasured_rows(tmp_path, ca
     assert abs(sum(weights) - 1.0) < 1e-6
     assert fig.stat().st_size > 0
     assert "| agnp | 30 | reservoir | 1 |" in capsys.readouterr().out
+    assert "| agnp | 30 | reservoir | 1 |" in (tmp_path / "acc.md").read_text()
     assert module.main([str(tmp_path / "bench"), "--method", "fusion"]) == 2  # no such runs
