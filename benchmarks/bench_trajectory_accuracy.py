@@ -52,9 +52,19 @@ def _reservoir_bench() -> Any:
 
 
 def trajectories(folder: Path, method: str) -> list[tuple[str, int, list[int]]]:
-    r"""``(task, seed, measured rows in order)`` of every pool run of ``method`` under ``folder/runs``."""
+    r"""``(task, seed, measured rows in order)`` of every pool run of ``method`` under ``folder/runs``
+    (or in ``folder/runs.tar.xz``, a packed results folder)."""
+    runs_dir = folder / "runs"
+    if not runs_dir.is_dir() and (folder / "runs.tar.xz").is_file():  # a committed, packed results folder
+        import tarfile
+        import tempfile
+
+        unpacked = Path(tempfile.mkdtemp(prefix="axfusion_runs_"))
+        with tarfile.open(folder / "runs.tar.xz") as tar:
+            tar.extractall(unpacked, filter="data")
+        runs_dir = unpacked / "runs"
     out = []
-    for path in sorted((folder / "runs").glob(f"*/{method}/seed*.json*")):
+    for path in sorted(runs_dir.glob(f"*/{method}/seed*.json*")):
         if path.suffix not in (".json", ".gz"):
             continue
         with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as fh:

@@ -29,3 +29,11 @@ def test_trajectory_study_scores_every_model_on_the_unmeasured_rows(tmp_path, ca
     assert "| agnp | 30 | reservoir | 1 |" in capsys.readouterr().out
     assert "| agnp | 30 | reservoir | 1 |" in (tmp_path / "acc.md").read_text()
     assert module.main([str(tmp_path / "bench"), "--method", "fusion"]) == 2  # no such runs
+    # a committed results folder keeps its runs packed in runs.tar.xz
+    import tarfile
+
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    with tarfile.open(packed / "runs.tar.xz", "w:xz") as tar:
+        tar.add(tmp_path / "bench" / "runs", arcname="runs")
+    assert [r[:2] for r in module.trajectories(packed, "random")] == [("agnp", 0)]
