@@ -726,7 +726,7 @@ class KalmanConfig(_Node):
 
 
 #: How the families share the fusion channels (:class:`FusionConfig`).
-FamilyWeighting = Literal["auto", "uniform", "softmax", "probability"]
+FamilyWeighting = Literal["auto", "uniform", "softmax", "probability", "ahead"]
 
 
 @dataclass(frozen=True)
@@ -754,7 +754,14 @@ class FusionConfig(_Node):
             ``"probability"`` (weighted by the probability that the family is the most
             accurate, each ``s_m`` known to within its members' OOB ``R^2`` std:
             families the data cannot yet tell apart share the weight, a clearly better
-            family takes it; :func:`~axfusion.acquisition.fusion.probability_of_best`).
+            family takes it; :func:`~axfusion.acquisition.fusion.probability_of_best`) or
+            ``"ahead"`` (the same probability, of each family's accuracy *one batch ahead*:
+            the reservoir refitted without the last measured batch predicts it, and a
+            family's ``R^2`` there, with its spread over a bootstrap of the batch's rows,
+            is its score -- out-of-bag scores measure interpolation among the measured
+            designs, a batch ahead is what the next proposal asks of a family;
+            :func:`axfusion.campaign.loop.stage1_ahead_weights`; uniform until a batch
+            after the initial design is measured).
         family_temperature: Temperature of the ``"softmax"`` family weights, in units
             of the OOB accuracy ``s_m``.
         distance_spread: Widen each family's std away from the evaluated designs by its

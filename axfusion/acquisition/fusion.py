@@ -151,6 +151,8 @@ class FusionScorer:
         self.Y_std = (O - self.y_mean) / self.y_std
         self.config = config or FusionConfig()
         self.calibration: FusionCalibration | None = None
+        #: ``M`` family weights of ``family_weighting = "ahead"`` (sum 1), or ``None``.
+        self.ahead_weights: np.ndarray | None = None
 
     @classmethod
     def from_model(
@@ -321,9 +323,13 @@ class FusionScorer:
         ``"softmax"``: ``omega_m ∝ exp((s_m - max s) / family_temperature)`` on the
         calibrated accuracies (flat families already down-weighted).
         ``"probability"``: :func:`probability_of_best` of the calibrated accuracies, each
-        known to within its members' OOB ``R^2`` std."""
+        known to within its members' OOB ``R^2`` std. ``"ahead"``: :attr:`ahead_weights`
+        (set by the campaign loop from the families' accuracy one batch ahead; ``None``,
+        uniform, until then)."""
         if self.config.family_weighting in ("uniform", "auto"):  # "auto": resolved by the campaign loop
             return None
+        if self.config.family_weighting == "ahead":  # given by the campaign loop (None: not yet known)
+            return self.ahead_weights
         acc = np.asarray(cal.accuracy, dtype=np.float64)
         if self.config.family_weighting == "probability":
             spread = np.zeros_like(acc) if cal.accuracy_spread is None else cal.accuracy_spread

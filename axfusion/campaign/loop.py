@@ -122,6 +122,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         )
         capacity = stage0_capacity(model, state, remaining, seed)
         stage1_reservoir(model, capacity)
+        ahead = stage1_ahead_weights(state, source, model, X_obs, Y_obs, capacity, seed)
     with timer("candidates"):
         excluded = state.observed_keys() | set(state.pending)
         region = stage2_trust_region(state, source, keys, q)
@@ -138,7 +139,9 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
         Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
     else:
         with timer("acquisition"):
-            scores, moments, acqf = stage3_scores(state, model, cands, pi, seed, box=isinstance(source, BoxSource))
+            scores, moments, acqf = stage3_scores(
+                state, model, cands, pi, seed, box=isinstance(source, BoxSource), family_weights=ahead
+            )
         with timer("batch"):
             slots, slot_families = stage3_slots(
                 state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource)
@@ -228,6 +231,81 @@ def stage1_reservoir(model: ReservoirModel, capacity: CapacityReport) -> Reservo
     return model.fit(capacity)
 
 
+#: Bootstrap resamples of the last batch's rows behind each family's batch-ahead spread.
+AHEAD_RESAMPLES = 200
+#: Bootstrap members per family of the reservoir refitted without the last batch.
+AHEAD_MEMBERS = 2
+
+
+def stage1_ahead_weights(
+    state: CampaignState,
+    source: CandidateSource,
+    model: ReservoirModel,
+    X_obs: np.ndarray,
+    Y_obs: np.ndarray,
+    capacity: CapacityReport,
+    seed: int,
+) -> np.ndarray | None:
+    r"""The families' weights one batch ahead (``stage3.fusion.family_weighting = "ahead"``).
+
+    The reservoir is refitted (``AHEAD_MEMBERS`` members per family, the same settings and
+    Stage-0 caps) on the successful measurements *before* the last measured batch after
+    the initial design, and each family's mean predicts that batch: its ``R^2`` (averaged
+    over the targets) is the family's score, its spread the std of that ``R^2`` over
+    ``AHEAD_RESAMPLES`` seeded bootstrap resamples of the batch's rows (each resample's mean
+    squared error over the whole batch's variance, so that a resample of near-equal values
+    cannot blow it up), and the weights are
+    :func:`~axfusion.acquisition.fusion.probability_of_best` of the scores. A family the
+    refit dropped gets no weight. Recomputed from the measurements, so a resumed campaign
+    agrees.
+
+    Args:
+        X_obs: ``n x d`` features of the successful measurements (``model``'s inputs).
+        Y_obs: ``n x m`` Stage-1 targets (``model``'s outputs).
+
+    Returns:
+        ``M`` weights in the order of ``model.family_names`` (sum 1), or ``None`` when the
+        option is off, no batch after the initial design has a successful measurement,
+        or fewer than three rows are in the last batch.
+    """
+    s = state.settings
+    if s.stage3.fusion.family_weighting != "ahead":
+        return None
+    iterations = np.array([o.iteration for o in state.successful])
+    last = int(iterations.max())
+    held = iterations == last
+    if last == int(iterations.min()) or held.sum() < 3 or (~held).sum() < s.loop.min_observations:
+        return None
+    from axfusion.acquisition.fusion import probability_of_best
+
+    settings = dataclasses.replace(reservoir_settings(state, source), n_members=AHEAD_MEMBERS)
+    scale = source.column_scale
+    sub = ReservoirModel(
+        torch.as_tensor(X_obs[~held]), torch.as_tensor(Y_obs[~held]), settings,
+        clusterer=bootstrap_clusterer(state, member_scale(scale)), seed=seed, input_scale=scale,
+    ).fit(capacity)
+    pred = sub.member_predictions(X_obs[held]).mean(axis=1)  # M' x k x m: each family's mean
+    truth = Y_obs[held]
+    rng = np.random.default_rng(seed)
+    draws = [np.arange(truth.shape[0])] + [
+        rng.integers(0, truth.shape[0], truth.shape[0]) for _ in range(AHEAD_RESAMPLES)
+    ]
+
+    var = truth.var(axis=0)
+    ok = var > 0
+
+    def r2(rows: np.ndarray, p: np.ndarray) -> float:  # the batch's variance as the fixed denominator
+        mse = ((truth[rows] - p[rows]) ** 2).mean(axis=0)
+        return float(np.mean(1.0 - mse[ok] / var[ok])) if ok.any() else 0.0
+
+    names = list(model.family_names)
+    scores = {name: np.array([r2(rows, pred[i]) for rows in draws]) for i, name in enumerate(sub.family_names)}
+    floor = min((float(v[0]) for v in scores.values()), default=0.0) - 1.0
+    mean = np.array([scores[n][0] if n in scores else floor for n in names])
+    std = np.array([np.nanstd(scores[n][1:]) if n in scores else 0.0 for n in names])
+    return probability_of_best(np.nan_to_num(mean, nan=floor), np.nan_to_num(std))
+
+
 # ------------------------------------------------------------------------ stage 2
 def embed_designs(
     state: CampaignState, cands: CandidateSet, X_obs: np.ndarray, seed: int, scale: np.ndarray | None = None
@@ -293,11 +371,13 @@ def stage3_scores(
     pi: np.ndarray,
     seed: int,
     box: bool = False,
+    family_weights: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], FusionMoments, FusionAcquisition]:
     r"""Stage 3a: the fusion acquisition on every candidate: predicted once (in chunks of
     ``loop.chunk_size``), calibrated on the whole set (or its seeded sample) and scored;
     ``utility = pi * acquisition``. The family weighting's ``"auto"`` is resolved for the
-    source (``box``: a search space; :meth:`~axfusion.settings.FusionConfig.weighting`).
+    source (``box``: a search space; :meth:`~axfusion.settings.FusionConfig.weighting`);
+    ``family_weights`` are the ``"ahead"`` weighting's (:func:`stage1_ahead_weights`).
 
     Returns:
         ``(scores, moments, acqf)``: the acquisition's score dict (``utility``,
@@ -310,6 +390,7 @@ def stage3_scores(
         model, state.targets, config=config, hv_config=s.stage3.hypervolume,
         ref_point=state.ref_point, seed=seed,
     )
+    acqf.scorer.ahead_weights = family_weights
     step = s.loop.chunk_size
     chunks = [(lo, torch.as_tensor(cands.X[lo : lo + step])) for lo in range(0, len(cands), step)]
     moments = [acqf.predict(Xc) for _, Xc in chunks]  # every candidate predicted once

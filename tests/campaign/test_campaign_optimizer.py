@@ -672,3 +672,41 @@ def test_stalled_pool_batches_give_the_fused_picks_to_exploration_until_one_impr
     assert stalls == [0, 1, 2, 0]
     assert counts == [1, 1, 3, 1]
     assert stalled_batches(opt.state) == 1
+
+
+def test_ahead_family_weights_favour_the_family_that_predicts_the_next_batch():
+    from axfusion.campaign.loop import stage1_ahead_weights
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(300, 3))
+    y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + X[:, 2]  # linear: ridge extrapolates, k-NN does not
+    options = {**FAST, "stage3.fusion.family_weighting": "ahead"}
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    low = np.flatnonzero(X[:, 0] < 0.5)[:20]
+    opt.observe(ids=low, Y=y[low])
+    s = opt.suggest()  # no batch after the initial design yet: uniform (None)
+    assert opt.state.settings.stage3.fusion.family_weighting == "ahead"
+    high = np.flatnonzero(X[:, 0] > 0.8)[:5]  # the next batch lies where no design was measured
+    opt.observe(ids=high, Y=y[high])
+    proposal_args = []
+    import axfusion.campaign.loop as loop
+
+    original = loop.stage1_ahead_weights
+
+    def spy(*args, **kwargs):
+        w = original(*args, **kwargs)
+        proposal_args.append((args[2].family_names, w))
+        return w
+
+    loop.stage1_ahead_weights = spy
+    try:
+        opt.suggest()
+    finally:
+        loop.stage1_ahead_weights = original
+    (names, w), = proposal_args
+    assert w is not None and w.shape == (len(names),) and abs(w.sum() - 1.0) < 1e-9
+    assert names[int(np.argmax(w))] == "ridge" and w[names.index("ridge")] > 0.5
+    assert s.row_ids.size == 5
+    off = FusionOptimizer(X, "maximize", options=FAST, seed=0)
+    off.observe(ids=np.r_[low, high], Y=y[np.r_[low, high]])
+    assert stage1_ahead_weights(off.state, None, None, None, None, None, 0) is None  # option off: no refit

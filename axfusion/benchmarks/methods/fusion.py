@@ -195,6 +195,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "authors_code": ("authors_code", {}),
     "qlognei": ("default", {"stage3.acquisition": "qlognei"}),
     "uniform_families": ("default", {"stage3.fusion.family_weighting": "uniform"}),
+    "ahead_families": ("default", {"stage3.fusion.family_weighting": "ahead"}),
     "no_trust_region": ("default", {"stage3.batch.trust_region_share": 0.0}),
     "trust_region_only": ("default", {"stage3.batch.trust_region_share": 1.0}),
     "winsorize": ("default", {"stage1.winsorize": 1.5}),
