@@ -407,6 +407,7 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
                 ),
                 "fit_s": float(model.timings[f"family/{name}"]),
                 "weight": float(weights[i * B : (i + 1) * B].sum()),
+                **({"prediction": vals[i].mean(axis=0)} if p.get("return_predictions") else {}),
                 "scores": sc.as_dict(),
                 "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.family_params[name][0].items()},
             }

@@ -13,7 +13,10 @@ and 250 measured rows fits on the first ``n`` of them
 and scores each on *every unmeasured row of the pool*: out-of-sample R², Gaussian ELPD per
 row and 90 % coverage (standardised target), and -- what matters for BO -- the Spearman
 correlation of prediction and truth among the top 5 % of the unmeasured rows
-(``rho_top5``). The model functions are ``bench_reservoir.py``'s.
+(``rho_top5``). The model functions are ``bench_reservoir.py``'s. A second table asks which
+score ranks the families as the unmeasured rows do: their out-of-bag ``R^2`` (what the
+reservoir weights by) or their ``R^2`` on the next batch the run measured (what
+``stage3.fusion.family_weighting = "ahead"`` uses).
 
     axfusion bench --tasks supercon curie_temp crossed_barrel madml_steel_strength heusler_magnetic \
         --methods fusion --seeds 3 --iterations 23 --jobs 1 --threads 1 --out benchmarks/out/trajectories
@@ -83,6 +86,7 @@ def study_run(
 
     br = _reservoir_bench()
     task = get_task(task_name).build()
+    batch = task.batch_size
     setup = task.setup(0)
     X = np.asarray(setup.X, dtype=np.float64)
     y = -np.asarray(task.loss(setup.Y), dtype=np.float64).reshape(-1)  # larger is better
@@ -95,13 +99,18 @@ def study_run(
         payload = {
             "X_train": X[train], "y_train": y[train], "X_test": X[test], "y_test": y[test],
             "model_seed": seed, "n_members": n_members, "n_jobs": 1, "threads": 1, "warmup": False,
-            "top_fraction": TOP_FRACTION,
+            "top_fraction": TOP_FRACTION, "return_predictions": True,
         }
+        # the next batch the run measured (rows n .. n + batch - 1), a subset of the test rows
+        nxt = np.isin(test, np.asarray(rows[n : n + batch]))
         for work in (br.work_reservoir, br.work_gp, br.work_rf):
             for r in work(payload):
                 if r["method"] in ("reservoir+noise", "reservoir_uniform"):
                     continue
                 keep = {k: r.get(k) for k in ("method", "weight", "oob_r2", *METRICS)}
+                if "prediction" in r and nxt.sum() >= 3:
+                    yb, fb = y[test][nxt], np.asarray(r["prediction"])[nxt]
+                    keep["next_batch_r2"] = float(1.0 - np.mean((yb - fb) ** 2) / yb.var()) if yb.var() > 0 else None
                 out.append({"task": task_name, "seed": seed, "n": n, **keep})
         print(f"  {task_name} seed {seed} n={n}: done", file=sys.stderr, flush=True)
     return out
@@ -121,6 +130,44 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry[k] = float(v.mean()) if v.size else None
         out.append(entry)
     return out
+
+
+def family_score_agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    r"""Which score tells the families apart as the unmeasured rows do: per pool, the mean over
+    (run, n) of the Spearman correlation across families between a score -- the out-of-bag
+    ``R^2`` (what the reservoir weights by) or the ``R^2`` on the next batch the run measured
+    (what ``family_weighting = "ahead"`` uses one iteration later) -- and the family's ``R^2``
+    on every unmeasured row; and the unmeasured-row ``R^2`` of the family each score ranks first."""
+    from scipy.stats import spearmanr
+
+    cells: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["method"].startswith("fam:"):
+            cells.setdefault((r["task"], r["seed"], r["n"]), []).append(r)
+    per_task: dict[str, dict[str, list[float]]] = {}
+    for (task, _, _), fams in cells.items():
+        if len(fams) < 3 or any(f.get("next_batch_r2") is None or f.get("test_r2") is None for f in fams):
+            continue
+        truth = np.array([f["test_r2"] for f in fams], dtype=np.float64)
+        keys = ("rho_oob", "rho_next", "pick_oob", "pick_next", "best", "mean")
+        acc = per_task.setdefault(task, {k: [] for k in keys})
+        for key, score in (("oob", "oob_r2"), ("next", "next_batch_r2")):
+            v = np.array([f[score] for f in fams], dtype=np.float64)
+            acc[f"rho_{key}"].append(float(spearmanr(v, truth).statistic))
+            acc[f"pick_{key}"].append(float(truth[int(np.nanargmax(v))]))
+        acc["best"].append(float(truth.max()))
+        acc["mean"].append(float(truth.mean()))
+    return [{"task": t, "cells": len(v["best"]), **{k: float(np.nanmean(x)) for k, x in v.items()}}
+            for t, v in sorted(per_task.items())]
+
+
+def agreement_markdown(agreement: list[dict[str, Any]]) -> str:
+    lines = ["| pool | (run, n) cells | ρ(OOB R², truth) | ρ(next-batch R², truth) | R² of the family ranked first "
+             "by OOB | … by next batch | best family | mean family |", "|---|---|---|---|---|---|---|---|"]
+    for a in agreement:
+        lines.append(f"| {a['task']} | {a['cells']} | {a['rho_oob']:.2f} | {a['rho_next']:.2f} | {a['pick_oob']:.2f} "
+                     f"| {a['pick_next']:.2f} | {a['best']:.2f} | {a['mean']:.2f} |")
+    return "\n".join(lines)
 
 
 def _fmt(v: float | None, digits: int = 2) -> str:
@@ -191,17 +238,24 @@ def main(argv: list[str] | None = None) -> int:
         taken[task] = taken.get(task, 0) + 1
         rows.extend(study_run(task, seed, measured, tuple(args.sizes), args.members))
     summary = summarise(rows)
+    agreement = family_score_agreement(rows)
     print(markdown(summary))
+    print("\n" + agreement_markdown(agreement))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"top_fraction": TOP_FRACTION, "summary": summary, "rows": rows}, allow_nan=True) + "\n"
+        text = json.dumps({"top_fraction": TOP_FRACTION, "summary": summary, "family_score_agreement": agreement,
+                           "rows": rows}, allow_nan=True) + "\n"
         args.out.write_bytes(gzip.compress(text.encode(), mtime=0) if args.out.suffix == ".gz" else text.encode())
         base = args.out.with_suffix("") if args.out.suffix == ".gz" else args.out
         header = (f"# Reservoir accuracy along real trajectories\n\nRuns of `{args.method}` in `{args.folder}`; "
                   f"models fitted on the first n measured rows, scored on every unmeasured row (means over the runs; "
                   f"ρ: Spearman among the top {100 * TOP_FRACTION:.0f} % of the unmeasured rows; weight: the "
                   f"family's share of the reservoir's ensemble weight).\n\n")
-        base.with_suffix(".md").write_text(header + markdown(summary) + "\n")
+        agree = ("\n\n## Which score ranks the families as the unmeasured rows do\n\n"
+                 "Spearman correlation across the families (mean over runs and n) between a score and the "
+                 "family's R² on the unmeasured rows, and the unmeasured-row R² of the family each score ranks "
+                 "first.\n\n" + agreement_markdown(agreement))
+        base.with_suffix(".md").write_text(header + markdown(summary) + agree + "\n")
     if args.figure is not None:
         figure(summary, args.figure)
     return 0

@@ -12,13 +12,17 @@ def test_trajectory_study_scores_every_model_on_the_unmeasured_rows(tmp_path, ca
                                                                     load_script):
     from axfusion.benchmarks.runner import run_benchmark
 
-    run_benchmark(["agnp"], ["random"], [0], tmp_path / "bench", progress=False, n_iterations=1)
+    run_benchmark(["agnp"], ["random"], [0], tmp_path / "bench", progress=False, n_iterations=2)
     module = load_script("bench_trajectory_accuracy")
     out, fig = tmp_path / "acc.json.gz", tmp_path / "acc.png"
     assert module.main([str(tmp_path / "bench"), "--method", "random", "--sizes", "25", "30", "60",
                         "--members", "2", "--out", str(out), "--figure", str(fig)]) == 0
     data = json.loads(gzip.decompress(out.read_bytes()))
-    assert {r["n"] for r in data["rows"]} == {25, 30}  # the run measured 30 rows: no n = 60
+    assert {r["n"] for r in data["rows"]} == {25, 30}  # the run measured 40 rows: no n = 60
+    fams = [r for r in data["rows"] if r["method"].startswith("fam:")]
+    assert all(np.isfinite(r["next_batch_r2"]) for r in fams)  # rows 25..34 and 30..39 were measured
+    (agree,) = data["family_score_agreement"]
+    assert agree["task"] == "agnp" and agree["cells"] == 2 and agree["best"] >= agree["pick_next"]
     methods = {r["method"] for r in data["rows"]}
     assert {"reservoir", "gp", "rf"} <= methods and any(m.startswith("fam:") for m in methods)
     for r in data["rows"]:
