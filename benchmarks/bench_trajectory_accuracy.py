@@ -211,7 +211,7 @@ def figure(summary: list[dict[str, Any]], path: Path) -> None:
     axes[0, -1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
 
 
 def main(argv: list[str] | None = None) -> int:
