@@ -204,6 +204,9 @@ def figure(summary: list[dict[str, Any]], path: Path) -> None:
         axes[0, j].set_title(task, fontsize=9)
         axes[1, j].set_xlabel("measured rows n")
         axes[1, j].set_xscale("log")
+        sizes = sorted({e["n"] for e in summary if e["task"] == task})
+        axes[1, j].minorticks_off()
+        axes[1, j].set_xticks(sizes, [str(n) for n in sizes])
     axes[0, 0].set_ylabel("Spearman ρ, top 5 % unmeasured")
     axes[1, 0].set_ylabel("R², unmeasured rows")
     for ax in axes[1]:
