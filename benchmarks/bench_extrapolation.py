@@ -16,12 +16,13 @@ and BoTorch's ``SingleTaskGP`` (inputs min-max scaled) by its mean and by mean +
     python benchmarks/bench_extrapolation.py                       # madml steel, agnp, crossed barrel, p3ht
     python benchmarks/bench_extrapolation.py --pools agnp --draws 4
 
-Prints a table; writes ``benchmarks/results/extrapolation.json``.
+Prints a table; writes ``benchmarks/results/extrapolation.json.gz``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import warnings
 from pathlib import Path
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pools", nargs="+", default=list(POOLS))
     parser.add_argument("--draws", type=int, default=8, help="initial designs per pool (seeds 0..draws-1)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "extrapolation.json"))
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "extrapolation.json.gz"))
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     rows = [r for pool in args.pools for r in study(pool, args.draws)]
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['pool']} | {r['n']} | {r['surrogate']} | {r['spearman_mean']:+.2f} | {rank} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"draws": args.draws, "summary": table, "rows": rows}, indent=1) + "\n")
+    text = json.dumps({"draws": args.draws, "summary": table, "rows": rows}, indent=1) + "\n"
+    out.write_bytes(gzip.compress(text.encode(), mtime=0) if out.suffix == ".gz" else text.encode())
     print(f"\nwrote {out}")
     return 0
 

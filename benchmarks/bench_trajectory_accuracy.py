@@ -170,6 +170,17 @@ def agreement_markdown(agreement: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _rounded(obj: Any, digits: int = 4) -> Any:
+    r"""``obj`` with every float rounded to ``digits`` decimals (the JSON stays small)."""
+    if isinstance(obj, float):
+        return round(obj, digits)
+    if isinstance(obj, dict):
+        return {k: _rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v, digits) for v in obj]
+    return obj
+
+
 def _fmt(v: float | None, digits: int = 2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
@@ -246,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + agreement_markdown(agreement))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"top_fraction": TOP_FRACTION, "summary": summary, "family_score_agreement": agreement,
-                           "rows": rows}, allow_nan=True) + "\n"
+        text = json.dumps(_rounded({"top_fraction": TOP_FRACTION, "summary": summary,
+                                    "family_score_agreement": agreement, "rows": rows}), allow_nan=True) + "\n"
         args.out.write_bytes(gzip.compress(text.encode(), mtime=0) if args.out.suffix == ".gz" else text.encode())
         base = args.out.with_suffix("") if args.out.suffix == ".gz" else args.out
         header = (f"# Reservoir accuracy along real trajectories\n\nRuns of `{args.method}` in `{args.folder}`; "

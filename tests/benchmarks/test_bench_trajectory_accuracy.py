@@ -28,7 +28,7 @@ def test_trajectory_study_scores_every_model_on_the_unmeasured_rows(tmp_path, ca
     for r in data["rows"]:
         assert 0.0 <= r["cov90"] <= 1.0 and np.isfinite(r["elpd"]) and "rho_top5" in r
     weights = [r["weight"] for r in data["rows"] if r["method"].startswith("fam:") and r["n"] == 25]
-    assert abs(sum(weights) - 1.0) < 1e-6
+    assert abs(sum(weights) - 1.0) < 1e-3  # rounded to 4 decimals in the JSON
     assert fig.stat().st_size > 0
     assert "| agnp | 30 | reservoir | 1 |" in capsys.readouterr().out
     assert "| agnp | 30 | reservoir | 1 |" in (tmp_path / "acc.md").read_text()
