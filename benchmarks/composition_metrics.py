@@ -125,21 +125,24 @@ def main(argv: list[str] | None = None) -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for name in order:
+        for i, name in enumerate(order):
             curves = [r["best_so_far"] for r in per_method[name]]
             n = min(len(c) for c in curves)
             A = np.array([c[:n] for c in curves])
             x = np.arange(1, n + 1)
-            line, = ax.plot(x, np.median(A, axis=0), label=name, lw=2.2 if name == "fusion" else 1.2)
-            ax.fill_between(x, np.percentile(A, 25, axis=0), np.percentile(A, 75, axis=0),
-                            color=line.get_color(), alpha=0.12)
+            line, = ax.plot(x, np.median(A, axis=0), label=name, lw=2.4 if name == "fusion" else 1.1,
+                            color="black" if name == "fusion" else plt.cm.tab20(i % 20),
+                            ls="-" if name in ("fusion", "gpbo", "turbo", "run", "random") else "--")
+            if name in ("fusion", "gpbo", "run"):
+                ax.fill_between(x, np.percentile(A, 25, axis=0), np.percentile(A, 75, axis=0),
+                                color=line.get_color(), alpha=0.12)
         ax.set_xlabel("evaluations")
         ax.set_ylabel(r"best $\log_{10} K_\mathrm{VRH}$ so far (GPa)")
-        ax.set_title("Composition design (median and IQR over seeds)")
+        ax.set_title("Composition design (median over seeds; IQR for fusion, GP-BO, RUN)")
         ax.legend(fontsize=7, ncol=3)
         fig.tight_layout()
         args.figure.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.figure, dpi=110)
+        fig.savefig(args.figure, dpi=90)
     return 0
 
 
