@@ -889,6 +889,12 @@ class BatchSettings(_Node):
             slots stay (``None``: ``explore_share`` throughout). Recomputed from the
             measurements, so a campaign resumes exactly.
         stall_batches: Measured batches without improvement that count as a stall.
+        fused_draws: How the fused picks after the first are scored: ``False`` (the paper)
+            all by ``U`` under the rules above; ``True``, each by the fused utility of its own
+            posterior draw of the reservoir -- one bootstrap member drawn at random from every
+            family in place of the family's mean, the stds, calibration and ``pi`` unchanged
+            -- taking the best unchosen candidate of its draw (Thompson sampling through the
+            fusion acquisition; :func:`~axfusion.acquisition.hedge.fused_draw_moments`).
     """
 
     _path = "stage3.batch"
@@ -914,6 +920,7 @@ class BatchSettings(_Node):
     pool_gp_share: float = 0.0
     stall_explore_share: float | None = None
     stall_batches: int = 2
+    fused_draws: bool = False
 
     def _validate(self) -> None:
         if not 0.0 <= self.family_share < 1.0:

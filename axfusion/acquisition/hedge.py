@@ -22,11 +22,15 @@ Shapes: ``M`` families, ``B`` members, ``k`` candidates, ``m`` targets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["FamilyDraw", "family_draws", "slot_counts", "trust_region_slots"]
+if TYPE_CHECKING:
+    from axfusion.acquisition.acqf import FusionMoments
+
+__all__ = ["FamilyDraw", "family_draws", "fused_draw_moments", "slot_counts", "trust_region_slots"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,31 @@ def family_draws(
             scalar = (w * vals).min(axis=1) + 0.05 * (w * vals).sum(axis=1)
         draws.append(FamilyDraw(family=f, member=b, values=np.asarray(scalar, dtype=np.float64)))
     return draws
+
+
+def fused_draw_moments(moments: FusionMoments, rng: np.random.Generator) -> FusionMoments:
+    r"""One posterior draw of the reservoir, as moments the fusion acquisition scores.
+
+    Every family's mean ``mu_m`` is replaced by the predictions of one of its ``B``
+    bootstrap members, drawn uniformly at random and independently per family; the stds,
+    the inputs and the members are kept. Scoring the draw with the calibrated
+    :class:`~axfusion.acquisition.FusionAcquisition` gives the fused utility of one
+    hypothesis per family -- Thompson sampling through the fusion acquisition
+    (``stage3.batch.fused_draws``): the picks of different draws spread over the
+    hypotheses the bootstrap holds, where the picks of ``U`` (the members' means) all
+    follow the consensus.
+
+    Args:
+        moments: The candidates' :class:`~axfusion.acquisition.acqf.FusionMoments`
+            (``members``: ``M x B x k x m``).
+        rng: The iteration's generator.
+
+    Returns:
+        The moments with ``mu`` (``M x k x m``) taken from the drawn members.
+    """
+    M, B = moments.members.shape[:2]
+    picks = rng.integers(B, size=M)
+    return replace(moments, mu=moments.members[np.arange(M), picks])
 
 
 def slot_counts(family_share: float, explore_share: float, q: int) -> tuple[int, int]:

@@ -36,7 +36,7 @@ from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
-from axfusion.acquisition.hedge import family_draws, slot_counts, trust_region_slots
+from axfusion.acquisition.hedge import family_draws, fused_draw_moments, slot_counts, trust_region_slots
 from axfusion.acquisition.levels import count_chosen
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
@@ -443,7 +443,44 @@ def stage3_slots(
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
     label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
-    return region + explore + family, [region_label] * len(region) + [label] * len(explore) + names
+    n_draws = max(q - n_region - n_family - n_explore - 1, 0) if batch.fused_draws else 0
+    draws = stage3_fused_draws(state, acqf, moments, scores, n_draws, seed)
+    return (
+        draws + region + explore + family,
+        ["fused_draw"] * len(draws) + [region_label] * len(region) + [label] * len(explore) + names,
+    )
+
+
+def stage3_fused_draws(
+    state: CampaignState,
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    n_slots: int,
+    seed: int,
+) -> list[np.ndarray]:
+    r"""Stage 3b, the fused picks after the first (``stage3.batch.fused_draws``): per slot,
+    the fused utility ``pi A`` of one posterior draw of the reservoir
+    (:func:`~axfusion.acquisition.hedge.fused_draw_moments`), scored by the calibrated
+    acquisition in chunks of ``loop.chunk_size``. Candidates outside ``U``'s support stay
+    excluded."""
+    if n_slots <= 0:
+        return []
+    rng = np.random.default_rng([seed, 0xD4A5])
+    step = state.settings.loop.chunk_size
+    k = moments.Z.shape[0]
+    out = []
+    for _ in range(n_slots):
+        draw = fused_draw_moments(moments, rng)
+        parts = [
+            acqf.score(
+                torch.as_tensor(draw.Z[lo : lo + step]), pi=scores["pi"][lo : lo + step],
+                moments=draw.take(np.arange(lo, min(lo + step, k))),
+            )["utility"]
+            for lo in range(0, k, step)
+        ]
+        out.append(_on_support(scores, np.concatenate(parts)))
+    return out
 
 
 def batch_slots(state: CampaignState, q: int, *, box: bool = True) -> tuple[int, int, int]:

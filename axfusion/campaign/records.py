@@ -30,6 +30,7 @@ _SLOT_REASONS = {
         "around the best design"
     ),
     "pool_gp": "GP slot: largest expected improvement of an ARD Gaussian process (batch by kriging believer)",
+    "fused_draw": "fused pick of a posterior draw: largest fused utility with one random member per family",
     "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
     "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
 }
@@ -50,7 +51,8 @@ def suggestion_table(
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
-    name, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"`` or ``"exploration_gp"``.
+    name, ``"fused_draw"``, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"`` or
+    ``"exploration_gp"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import select_batch
-from axfusion.acquisition.hedge import family_draws, slot_counts
+from axfusion.acquisition.hedge import family_draws, fused_draw_moments, slot_counts
 
 
 def _members(M: int = 3, B: int = 4, k: int = 50, m: int = 1, seed: int = 0) -> np.ndarray:
@@ -90,3 +91,20 @@ def test_slot_counts_floor_the_shares_and_keep_one_fused_pick():
     assert slot_counts(0.3, 0.3, 1) == (0, 0)  # a single pick is always the fused one
     with pytest.raises(ValueError, match="q >= 1"):
         slot_counts(0.3, 0.3, 0)
+
+
+def test_a_fused_draw_takes_one_random_member_per_family_and_keeps_the_rest():
+    members = _members(M=3, B=8, k=20, m=2)
+    moments = FusionMoments(
+        Z=np.zeros((20, 4)), mu=members.mean(axis=1), sigma=np.ones((3, 20, 2)), members=members
+    )
+    draw = fused_draw_moments(moments, np.random.default_rng(5))
+    picks = np.random.default_rng(5).integers(8, size=3)
+    for f in range(3):
+        np.testing.assert_array_equal(draw.mu[f], members[f, picks[f]])
+    assert draw.sigma is moments.sigma and draw.members is moments.members and draw.Z is moments.Z
+    again = fused_draw_moments(moments, np.random.default_rng(5))
+    np.testing.assert_array_equal(again.mu, draw.mu)  # seeded
+    seen = {tuple(np.flatnonzero((fused_draw_moments(moments, np.random.default_rng(s)).mu[0] == members[0])
+                                 .all(axis=(1, 2)))) for s in range(20)}
+    assert len(seen) > 2  # different members over the draws

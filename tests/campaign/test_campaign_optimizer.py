@@ -291,6 +291,27 @@ def test_gp_exploration_slots_are_scored_by_a_gp_and_say_so():
     assert all("Gaussian process" not in r for r in other.table["reason"])
 
 
+def test_fused_draws_score_the_fused_picks_after_the_first_by_posterior_draws_and_say_so():
+    X, y = _pool()
+    init = np.arange(0, 200, 10)
+    opts = {**FAST, "family_share": 0.2, "explore_share": 0.2}
+    opt = FusionOptimizer(X, "maximize", options={**opts, "fused_draws": True}, seed=3)
+    opt.observe(ids=init, Y=y[init])
+    s = opt.suggest()
+    reasons = [r.split(":")[0] for r in s.table["reason"]]
+    # q = 5: three fused picks (the first by U, two of posterior draws), then the two slots
+    assert reasons[1:] == ["fused pick of a posterior draw"] * 2 + ["exploration slot", "family slot"]
+    assert s.record.as_dict()["clusters"]["extra_slots"] == 4
+    plain = FusionOptimizer(X, "maximize", options=opts, seed=3)
+    plain.observe(ids=init, Y=y[init])
+    other = plain.suggest()
+    assert s.row_ids[0] == other.row_ids[0]  # the first pick follows U either way
+    assert "posterior draw" not in " ".join(other.table["reason"])
+    again = FusionOptimizer(X, "maximize", options={**opts, "fused_draws": True}, seed=3)
+    again.observe(ids=init, Y=y[init])
+    assert again.suggest().row_ids.tolist() == s.row_ids.tolist()  # deterministic under the seed
+
+
 def test_winsorize_clips_the_bad_tail_the_members_see_and_the_record_keeps_the_raw_values():
     from axfusion.campaign.loop import stage1_targets
 

@@ -203,6 +203,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
     "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
+    "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "trust_region_gp_polish": (
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
     ),
