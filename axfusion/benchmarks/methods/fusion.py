@@ -208,6 +208,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
     ),
     "with_gp_ard": ("default", {"stage1.families": (*_default_families(), "gp_ard")}),
+    "with_random_forest": ("default", {"stage1.families": (*_default_families(), "random_forest")}),
     "tier=low": ("default", {"stage1.families": _tier("low")}),
     "tier=medium": ("default", {"stage1.families": _tier("medium")}),
     "tier=high": ("default", {"stage1.families": _tier("high")}),
