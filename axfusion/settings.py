@@ -889,6 +889,11 @@ class BatchSettings(_Node):
             slots stay (``None``: ``explore_share`` throughout). Recomputed from the
             measurements, so a campaign resumes exactly.
         stall_batches: Measured batches without improvement that count as a stall.
+        family_order: The order in which the families take the family slots:
+            ``"accuracy"`` (their out-of-bag accuracy) or ``"ahead"`` (the probability that
+            each is the most accurate on the last measured batch, refitted without it:
+            :func:`~axfusion.campaign.loop.stage1_ahead_weights`; out-of-bag accuracy until a
+            batch after the initial design is measured).
         fused_draws: How the fused picks after the first are scored: ``False`` (the paper)
             all by ``U`` under the rules above; ``True``, each by the fused utility of its own
             posterior draw of the reservoir -- one bootstrap member drawn at random from every
@@ -920,6 +925,7 @@ class BatchSettings(_Node):
     pool_gp_share: float = 0.0
     stall_explore_share: float | None = None
     stall_batches: int = 2
+    family_order: Literal["accuracy", "ahead"] = "accuracy"
     fused_draws: bool = False
 
     def _validate(self) -> None:

@@ -140,11 +140,13 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     else:
         with timer("acquisition"):
             scores, moments, acqf = stage3_scores(
-                state, model, cands, pi, seed, box=isinstance(source, BoxSource), family_weights=ahead
+                state, model, cands, pi, seed, box=isinstance(source, BoxSource),
+                family_weights=ahead if s.stage3.fusion.family_weighting == "ahead" else None,
             )
         with timer("batch"):
             slots, slot_families = stage3_slots(
-                state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource)
+                state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource),
+                family_order=ahead if s.stage3.batch.family_order == "ahead" else None,
             )
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
@@ -246,7 +248,8 @@ def stage1_ahead_weights(
     capacity: CapacityReport,
     seed: int,
 ) -> np.ndarray | None:
-    r"""The families' weights one batch ahead (``stage3.fusion.family_weighting = "ahead"``).
+    r"""The families' weights one batch ahead (``stage3.fusion.family_weighting = "ahead"``,
+    ``stage3.batch.family_order = "ahead"``).
 
     The reservoir is refitted (``AHEAD_MEMBERS`` members per family, the same settings and
     Stage-0 caps) on the successful measurements *before* the last measured batch after
@@ -264,12 +267,12 @@ def stage1_ahead_weights(
         Y_obs: ``n x m`` Stage-1 targets (``model``'s outputs).
 
     Returns:
-        ``M`` weights in the order of ``model.family_names`` (sum 1), or ``None`` when the
-        option is off, no batch after the initial design has a successful measurement,
+        ``M`` weights in the order of ``model.family_names`` (sum 1), or ``None`` when both
+        options are off, no batch after the initial design has a successful measurement,
         or fewer than three rows are in the last batch.
     """
     s = state.settings
-    if s.stage3.fusion.family_weighting != "ahead":
+    if s.stage3.fusion.family_weighting != "ahead" and s.stage3.batch.family_order != "ahead":
         return None
     iterations = np.array([o.iteration for o in state.successful])
     last = int(iterations.max())
@@ -415,6 +418,7 @@ def stage3_slots(
     seed: int,
     in_region: np.ndarray | None = None,
     box: bool = True,
+    family_order: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b's extra slots: the trust-region slots (boxes) or GP slots (pools), the
     exploration slots, then the family slots (``stage3.batch.trust_region_share`` or
@@ -424,6 +428,9 @@ def stage3_slots(
     Args:
         in_region: ``k`` flags of the candidates inside the trust region (boxes), or ``None``.
         box: Whether the candidates come from a box (else a closed pool).
+        family_order: ``M`` scores that order the family slots instead of the families'
+            out-of-bag accuracy (``stage3.batch.family_order = "ahead"``:
+            :func:`stage1_ahead_weights`), or ``None``.
 
     Returns:
         ``(slot_scores, sources)``: per slot, ``k`` scores and ``"trust_region"`` (the
@@ -440,7 +447,7 @@ def stage3_slots(
     else:
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
-    family, names = stage3_family_slots(state, model, moments, scores, n_family, seed)
+    family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
     explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
     label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
     n_draws = max(q - n_region - n_family - n_explore - 1, 0) if batch.fused_draws else 0
@@ -610,18 +617,20 @@ def stage3_family_slots(
     scores: dict[str, Any],
     n_slots: int,
     seed: int,
+    order: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b, the hedge: the scores of ``n_slots`` family slots: per slot, a bootstrap
     member drawn from the next family in order of accuracy
-    (:func:`~axfusion.acquisition.hedge.family_draws`). Candidates outside ``U``'s support
-    (``-inf``) stay excluded.
+    (:func:`~axfusion.acquisition.hedge.family_draws`) -- the out-of-bag accuracy averaged over
+    the targets, or the ``M`` scores of ``order`` when given. Candidates outside ``U``'s
+    support (``-inf``) stay excluded.
 
     Returns:
         ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
     """
     if n_slots <= 0:
         return [], []
-    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0)
+    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0) if order is None else order
     draws = family_draws(moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]))
     names = model.family_names
     return [_on_support(scores, d.values) for d in draws], [names[d.family] for d in draws]

@@ -312,6 +312,37 @@ def test_fused_draws_score_the_fused_picks_after_the_first_by_posterior_draws_an
     assert again.suggest().row_ids.tolist() == s.row_ids.tolist()  # deterministic under the seed
 
 
+def test_ahead_family_order_gives_the_family_slots_to_the_family_that_predicted_the_last_batch(monkeypatch):
+    import axfusion.campaign.loop as loop
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(300, 3))
+    y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + X[:, 2]  # linear: ridge is the most accurate out of bag
+    low = np.flatnonzero(X[:, 0] < 0.5)[:20]
+    high = np.flatnonzero(X[:, 0] > 0.8)[:5]
+    original, calls = loop.stage1_ahead_weights, []
+
+    def knn_ahead(*args, **kwargs):  # as if k-NN had predicted the last batch best
+        w = original(*args, **kwargs)
+        calls.append(w)
+        names = list(args[2].family_names)
+        return None if w is None else np.eye(len(names))[names.index("knn")]
+
+    monkeypatch.setattr(loop, "stage1_ahead_weights", knn_ahead)
+    slots, firsts = {}, {}
+    for order in ("accuracy", "ahead"):
+        options = {**FAST, "family_share": 0.2, "explore_share": 0.0, "stage3.batch.family_order": order}
+        opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+        opt.observe(ids=low, Y=y[low])
+        firsts[order] = opt.suggest().row_ids.tolist()  # no batch after the initial design: accuracy order
+        opt.observe(ids=high, Y=y[high])
+        slots[order] = opt.suggest().table["reason"].iloc[-1]
+    assert "ridge member" in slots["accuracy"] and "knn member" in slots["ahead"]
+    assert firsts["accuracy"] == firsts["ahead"]
+    # the refit runs only for the option (twice: the first call finds no batch yet and returns None)
+    assert calls[:2] == [None, None] and calls[-1] is not None
+
+
 def test_winsorize_clips_the_bad_tail_the_members_see_and_the_record_keeps_the_raw_values():
     from axfusion.campaign.loop import stage1_targets
 

@@ -204,6 +204,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
+    "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
     ),
