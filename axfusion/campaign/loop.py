@@ -420,10 +420,11 @@ def stage3_slots(
     box: bool = True,
     family_order: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
-    r"""Stage 3b's extra slots: the trust-region slots (boxes) or GP slots (pools), the
-    exploration slots, then the family slots (``stage3.batch.trust_region_share`` or
-    ``.pool_gp_share``, ``.explore_share``, ``.family_share``, counted by :func:`batch_slots`;
-    docs/method.md).
+    r"""Stage 3b's extra slots: with ``stage3.batch.fused_draws`` the fused picks after the
+    first (:func:`stage3_fused_draws`), then the trust-region slots (boxes) or GP slots
+    (pools), the exploration slots and the family slots (``stage3.batch.trust_region_share``
+    or ``.pool_gp_share``, ``.explore_share``, ``.family_share``, counted by
+    :func:`batch_slots`; docs/method.md).
 
     Args:
         in_region: ``k`` flags of the candidates inside the trust region (boxes), or ``None``.
@@ -433,7 +434,8 @@ def stage3_slots(
             :func:`stage1_ahead_weights`), or ``None``.
 
     Returns:
-        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"trust_region"`` (the
+        ``(slot_scores, sources)``: per slot, ``k`` scores and ``"fused_draw"`` (a fused pick
+        of a posterior draw), ``"trust_region"`` (the
         utility inside the region) or ``"trust_region_gp"`` (a GP's expected improvement
         there), ``"pool_gp"`` (a GP's expected improvement over the pool),
         ``"exploration"`` (scored by the reservoir), ``"exploration_gp"`` (by the GP) or
