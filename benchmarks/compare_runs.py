@@ -9,6 +9,10 @@ success, a run without success counting as budget + 1; functions: final best;
 
     python benchmarks/compare_runs.py benchmarks/results/reactions_levels benchmarks/results/reactions
     python benchmarks/compare_runs.py NEW OLD --method fusion --old-method fusion --json paired.json
+    python benchmarks/compare_runs.py NEW OLD1 OLD2 OLD3 --method fusion:fused_draws --old-method fusion
+
+Several OLD folders (one per group of tasks) are read in order; the first that holds a
+(task, seed) run wins.
 
 The last row sums the better / worse seeds over the tasks, with the sign test over all of
 them and the mean over every pair of ``log(new / old)`` (pools; below 0: the new runs need
@@ -96,17 +100,25 @@ def markdown(result: dict[str, Any], title: str = "") -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("new", help="results folder of the new runs")
-    ap.add_argument("old", help="results folder of the earlier runs (same tasks and seeds)")
+    ap.add_argument(
+        "old", nargs="+",
+        help="results folder(s) of the earlier runs (same tasks and seeds; the first that has a run wins)",
+    )
     ap.add_argument("--method", default="fusion", help="method name in the new folder (default fusion)")
     ap.add_argument("--old-method", default=None, help="method name in the old folder (default: --method)")
     ap.add_argument("--json", default=None, help="also write the comparison to this JSON file")
     args = ap.parse_args(argv)
-    new, old = scores(load_runs(args.new), args.method), scores(load_runs(args.old), args.old_method or args.method)
+    new = scores(load_runs(args.new), args.method)
+    old: Scores = {}
+    for folder in args.old:
+        for key, value in scores(load_runs(folder), args.old_method or args.method).items():
+            old.setdefault(key, value)
     result = compare(new, old)
     if not result["tasks"]:
         raise SystemExit(f"No (task, seed) of `{args.method}` is in both folders; nothing to compare.")
-    result = {"new": args.new, "old": args.old, "method": args.method, **result}
-    print(markdown(result, f"`{args.method}` in `{args.new}` (new) against `{args.old}` (old), same tasks and seeds:"))
+    label = args.old[0] if len(args.old) == 1 else ", ".join(args.old)
+    result = {"new": args.new, "old": label, "method": args.method, **result}
+    print(markdown(result, f"`{args.method}` in `{args.new}` (new) against `{label}` (old), same tasks and seeds:"))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=float) + "\n")
     return 0

@@ -2,6 +2,7 @@ r"""benchmarks/compare_runs.py: pairs a method's runs across two results folders
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,15 @@ def test_folders_without_common_runs_are_a_clear_error(compare_runs, tmp_path):
     (tmp_path / "b" / "runs").mkdir(parents=True)
     with pytest.raises(SystemExit, match="nothing to compare"):
         compare_runs.main([str(tmp_path / "a"), str(tmp_path / "b")])
+
+
+def test_several_old_folders_are_read_in_order(compare_runs, tmp_path, capsys):
+    out = tmp_path / "paired.json"
+    compare_runs.main([str(FOLDER), str(tmp_path), str(FOLDER), "--method", "gpbo", "--old-method", "fusion",
+                       "--json", str(out)])
+    result = json.loads(out.read_text())
+    # the empty first folder holds no run, so every pair comes from the second: as with one folder
+    rows = {r["task"]: r for r in result["tasks"]}
+    assert [rows[t]["old_median"] for t in TASKS] == [3, 4, 4, 2.5]
+    assert result["old"] == f"{tmp_path}, {FOLDER}"
+    assert "against" in capsys.readouterr().out
