@@ -208,6 +208,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from axfusion.benchmarks.report import make_report
 
+    if args.drop_diagnostics and not args.pack:
+        raise SystemExit("error: --drop-diagnostics only applies to the archive; add --pack.")
     try:
         rep = make_report(args.folder, figures=not args.no_figures, all_diagnostics=args.all_diagnostics,
                           pdf=args.pdf)
@@ -222,7 +224,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from axfusion.benchmarks.metrics import RUNS_ARCHIVE, iter_run_files, pack_runs
 
         if iter_run_files(args.folder):
-            print(f"Packed the run files into {pack_runs(args.folder)}")
+            archive = pack_runs(args.folder, drop_diagnostics=args.drop_diagnostics)
+            dropped = " (without their per-iteration diagnostics)" if args.drop_diagnostics else ""
+            print(f"Packed the run files into {archive}{dropped}")
         else:
             print(f"The run files are already packed ({RUNS_ARCHIVE}).")
     return 0
@@ -286,6 +290,9 @@ def add_bench_parsers(subparsers: Any) -> None:
                    help="diagnostic panels for every fusion run (default: the lowest seed per task and method)")
     p.add_argument("--pack", action="store_true",
                    help="then pack runs/ into runs.tar.xz (about 4x smaller; read by report, unpacked by bench)")
+    p.add_argument("--drop-diagnostics", action="store_true",
+                   help="with --pack: leave the per-iteration diagnostics out of the archive (the tables stay "
+                        "the same; the diagnostic figures cannot be redrawn; a fusion run's file ~10x smaller)")
     p.set_defaults(func=_cmd_report)
 
 

@@ -889,6 +889,15 @@ class BatchSettings(_Node):
             slots stay (``None``: ``explore_share`` throughout). Recomputed from the
             measurements, so a campaign resumes exactly.
         stall_batches: Measured batches without improvement that count as a stall.
+        stall_coverage: On a closed pool, how the exploration slots of a batch that follows
+            ``stall_batches`` or more batches without improvement are scored: ``False``, by
+            the reservoir's ``mean + 2 std`` as in any other batch; ``True`` (default), by
+            coverage alone -- each slot takes the candidate farthest from the measured designs
+            and the earlier picks in the iteration's embedding, weighted by its density
+            (:func:`~axfusion.acquisition.coverage.coverage_slots`), so a stalled campaign
+            measures the populated regions its model ranks low instead of following its own
+            trend's extrapolation. Recomputed from the measurements, so a campaign resumes
+            exactly.
         family_order: The order in which the families take the family slots:
             ``"accuracy"`` (their out-of-bag accuracy) or ``"ahead"`` (the probability that
             each is the most accurate on the last measured batch, refitted without it:
@@ -925,6 +934,7 @@ class BatchSettings(_Node):
     pool_gp_share: float = 0.0
     stall_explore_share: float | None = None
     stall_batches: int = 2
+    stall_coverage: bool = True
     family_order: Literal["accuracy", "ahead"] = "accuracy"
     fused_draws: bool = False
 
@@ -1175,6 +1185,7 @@ def _paper() -> Settings:
             "stage3.batch.explore_share": 0.0,
             "stage3.fusion.family_weighting": "uniform",
             "stage3.batch.trust_region_share": 0.0,
+            "stage3.batch.stall_coverage": False,
         }
     )
 
@@ -1208,6 +1219,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage2.pool.prefilter_members": None,
     "stage2.pool.prefilter_fit_rows": None,
     "stage3.batch.explore_levels": False,
+    "stage3.batch.stall_coverage": False,
 }
 
 

@@ -67,7 +67,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 10
-CHUNK = 65_536  # rows per generation chunk (the data do not depend on anything else)
+CHUNK = 65_536  # rows per generation chunk (axfusion.benchmarks.synthetic_pools.CHUNK)
 STAGES = ("model", "candidates", "structure", "acquisition", "batch")
 POOL_METHODS = ("axfusion", "gpbo", "rfbo", "baybe")
 BOX_METHODS = ("axfusion", "axfusion_box", "gpbo", "rfbo", "baybe")
@@ -104,36 +104,18 @@ TARGETS = {
 
 
 # ---------------------------------------------------------------------------- data
+#: The generated pool of each width (:mod:`axfusion.benchmarks.synthetic_pools`).
+POOL_BY_WIDTH = {20: "smooth20", 135: "latent135"}
+
+
 def _chunk(kind: int, start: int, stop: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Rows ``start .. stop`` (within one generation chunk) of pool ``kind`` (its width ``d``):
-    float32 features and float64 targets."""
-    c = start // CHUNK
-    rng = np.random.default_rng([seed, kind, c])
-    n_full = CHUNK  # always the whole chunk: the first N rows do not depend on N
-    lo, hi = start - c * CHUNK, stop - c * CHUNK
-    if kind == 20:
-        X = rng.random((n_full, 20))[lo:hi]
-        centre = np.linspace(0.2, 0.8, 10)
-        z = X[:, :10]
-        y = -4.0 * ((z - centre) ** 2).mean(axis=1) + 0.3 * np.sin(6.0 * np.pi * z[:, :5]).mean(axis=1)
-        return X.astype(np.float32), y
-    if kind == 135:
-        fixed = np.random.default_rng([seed, kind])  # the mix is the same for every chunk
-        k = 12
-        W = fixed.normal(size=(k, 135)) / math.sqrt(k)
-        scale = np.exp(fixed.normal(size=135))
-        offset = fixed.normal(size=135) * 3.0
-        G = rng.normal(size=(n_full, k))[lo:hi]
-        E = rng.normal(size=(n_full, 135))[lo:hi]
-        Z = G @ W + 0.3 * E
-        X = np.empty_like(Z)
-        X[:, :45] = np.exp(0.5 * Z[:, :45]) * scale[:45]
-        X[:, 45:90] = np.round(2.0 * Z[:, 45:90] + 6.0)
-        X[:, 90:] = Z[:, 90:] * scale[90:] + offset[90:]
-        centre = fixed.normal(size=4) * 0.5
-        y = -((G[:, :4] - centre) ** 2).mean(axis=1) + 0.3 * np.sin(2.0 * G[:, 4]) + 0.1 * G[:, 5]
-        return X.astype(np.float32), y
-    raise ValueError(f"no synthetic pool of width {kind}; use d = 20 or 135")
+    r"""Rows ``start .. stop`` (within one generation chunk) of the pool of width ``kind``:
+    float32 features and float64 targets (:func:`axfusion.benchmarks.synthetic_pools.pool_chunk`)."""
+    from axfusion.benchmarks.synthetic_pools import pool_chunk
+
+    if kind not in POOL_BY_WIDTH:
+        raise ValueError(f"no synthetic pool of width {kind}; use d = 20 or 135")
+    return pool_chunk(POOL_BY_WIDTH[kind], start, stop, seed)
 
 
 def pool_data(N: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

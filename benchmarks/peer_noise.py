@@ -163,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = []
     for text in args.source:
         label, _, rest = text.partition("=")
-        folder, _, method = rest.rpartition(":")
+        # a method name may hold a colon (``fusion:stall_coverage``): split at the first colon
+        # after which the folder exists, else at the last
+        cuts = [i for i, ch in enumerate(rest) if ch == ":"]
+        at = next((i for i in cuts if Path(rest[:i]).is_dir()), cuts[-1] if cuts else -1)
+        folder, method = (rest[:at], rest[at + 1:]) if at >= 0 else ("", "")
         if not label or not folder or not method:
             ap.error(f"--source {text!r}: write LABEL=FOLDER:METHOD, e.g. gpbo=benchmarks/results/pools:gpbo")
         sources.append((label, folder, method))

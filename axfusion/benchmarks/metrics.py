@@ -377,12 +377,19 @@ def iter_run_files(out_dir: str | os.PathLike[str]) -> list[Path]:
 RUNS_ARCHIVE = "runs.tar.xz"
 
 
-def pack_runs(out_dir: str | os.PathLike[str]) -> Path:
+def pack_runs(out_dir: str | os.PathLike[str], *, drop_diagnostics: bool = False) -> Path:
     r"""Pack ``out_dir/runs`` into ``out_dir/runs.tar.xz`` and remove the folder.
 
     Run files go in as plain JSON (``seed<k>.json``) so that xz compresses across runs; the
     shared store as is. :func:`load_runs` reads the archive; ``axfusion bench`` unpacks it
     (:func:`unpack_runs`) before it resumes into the folder.
+
+    Args:
+        out_dir: The results folder.
+        drop_diagnostics: Leave out the per-iteration diagnostics records (``diagnostics``:
+            the method's stage records; most of a fusion run file). The rows, losses and
+            times stay, so every table of the report is unchanged; the diagnostic figures
+            cannot be drawn again. Each such run file says so (``"diagnostics_dropped": true``).
 
     Returns:
         The archive's path.
@@ -400,6 +407,12 @@ def pack_runs(out_dir: str | os.PathLike[str]) -> Path:
     with tarfile.open(tmp, "w:xz", preset=9) as tar:
         for p in files:
             data = _gunzip_text(p).encode() if p.name.endswith(".gz") else p.read_bytes()
+            if drop_diagnostics:
+                record = json.loads(data)
+                if record.get("diagnostics"):
+                    record["diagnostics"] = []
+                    record["diagnostics_dropped"] = True
+                    data = json.dumps(record, separators=(",", ":")).encode()
             info = tarfile.TarInfo(str(_legacy_path(p).relative_to(out)))
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

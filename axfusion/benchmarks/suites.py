@@ -97,6 +97,9 @@ __all__ = [
 TaskKind = Literal["function", "pool"]
 #: Pool source prefix of an Olympus dataset read from a local copy (not shipped).
 OLYMPUS_SOURCE_PREFIX = "olympus:"
+#: Pool source prefix of a generated pool (:mod:`axfusion.benchmarks.synthetic_pools`;
+#: options ``n_rows`` and ``seed``).
+GENERATED_SOURCE_PREFIX = "generated:"
 _DIRECTIONS = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
 
 
@@ -132,7 +135,9 @@ class TaskSpec:
         kind: ``"function"`` (a registered test problem) or ``"pool"``.
         source: Problem name (functions), built-in dataset name, CSV path or
             ``olympus:NAME`` (pools; an Olympus dataset that is not shipped, read from
-            :func:`~axfusion.data.external.olympus_root`, ``$AXFUSION_OLYMPUS_ROOT``).
+            :func:`~axfusion.data.external.olympus_root`, ``$AXFUSION_OLYMPUS_ROOT``) or
+            ``generated:NAME`` (a pool of :mod:`axfusion.benchmarks.synthetic_pools`,
+            options ``n_rows`` and ``seed``).
         options: Problem options (functions, e.g. ``{"dim": 20, "shift": True}``)
             or :func:`~axfusion.data.load_dataset` / :func:`~axfusion.data.load_csv`
             options (pools).
@@ -264,6 +269,10 @@ class TaskSpec:
             from axfusion.data.external import olympus_root
 
             return load_olympus(self.source[len(OLYMPUS_SOURCE_PREFIX):], olympus_root(), **self.options)
+        if self.source.startswith(GENERATED_SOURCE_PREFIX):
+            from axfusion.benchmarks.synthetic_pools import generated_dataset
+
+            return generated_dataset(self.source[len(GENERATED_SOURCE_PREFIX):], **self.options)
         return load_dataset(self.source, **self.options)
 
     def as_dict(self) -> dict[str, Any]:
@@ -570,6 +579,17 @@ def _register_builtins() -> None:
         description="experimental band gap in [1.33, 1.37] eV (50 of 6353 rows)", **pool,
     ), overwrite=True)
 
+    large_pools = [
+        ("needle10_20k", "needle10", 20_000,
+         "generated, 20,000 rows, 10-D clusters; the top rows on 0.2 % of them, away from the trend"),
+        ("latent135_20k", "latent135", 20_000, "generated, 20,000 rows, 135 Magpie-like columns, smooth latent target"),
+        ("needle10_100k", "needle10", 100_000,
+         "generated, 100,000 rows, 10-D clusters; the top rows on 0.2 % of them, away from the trend"),
+    ]
+    for name, gen, n_rows, desc in large_pools:
+        register_task(TaskSpec(name, "pool", f"{GENERATED_SOURCE_PREFIX}{gen}", options={"n_rows": n_rows, "seed": 0},
+                               targets=("y",), description=desc, **pool), overwrite=True)
+
     synth = Budget(n_initial=10, batch_size=10, n_iterations=100)
     register_task(TaskSpec("ackley20", "function", "ackley", options={"dim": 20, "shift": True, "seed": 0},
                            description="Ackley 20-D, shifted (fixed shift)", **synth), overwrite=True)
@@ -597,6 +617,10 @@ def _register_builtins() -> None:
                            n_iterations=3, description="CI: mixed Branin, tiny budget"), overwrite=True)
 
     register_suite(Suite("pools", tuple(p[0] for p in pools), description="closed pools, paper protocol"),
+                   overwrite=True)
+    register_suite(Suite("large_pools", tuple(p[0] for p in large_pools),
+                         default_methods=("fusion", "gpbo", "rfbo", "random"),
+                         description="generated pools of 2 x 10^4 - 10^5 rows, poor initial rows, paper protocol"),
                    overwrite=True)
     register_suite(Suite("reactions", tuple(r[0] for r in reactions),
                          default_methods=("fusion", "gpbo", "rfbo", "random"),

@@ -34,6 +34,7 @@ import torch
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
+from axfusion.acquisition.coverage import coverage_slots
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import family_draws, fused_draw_moments, slot_counts, trust_region_slots
@@ -147,6 +148,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
             slots, slot_families = stage3_slots(
                 state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource),
                 family_order=ahead if s.stage3.batch.family_order == "ahead" else None,
+                coverage=(report, geometry, cands.X, X_obs),
             )
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
@@ -419,6 +421,7 @@ def stage3_slots(
     in_region: np.ndarray | None = None,
     box: bool = True,
     family_order: np.ndarray | None = None,
+    coverage: tuple[StructureReport | None, Embedding, Any, np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b's extra slots: with ``stage3.batch.fused_draws`` the fused picks after the
     first (:func:`stage3_fused_draws`), then the trust-region slots (boxes) or GP slots
@@ -432,14 +435,18 @@ def stage3_slots(
         family_order: ``M`` scores that order the family slots instead of the families'
             out-of-bag accuracy (``stage3.batch.family_order = "ahead"``:
             :func:`stage1_ahead_weights`), or ``None``.
+        coverage: What the coverage slots need (``stage3.batch.stall_coverage``): Stage 2's
+            structure report, the iteration's embedding, the ``k`` candidates' and the
+            measured designs' features; or ``None`` (no coverage slots).
 
     Returns:
         ``(slot_scores, sources)``: per slot, ``k`` scores and ``"fused_draw"`` (a fused pick
         of a posterior draw), ``"trust_region"`` (the
         utility inside the region) or ``"trust_region_gp"`` (a GP's expected improvement
         there), ``"pool_gp"`` (a GP's expected improvement over the pool),
-        ``"exploration"`` (scored by the reservoir), ``"exploration_gp"`` (by the GP) or
-        the family's name.
+        ``"exploration"`` (scored by the reservoir), ``"exploration_gp"`` (by the GP),
+        ``"coverage"`` (a stalled pool's exploration slots with ``stall_coverage``) or the
+        family's name.
     """
     batch = state.settings.stage3.batch
     n_region, n_family, n_explore = batch_slots(state, q, box=box)
@@ -450,8 +457,12 @@ def stage3_slots(
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
-    explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
-    label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
+    if not box and batch.stall_coverage and coverage is not None and stalled_batches(state) >= batch.stall_batches:
+        explore = stage3_coverage_slots(*coverage, scores, n_explore)
+        label = "coverage"
+    else:
+        explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
+        label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
     n_draws = max(q - n_region - n_family - n_explore - 1, 0) if batch.fused_draws else 0
     draws = stage3_fused_draws(state, acqf, moments, scores, n_draws, seed)
     return (
@@ -610,6 +621,25 @@ def stage3_explore_slots(
         taken[row] = True
         counts = count_chosen(counts, Z, columns, row)
     return out + [out[-1]] * (n_slots - len(out))
+
+
+def stage3_coverage_slots(
+    report: StructureReport | None,
+    geometry: Embedding,
+    X_cand: Any,
+    X_obs: np.ndarray,
+    scores: dict[str, Any],
+    n_slots: int,
+) -> list[np.ndarray]:
+    r"""Stage 3b, a stalled pool's exploration (``stage3.batch.stall_coverage``): the scores of
+    ``n_slots`` coverage slots (:func:`~axfusion.acquisition.coverage.coverage_slots`) -- the
+    distance to the measured designs and the earlier picks in the iteration's embedding,
+    weighted by Stage 2's density ``1 - u_tail`` (1 everywhere with the structure stage off);
+    candidates outside ``U``'s support stay excluded."""
+    tail = None if report is None else report.components.get("tail")
+    k = len(scores["utility"])
+    density = np.ones(k) if tail is None else 1.0 - np.asarray(tail, dtype=np.float64)
+    return coverage_slots(geometry.transform(X_cand), geometry.transform(X_obs), density, scores["utility"], n_slots)
 
 
 def stage3_family_slots(

@@ -33,6 +33,10 @@ _SLOT_REASONS = {
     "fused_draw": "fused pick of a posterior draw: largest fused utility with one random member per family",
     "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
     "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
+    "coverage": (
+        "coverage slot: after batches without improvement, the most novel design of the cluster with the most "
+        "unmeasured rows per measured one"
+    ),
 }
 
 
@@ -51,8 +55,8 @@ def suggestion_table(
     ``acquisition``; per target ``mean[...]``, ``std[...]`` (raw units, over all members),
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
-    name, ``"fused_draw"``, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"`` or
-    ``"exploration_gp"``.
+    name, ``"fused_draw"``, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"``,
+    ``"exploration_gp"`` or ``"coverage"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m

@@ -61,3 +61,12 @@ def test_committed_runs_print_a_table(peer_noise, monkeypatch, capsys, tmp_path)
     assert out.exists()
     with pytest.raises(SystemExit):
         peer_noise.main(["--source", "no-separator"])
+
+
+def test_a_method_name_with_a_colon_is_read_from_its_folder(peer_noise, monkeypatch):
+    seen = []
+    monkeypatch.setattr(peer_noise, "collect", lambda sources: seen.extend(sources) or {})
+    monkeypatch.setattr(peer_noise, "analyse", lambda runs, seed: {"labels": [], "pools": []})
+    with pytest.raises(SystemExit):  # no runs: the usage error, after the sources were parsed
+        peer_noise.main(["--source", f"new={FOLDER}:fusion:stall_coverage", "--source", "old=no/such:fusion"])
+    assert seen == [("new", str(FOLDER), "fusion:stall_coverage"), ("old", "no/such", "fusion")]

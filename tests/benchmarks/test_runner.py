@@ -379,3 +379,29 @@ def test_packed_runs_are_read_by_report_and_unpacked_by_bench(tmp_path):
     res = run_benchmark(["smoke_pool"], ["random"], [0, 1, 2], out, n_jobs=1, progress=False)
     assert not archive.exists() and len(metrics.iter_run_files(out)) == 3
     assert sorted(s for _, _, s in res.skipped) == [0, 1]
+
+
+def test_a_pack_without_diagnostics_keeps_every_other_field_and_says_so(tmp_path, capsys):
+    from axfusion.benchmarks import metrics
+    from axfusion.benchmarks.runner import run_benchmark
+    from axfusion.cli import main
+
+    out = tmp_path / "res"
+    run_benchmark(["smoke_pool"], ["random"], [0, 1], out, n_jobs=1, progress=False)
+    for p in metrics.iter_run_files(out):  # as a fusion run would carry them
+        rec = metrics.read_run_file(p)
+        rec["diagnostics"] = [{"iteration": 1, "timings": {"model": 0.5}}]
+        data = json.dumps(rec).encode()
+        p.write_bytes(data if p.suffix == ".json" else gzip.compress(data))
+    before = metrics.load_runs(out)
+    assert all(r["diagnostics"] for r in before)
+    with pytest.raises(SystemExit, match="add --pack"):
+        main(["report", str(out), "--no-figures", "--drop-diagnostics"])
+    assert main(["report", str(out), "--no-figures", "--pack", "--drop-diagnostics"]) == 0
+    assert "without their per-iteration diagnostics" in capsys.readouterr().out
+    shutil.rmtree(out / "full", ignore_errors=True)
+    after = metrics.load_runs(out)
+    drop = lambda runs: [{k: v for k, v in r.items() if k not in ("_path", "diagnostics", "diagnostics_dropped")}  # noqa: E731
+                         for r in runs]
+    assert drop(after) == drop(before)
+    assert all(r["diagnostics"] == [] and r["diagnostics_dropped"] for r in after)

@@ -6,7 +6,8 @@ code *before* the campaign core was split into state, sources and stages (commit
 refactored loop reproduces it exactly. Rewrite it only for a deliberate change of
 the method's decisions, and say which in the commit (so far: one embedding per
 iteration; the exploration and family slots with the bias rule of the authors' code as
-defaults). Each case runs a few
+defaults; coverage slots in a stalled pool's batch, which changed ``pool_no_structure``'s third
+batch). Each case runs a few
 iterations on a deterministic "measurement" and records every batch (pool row
 ids, or the designs of a box).
 """

@@ -711,7 +711,9 @@ def test_stalled_pool_batches_give_the_fused_picks_to_exploration_until_one_impr
     from axfusion.campaign.loop import stalled_batches
 
     X, y = _pool()
-    options = {**FAST, "stage3.batch.stall_explore_share": 0.6, "stage3.batch.stall_batches": 2}
+    # the stalled batches' exploration slots scored as everywhere else (not as coverage slots)
+    options = {**FAST, "stage3.batch.stall_explore_share": 0.6, "stage3.batch.stall_batches": 2,
+               "stage3.batch.stall_coverage": False}
     opt = FusionOptimizer(X, "maximize", options=options, seed=0)
     init = np.arange(0, 200, 10)
     opt.observe(ids=init, Y=y[init])
@@ -730,6 +732,34 @@ def test_stalled_pool_batches_give_the_fused_picks_to_exploration_until_one_impr
     assert stalls == [0, 1, 2, 0]
     assert counts == [1, 1, 3, 1]
     assert stalled_batches(opt.state) == 1
+
+
+def test_a_stalled_pool_with_stall_coverage_sends_its_exploration_slots_to_unmeasured_clusters():
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(size=(6, 3)) * 10.0
+    labels = np.repeat(np.arange(6), 60)
+    X = centres[labels] + 0.3 * rng.normal(size=(labels.size, 3))
+    y = -np.abs(X - centres[0]).sum(axis=1)  # a trend towards cluster 0
+    options = {**FAST, "batch_size": 10, "stage3.batch.stall_coverage": True, "stage3.batch.stall_batches": 1}
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    init = np.flatnonzero(labels < 2)[::6]  # clusters 0 and 1 measured, 2-5 never
+    opt.observe(ids=init, Y=y[init])
+    first = opt.suggest()
+    assert not any(r.startswith("coverage slot") for r in first.table["reason"])  # no stall yet
+    opt.observe(ids=first.row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))  # a batch without improvement
+    s = opt.suggest()
+    kinds = [r.split(":")[0] for r in s.table["reason"]]
+    assert kinds.count("coverage slot") == 3 and "exploration slot" not in kinds
+    covered = labels[s.row_ids[[k == "coverage slot" for k in kinds]]]
+    measured = set(labels[init]) | set(labels[first.row_ids])
+    # three different clusters, none measured before (when three such clusters are left)
+    assert len(set(covered)) == 3
+    assert len(set(range(6)) - measured) < 3 or not set(covered) & measured
+    # the same campaign without the option explores by the model's mean + 2 std
+    plain = FusionOptimizer(X, "maximize", options={**options, "stage3.batch.stall_coverage": False}, seed=0)
+    plain.observe(ids=init, Y=y[init])
+    plain.observe(ids=plain.suggest().row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))
+    assert [r.split(":")[0] for r in plain.suggest().table["reason"]].count("exploration slot") == 3
 
 
 def test_ahead_family_weights_favour_the_family_that_predicts_the_next_batch():

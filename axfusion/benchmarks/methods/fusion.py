@@ -203,6 +203,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
     "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
+    "stall_coverage": ("default", {"stage3.batch.stall_coverage": True}),
+    "no_stall_coverage": ("default", {"stage3.batch.stall_coverage": False}),
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
