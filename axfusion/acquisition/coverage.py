@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from axfusion.acquisition.hedge import sequential_slots
+
 __all__ = ["coverage_slots"]
 
 
@@ -63,16 +65,14 @@ def coverage_slots(
     weight = np.clip(np.asarray(density, dtype=np.float64), 0.0, 1.0)
     order = np.argsort(np.argsort(np.where(free, utility, -np.inf), kind="stable"), kind="stable")
     tie = 1e-9 * (1.0 + order / max(len(order), 1))  # the utility's rank, below any real distance
-    taken = ~free
-    out: list[np.ndarray] = []
-    for _ in range(max(int(n_slots), 0)):
-        finite = np.where(np.isfinite(dist), dist, np.finfo(np.float64).max / 4.0)
-        score = np.where(free, finite * weight + tie, -np.inf)
-        out.append(score)
-        open_ = np.where(taken, -np.inf, score)
-        if not np.isfinite(open_).any():
-            break
-        row = int(np.argmax(open_))
-        taken[row] = True
-        dist = np.minimum(dist, np.linalg.norm(Z - Z[row], axis=1))
-    return out + [out[-1]] * (int(n_slots) - len(out)) if out else []
+    state = {"dist": dist}
+
+    def score() -> np.ndarray:
+        d = state["dist"]
+        finite = np.where(np.isfinite(d), d, np.finfo(np.float64).max / 4.0)
+        return np.where(free, finite * weight + tie, -np.inf)
+
+    def take(row: int) -> None:
+        state["dist"] = np.minimum(state["dist"], np.linalg.norm(Z - Z[row], axis=1))
+
+    return sequential_slots(n_slots, score, take)

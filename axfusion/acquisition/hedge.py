@@ -22,6 +22,7 @@ Shapes: ``M`` families, ``B`` members, ``k`` candidates, ``m`` targets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,9 @@ import numpy as np
 if TYPE_CHECKING:
     from axfusion.acquisition.acqf import FusionMoments
 
-__all__ = ["FamilyDraw", "family_draws", "fused_draw_moments", "slot_counts", "trust_region_slots"]
+__all__ = [
+    "FamilyDraw", "family_draws", "fused_draw_moments", "sequential_slots", "slot_counts", "trust_region_slots",
+]
 
 
 @dataclass(frozen=True)
@@ -150,3 +153,30 @@ def trust_region_slots(share: float, q: int, n_other: int) -> int:
     if share <= 0:
         return 0
     return max(0, min(int(np.ceil(share * q - 1e-9)), q - 1 - n_other))
+
+
+def sequential_slots(
+    n_slots: int, score: Callable[[], np.ndarray], take: Callable[[int], None]
+) -> list[np.ndarray]:
+    r"""The scores of ``n_slots`` slots chosen one after the other: slot ``j``'s ``k`` scores
+    come from ``score()``; its best candidate not taken by an earlier slot is passed to
+    ``take(row)`` (which updates what ``score`` sees) before the next slot is scored. When no
+    candidate is left (every score ``-inf`` or taken) the last scores are repeated.
+
+    Returns:
+        ``n_slots`` arrays of ``k`` scores (``[]`` for no slot).
+    """
+    out: list[np.ndarray] = []
+    taken: list[int] = []
+    for _ in range(max(int(n_slots), 0)):
+        values = score()
+        out.append(values)
+        free = values.copy()
+        free[taken] = -np.inf
+        if not np.isfinite(free).any():
+            break
+        row = int(np.argmax(free))
+        taken.append(row)
+        take(row)
+    return out + [out[-1]] * (int(n_slots) - len(out)) if out else []
+

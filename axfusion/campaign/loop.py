@@ -37,7 +37,13 @@ from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.coverage import coverage_slots
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
-from axfusion.acquisition.hedge import family_draws, fused_draw_moments, slot_counts, trust_region_slots
+from axfusion.acquisition.hedge import (
+    family_draws,
+    fused_draw_moments,
+    sequential_slots,
+    slot_counts,
+    trust_region_slots,
+)
 from axfusion.acquisition.levels import count_chosen
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
@@ -608,19 +614,17 @@ def stage3_explore_slots(
     counts = acqf.level_counts(moments.Z) if batch.explore_levels else None
     if counts is None:
         return [_on_support(scores, acqf.exploration(moments))] * n_slots
-    Z, columns, out = moments.Z, acqf.level_columns(), []
+    Z, columns = moments.Z, acqf.level_columns()
     reach = acqf.distance_reach(acqf.data_distance(Z))
-    taken = np.zeros(Z.shape[0], dtype=bool)
-    for _ in range(n_slots):  # each slot counts the earlier slots' levels as measured
-        v = _on_support(scores, acqf.exploration(moments, level_counts=counts, reach=reach))
-        out.append(v)
-        free = np.where(taken, -np.inf, v)
-        if not np.isfinite(free).any():
-            break
-        row = int(np.argmax(free))
-        taken[row] = True
-        counts = count_chosen(counts, Z, columns, row)
-    return out + [out[-1]] * (n_slots - len(out))
+    seen = {"counts": counts}
+
+    def score() -> np.ndarray:
+        return _on_support(scores, acqf.exploration(moments, level_counts=seen["counts"], reach=reach))
+
+    def take(row: int) -> None:  # each slot counts the earlier slots' levels as measured
+        seen["counts"] = count_chosen(seen["counts"], Z, columns, row)
+
+    return sequential_slots(n_slots, score, take)
 
 
 def stage3_coverage_slots(

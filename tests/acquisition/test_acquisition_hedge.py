@@ -108,3 +108,18 @@ def test_a_fused_draw_takes_one_random_member_per_family_and_keeps_the_rest():
     seen = {tuple(np.flatnonzero((fused_draw_moments(moments, np.random.default_rng(s)).mu[0] == members[0])
                                  .all(axis=(1, 2)))) for s in range(20)}
     assert len(seen) > 2  # different members over the draws
+
+
+def test_sequential_slots_pass_each_slots_best_untaken_row_on_and_repeat_when_none_is_left():
+    from axfusion.acquisition.hedge import sequential_slots
+
+    values = np.array([3.0, 1.0, 2.0, -np.inf])
+    calls = []
+
+    def score():
+        return values - 0.5 * np.isin(np.arange(4), calls)  # a taken row scores lower, still finite
+
+    slots = sequential_slots(5, score, calls.append)
+    assert calls == [0, 2, 1]  # each slot's best row not taken before; row 3 is never free
+    assert len(slots) == 5 and np.array_equal(slots[3], slots[4])
+    assert sequential_slots(0, score, calls.append) == []
