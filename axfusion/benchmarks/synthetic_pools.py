@@ -12,15 +12,16 @@ Pools (``name``: ``d`` features, the target, maximised):
 
 - ``smooth20``: uniform features in ``[0, 1]^20``; a smooth target of ten of them (a
   quadratic bowl around an interior point plus a ripple) -- the top rows lie where the
-  trend of the whole pool points (:mod:`benchmarks/bench_speed.py`'s ``d = 20`` pool).
+  trend of the whole pool points (the ``d = 20`` pool of ``benchmarks/bench_speed.py``).
 - ``latent135``: 135 correlated columns like Magpie's (a rank-12 mix of latent factors
   plus noise; a third exponentiated -- skewed, positive --, a third rounded to integers);
   the target is a smooth function of four latent factors plus a ripple and a trend
-  (``bench_speed.py``'s ``d = 135`` pool).
+  (the ``d = 135`` pool of ``benchmarks/bench_speed.py``).
 - ``needle10``: 10 features drawn from a mixture of 40 Gaussian clusters of unequal sizes
   and widths (families of related materials); the target is a smooth trend towards a
-  point inside the pool plus a bump of height :data:`NEEDLE_HEIGHT` on a small cluster
-  (0.2 % of the rows) placed far from that point. The top rows are the bump's: the trend
+  point inside the pool plus a bump on a small cluster (:data:`NEEDLE_FRACTION` = 0.2 % of
+  the rows) placed far from that point, lifting the cluster's centre :data:`NEEDLE_HEIGHT`
+  times the trend's drop from the point to it. The top rows are the bump's: the trend
   of the measured rows points away from them, so a method finds them only by exploring
   clusters it has not measured -- a deceptive pool, as a user's large pool can be.
 
@@ -35,11 +36,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["CHUNK", "GENERATED_POOLS", "NEEDLE_HEIGHT", "generated_dataset", "pool_chunk", "pool_data"]
+__all__ = [
+    "CHUNK", "GENERATED_POOLS", "NEEDLE_FRACTION", "NEEDLE_HEIGHT", "generated_dataset", "pool_chunk", "pool_data",
+]
 
 #: Rows per generation chunk (the data do not depend on anything else).
 CHUNK = 65_536
-#: ``needle10``: height of the bump over the trend's range (in units of that range).
+#: ``needle10``: the bump lifts its cluster's centre this many times the trend's drop from its peak.
 NEEDLE_HEIGHT = 1.5
 #: ``needle10``: fraction of the rows in the bump's cluster.
 NEEDLE_FRACTION = 0.002
