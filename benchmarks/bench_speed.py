@@ -121,12 +121,11 @@ def _chunk(kind: int, start: int, stop: int, seed: int) -> tuple[np.ndarray, np.
 def pool_data(N: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     r"""``N x d`` float32 features and ``N`` targets (deterministic; the first ``N`` rows of
     every larger pool of the same width and seed)."""
-    Xs, ys = [], []
-    for start in range(0, N, CHUNK):
-        X, y = _chunk(d, start, min(start + CHUNK, N), seed)
-        Xs.append(X)
-        ys.append(y)
-    return np.concatenate(Xs), np.concatenate(ys)
+    from axfusion.benchmarks.synthetic_pools import pool_data as generated
+
+    if d not in POOL_BY_WIDTH:
+        raise ValueError(f"no synthetic pool of width {d}; use d = 20 or 135")
+    return generated(POOL_BY_WIDTH[d], N, seed)
 
 
 def write_memmap(path: Path, N: int, d: int, seed: int) -> np.ndarray:
@@ -155,20 +154,11 @@ def initial_rows(y: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 
 def pool_task(X: np.ndarray, y: np.ndarray, n: int, name: str) -> Any:
-    import pandas as pd
-
+    from axfusion.benchmarks.synthetic_pools import array_dataset
     from axfusion.benchmarks.tasks import PoolTask
-    from axfusion.data import Dataset
 
-    cols = [f"x{j}" for j in range(X.shape[1])]
-    index = pd.RangeIndex(len(y))
-    ds = Dataset(
-        name=name, X=pd.DataFrame(np.asarray(X, dtype=np.float64), columns=cols, index=index),
-        Y=pd.DataFrame({"y": y}, index=index), ids=pd.Series(np.arange(len(y)), index=index),
-        orientation={"y": "maximize"},
-    )
-    return PoolTask.from_dataset(ds, targets=["y"], directions=["maximize"], n_initial=n, batch_size=BATCH,
-                                 n_iterations=1, name=name)
+    return PoolTask.from_dataset(array_dataset(name, X, y), targets=["y"], directions=["maximize"], n_initial=n,
+                                 batch_size=BATCH, n_iterations=1, name=name)
 
 
 def own_box_options() -> dict[str, Any]:

@@ -37,7 +37,8 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = [
-    "CHUNK", "GENERATED_POOLS", "NEEDLE_FRACTION", "NEEDLE_HEIGHT", "generated_dataset", "pool_chunk", "pool_data",
+    "CHUNK", "GENERATED_POOLS", "NEEDLE_FRACTION", "NEEDLE_HEIGHT", "array_dataset", "generated_dataset", "pool_chunk",
+    "pool_data",
 ]
 
 #: Rows per generation chunk (the data do not depend on anything else).
@@ -141,21 +142,31 @@ def pool_data(name: str, n_rows: int, seed: int = 0) -> tuple[np.ndarray, np.nda
     return np.concatenate(Xs), np.concatenate(ys)
 
 
-def generated_dataset(name: str, n_rows: int, seed: int = 0) -> object:
-    r"""Pool ``name``'s first ``n_rows`` rows as a :class:`~axfusion.data.Dataset` (target ``y``, maximised)."""
+def array_dataset(name: str, X: np.ndarray, y: np.ndarray, *, source: str = "", description: str = "") -> object:
+    r"""An ``N x d`` feature array and its ``N`` targets as a :class:`~axfusion.data.Dataset`:
+    columns ``x0 .. x{d-1}`` (float64), target ``y`` (maximised), row ids ``0 .. N-1``."""
     import pandas as pd
 
     from axfusion.data import Dataset
 
-    d, _, text = _check(name)
-    X, y = pool_data(name, n_rows, seed)
     index = pd.RangeIndex(len(y))
     return Dataset(
-        name=f"{name}_{n_rows}",
-        X=pd.DataFrame(np.asarray(X, dtype=np.float64), columns=[f"x{j}" for j in range(d)], index=index),
+        name=name,
+        X=pd.DataFrame(np.asarray(X, dtype=np.float64), columns=[f"x{j}" for j in range(X.shape[1])], index=index),
         Y=pd.DataFrame({"y": y}, index=index),
         ids=pd.Series(np.arange(len(y)), index=index),
         orientation={"y": "maximize"},
+        source=source,
+        description=description,
+    )
+
+
+def generated_dataset(name: str, n_rows: int, seed: int = 0) -> object:
+    r"""Pool ``name``'s first ``n_rows`` rows as a :class:`~axfusion.data.Dataset` (target ``y``, maximised)."""
+    _, _, text = _check(name)
+    X, y = pool_data(name, n_rows, seed)
+    return array_dataset(
+        f"{name}_{n_rows}", X, y,
         source=f"generated: axfusion.benchmarks.synthetic_pools ({name}, seed {seed})",
         description=f"{n_rows} rows of the generated pool {name!r}: {text}.",
     )
