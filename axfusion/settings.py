@@ -898,6 +898,14 @@ class BatchSettings(_Node):
             measures the populated regions its model ranks low instead of following its own
             trend's extrapolation. Recomputed from the measurements, so a campaign resumes
             exactly.
+        stall_leads: On a closed pool, whether the exploration slots of a batch that follows
+            ``stall_batches`` or more batches without improvement first follow up leads: the
+            measured designs that beat their out-of-bag prediction by
+            :data:`~axfusion.acquisition.coverage.LEAD_Z` robust standard deviations or more
+            (evidence of a region the model does not know) get their nearest unmeasured
+            neighbours measured until three of their ten nearest rows are
+            (:func:`~axfusion.acquisition.coverage.lead_slots`); the remaining slots follow
+            ``stall_coverage``. Recomputed from the measurements, so a campaign resumes exactly.
         family_order: The order in which the families take the family slots:
             ``"accuracy"`` (their out-of-bag accuracy) or ``"ahead"`` (the probability that
             each is the most accurate on the last measured batch, refitted without it:
@@ -935,6 +943,7 @@ class BatchSettings(_Node):
     stall_explore_share: float | None = None
     stall_batches: int = 2
     stall_coverage: bool = True
+    stall_leads: bool = False
     family_order: Literal["accuracy", "ahead"] = "accuracy"
     fused_draws: bool = False
 

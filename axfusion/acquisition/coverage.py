@@ -19,6 +19,17 @@ turn, nearest the most unexplored first. The loop uses them after
 ``stage3.batch.stall_batches`` batches without improvement when
 ``stage3.batch.stall_coverage`` is on (docs/method.md).
 
+Lead slots follow such a visit up. A measured row far better than the rest of the data
+predicts -- its out-of-bag residual (the members that did not see it predicting it from
+the others) :data:`LEAD_Z` or more robust standard deviations above the residuals' median
+-- is a *lead*: evidence of a region the model does not know. One row is too little for
+the members to lift its neighbourhood above the trend, so the coverage slots would move on
+and the lead would stay unexplored; instead, before any coverage slot, the lead's nearest
+unmeasured neighbours are measured, until :data:`LEAD_SETTLED` of its
+:data:`LEAD_NEIGHBOURS` nearest rows are measured (then the model has the region's
+evidence and the lead stops being one, or it was an isolated row). The loop takes them
+first among a stalled pool's exploration slots with ``stage3.batch.stall_leads``.
+
 Shapes: ``k`` candidates, ``n`` measured rows, ``p`` embedding dimensions.
 """
 
@@ -28,7 +39,14 @@ import numpy as np
 
 from axfusion.acquisition.hedge import sequential_slots
 
-__all__ = ["coverage_slots"]
+__all__ = ["LEAD_NEIGHBOURS", "LEAD_SETTLED", "LEAD_Z", "coverage_slots", "lead_slots", "robust_z"]
+
+#: A measured row is a lead when its out-of-bag surprise is this many robust standard deviations above the median.
+LEAD_Z = 3.0
+#: A lead's neighbourhood: its nearest rows of the pool (measured or not).
+LEAD_NEIGHBOURS = 10
+#: A lead is followed up until this many rows of its neighbourhood are measured.
+LEAD_SETTLED = 3
 
 
 def coverage_slots(
@@ -76,3 +94,89 @@ def coverage_slots(
         state["dist"] = np.minimum(state["dist"], np.linalg.norm(Z - Z[row], axis=1))
 
     return sequential_slots(n_slots, score, take)
+
+
+def robust_z(values: np.ndarray) -> np.ndarray:
+    r"""``n`` robust z-scores ``(v - median) / (1.4826 MAD)`` (the standard deviation when the
+    MAD is 0); ``NaN`` where ``values`` is not finite, all ``NaN`` when fewer than 5 values are
+    finite or they do not vary."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    ok = np.isfinite(v)
+    out = np.full(v.shape, np.nan)
+    if ok.sum() < 5:
+        return out
+    med = float(np.median(v[ok]))
+    scale = 1.4826 * float(np.median(np.abs(v[ok] - med)))
+    if not scale > 0.0:
+        scale = float(v[ok].std())
+    if not scale > 0.0:
+        return out
+    out[ok] = (v[ok] - med) / scale
+    return out
+
+
+def lead_slots(
+    Z: np.ndarray,
+    Z_measured: np.ndarray,
+    surprise: np.ndarray,
+    utility: np.ndarray,
+    n_slots: int,
+    *,
+    threshold: float = LEAD_Z,
+    neighbours: int = LEAD_NEIGHBOURS,
+    settled: int = LEAD_SETTLED,
+) -> list[np.ndarray]:
+    r"""Per lead slot, ``k`` scores (larger is better), finite on the unmeasured neighbours
+    of the lead it follows up only: ``0`` on the neighbour it is given, minus one minus the
+    distance to the lead on the others (taken when a pick before the slot took its own).
+
+    Leads are taken in decreasing surprise: a measured row whose robust z-score of
+    ``surprise`` (:func:`robust_z`) is at least ``threshold`` and of whose ``neighbours``
+    nearest rows (measured rows and candidates, in the embedding) fewer than ``settled`` are
+    measured gets ``settled`` minus that many slots (at most its free neighbours), until
+    ``n_slots`` slots are given; each of its slots is given its nearest free neighbour not
+    given yet (the batch rule takes every slot's best unchosen candidate).
+
+    Args:
+        Z: ``k x p`` candidates (embedding).
+        Z_measured: ``n x p`` measured rows in the same embedding.
+        surprise: ``n`` oriented out-of-bag residuals of the measured rows (larger: better
+            than predicted); ``NaN`` where unknown.
+        utility: ``k`` fused utilities; ``-inf`` marks a candidate no slot may take.
+        n_slots: Most slots to give.
+        threshold, neighbours, settled: :data:`LEAD_Z`, :data:`LEAD_NEIGHBOURS`,
+            :data:`LEAD_SETTLED`.
+
+    Returns:
+        Up to ``n_slots`` arrays of ``k`` scores; empty when no measured row is a lead.
+    """
+    from scipy.spatial import cKDTree
+
+    Z = np.asarray(Z, dtype=np.float64)
+    Zm = np.asarray(Z_measured, dtype=np.float64).reshape(-1, Z.shape[1])
+    n, k = Zm.shape[0], Z.shape[0]
+    z = robust_z(surprise)
+    if n_slots <= 0 or n == 0 or k == 0 or not np.isfinite(z).any():
+        return []
+    free = np.isfinite(np.asarray(utility, dtype=np.float64))
+    tree = cKDTree(np.vstack([Zm, Z]))  # measured rows first, then the candidates
+    taken = np.zeros(k, dtype=bool)
+    slots: list[np.ndarray] = []
+    for lead in np.argsort(-np.nan_to_num(z, nan=-np.inf), kind="stable"):
+        if len(slots) >= n_slots or not z[lead] >= threshold:
+            break
+        dist, near = tree.query(Zm[lead], k=min(neighbours + 1, n + k))
+        dist, near = np.atleast_1d(dist), np.atleast_1d(near)
+        keep = near != lead
+        dist, near = dist[keep][:neighbours], near[keep][:neighbours]
+        mine = (near >= n) & free[np.clip(near - n, 0, k - 1)]
+        rows, dist = near[mine] - n, dist[mine]
+        room = min(settled - int((near < n).sum()), int((~taken[rows]).sum()), n_slots - len(slots))
+        base = np.full(k, -np.inf)
+        base[rows] = -1.0 - dist
+        for row in rows[~taken[rows]][: max(room, 0)]:
+            score = base.copy()
+            score[row] = 0.0
+            taken[row] = True
+            slots.append(score)
+    return slots

@@ -20,7 +20,10 @@ r"""The fusion method as an Ax generation node.
    ``select_batch``. Pending designs (running trials, and the arms already handed out
    in this call) are marked pending, so they are never proposed again. The batch holds
    ``max(batch_size, arms requested)`` designs; when Ax asks for more (several trials in
-   one ``get_next_trials`` call), the next batch is chosen with the earlier ones pending.
+   one ``get_next_trials`` call: Ax skips ``update_generator_state`` for all but the first),
+   the batch is continued with the earlier ones pending -- the same fitted reservoir scores
+   the same candidates (``FusionOptimizer.suggest(refit=False)``), so one fit serves every
+   arm of the call.
 
 Every arm carries candidate metadata (``fusion_iteration``, ``utility``, ``pi``, the
 predicted mean and std per target, the cluster and a one-line reason), stored by Ax with
@@ -82,9 +85,10 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
     Args:
         name: Node name.
         seed: Seed of the method; fusion iteration ``t`` uses ``seed + t``.
-        batch_size: Designs chosen jointly per fit (at least the number of arms Ax asks
-            for in one call; set it to the ``max_trials`` you pass to
-            ``Client.get_next_trials`` so that one fit serves the whole batch).
+        batch_size: Designs chosen jointly, under the batch's diversity rules (at least
+            the number of arms Ax asks for in one call; set it to the ``max_trials`` you
+            pass to ``Client.get_next_trials``). More trials in one call continue the batch
+            on the same fit, so one fit serves every arm of the call either way.
         options: Fusion options applied to the preset (:mod:`axfusion.ax.options`): any
             option of :class:`~axfusion.settings.Settings` by dotted path or unique name, e.g.
             ``{"families": ["ridge", "knn", "lightgbm"], "n_members": 3,
@@ -139,6 +143,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         self._n_successful = 0
         self._n_trials = 0
         self._queue: list[tuple[Any, TParameterization, dict[str, Any]]] = []
+        self._continue = False
         self._n_remaining = 1
         self._metadata: dict[str, dict[str, Any]] = {}
 
@@ -209,6 +214,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         self._n_successful = int((~table.failed & inside).sum())
         self._n_trials = len(experiment.trials)
         self._queue = []
+        self._continue = False  # no batch suggested since this update: the next one fits
 
     def _keys(self, parameters: Sequence[Mapping[str, Any]]) -> list[Any]:
         if self.pool_ref is not None:
@@ -303,7 +309,8 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
                     f"Every row of the {opt.pool.n_rows}-row pool has been measured or is pending."
                 )
             q = min(q, opt.pool.n_available)
-        suggestion = opt.suggest(q)
+        suggestion = opt.suggest(q, refit=not self._continue)
+        self._continue = True
         table = suggestion.table
         design_cols = [ROW_ID] if self.pool_ref is not None else list(self._translation.names)  # type: ignore[union-attr]
         info_cols = [c for c in table.columns if c not in design_cols]

@@ -153,8 +153,9 @@ def fusion_generation_strategy(
     Args:
         n_initial: Initial trials (at least 5, the surrogates' minimum).
         seed: Seed of the initial design and of the method.
-        batch_size: Designs the fusion chooses jointly per fit; set it to the
-            ``max_trials`` of ``Client.get_next_trials`` (or the arms of a batch trial).
+        batch_size: Designs the fusion chooses jointly, under its batch diversity rules;
+            set it to the ``max_trials`` of ``Client.get_next_trials`` (or the arms of a
+            batch trial). More trials in one call continue the batch on the same fit.
         pool: A closed pool (array, DataFrame, ``CandidatePool``, ``.npy``/``.parquet``
             path or :class:`~axfusion.ax.pool.PoolReference`); the experiment must have
             the single parameter ``row_id`` (:func:`~axfusion.ax.pool.configure_pool_experiment`).
@@ -277,8 +278,9 @@ def generation_strategy(
         name: One of :data:`STRATEGY_NAMES`.
         seed: Seed of the initial design and of the method.
         n_initial: Initial (Sobol / random pool rows) trials.
-        batch_size: Designs chosen jointly per fit by the fusion node (Ax's own nodes
-            generate as many arms as each call asks for).
+        batch_size: Designs chosen jointly by the fusion node (Ax's own nodes generate as
+            many arms as each call asks for; more trials in one call continue the fusion's
+            batch on the same fit).
         pool: A closed pool (``fusion``, ``sobol`` and ``random`` only).
         acqf_class: BoTorch acquisition class of ``gpbo``/``lvgp``/``rfbo`` (default:
             Ax's choice for the optimization config).

@@ -34,7 +34,7 @@ import torch
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
-from axfusion.acquisition.coverage import coverage_slots
+from axfusion.acquisition.coverage import coverage_slots, lead_slots
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import (
@@ -57,7 +57,7 @@ from axfusion.settings import ReservoirSettings
 from axfusion.structure import Embedding, cluster_points, structural_weights
 from axfusion.structure.report import StructureReport
 
-__all__ = ["Proposal", "propose"]
+__all__ = ["Fitted", "Proposal", "propose"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class Proposal:
         model: The fitted reservoir (kept by the facade for inspection).
         tuning: Tuned hyper-parameters after this iteration (warm starts).
         box_generations: DE generations the campaign records (boxes with a time budget).
+        fitted: What a continuation of this batch reuses (``propose(..., previous=...)``):
+            the fitted reservoir, its family weights, the candidates and the trust region.
     """
 
     batch: list[Any]
@@ -79,6 +81,28 @@ class Proposal:
     model: ReservoirModel
     tuning: TuningState
     box_generations: int | None
+    fitted: Fitted | None = None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    r"""Stages 0-2's products of one iteration, reused by a continuation of its batch.
+
+    Attributes:
+        n_observations: The campaign's measurements (failed ones included) when fitted.
+        model: The fitted reservoir.
+        tuning: Its tuned hyper-parameters.
+        ahead: Batch-ahead family weights (``stage3.fusion.family_weighting = "ahead"``), or ``None``.
+        cands: The iteration's candidates.
+        region: The iteration's trust region, or ``None``.
+    """
+
+    n_observations: int
+    model: ReservoirModel
+    tuning: TuningState
+    ahead: np.ndarray | None
+    cands: CandidateSet
+    region: TrustRegion | None
 
 
 class _Timer:
@@ -98,12 +122,18 @@ class _Timer:
         return {**self.seconds, "total": time.perf_counter() - self._start}
 
 
-def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
+def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fitted | None = None) -> Proposal:
     r"""Run Stages 0-3 on ``state`` and choose a batch of ``q`` designs from ``source``.
+
+    With ``previous`` (the :attr:`Proposal.fitted` of the last proposal, nothing measured
+    since) the batch continues that one: Stages 0-1 and the candidate search are not run
+    again; the same reservoir scores the same candidates less the ones now pending, Stage 2's
+    structure and Stage 3 are run on them (one reservoir fit for all the arms of an Ax
+    ``get_next_trials`` call). Not recomputed from a saved campaign, which refits.
 
     Raises:
         ValueError: with fewer successful measurements than ``settings.loop.min_observations``,
-            or fewer than ``q`` candidates.
+            or fewer than ``q`` candidates; with a ``previous`` fitted on other measurements.
     """
     s = state.settings
     keys = [o.key for o in state.successful]
@@ -118,24 +148,32 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     Y_obs = stage1_targets(state)
     remaining = max(s.loop.budget_iterations - state.iteration, 1) * q
     timer = _Timer()
-    tuning = state.tuning_state()
-    with timer("model"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
-        scale = source.column_scale  # fixed input scales of categorical columns (or None)
-        model = ReservoirModel(
-            torch.as_tensor(X_obs), torch.as_tensor(Y_obs), reservoir_settings(state, source),
-            clusterer=bootstrap_clusterer(state, member_scale(scale)), tuning_state=tuning, n_jobs=s.loop.n_jobs,
-            seed=seed, input_scale=scale,
-        )
-        capacity = stage0_capacity(model, state, remaining, seed)
-        stage1_reservoir(model, capacity)
-        ahead = stage1_ahead_weights(state, source, model, X_obs, Y_obs, capacity, seed)
-    with timer("candidates"):
-        excluded = state.observed_keys() | set(state.pending)
-        region = stage2_trust_region(state, source, keys, q)
-        cands = source.candidates(
-            model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations, region=region
-        )
+    scale = source.column_scale  # fixed input scales of categorical columns (or None)
+    excluded = state.observed_keys() | set(state.pending)
+    if previous is not None:
+        if previous.n_observations != len(state.observations):
+            raise ValueError(
+                "Only a batch with nothing measured since can be continued; suggest with a refit instead."
+            )
+        model, tuning, ahead, region = previous.model, previous.tuning, previous.ahead, previous.region
+        cands = previous.cands.without(excluded)
+    else:
+        tuning = state.tuning_state()
+        with timer("model"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            model = ReservoirModel(
+                torch.as_tensor(X_obs), torch.as_tensor(Y_obs), reservoir_settings(state, source),
+                clusterer=bootstrap_clusterer(state, member_scale(scale)), tuning_state=tuning,
+                n_jobs=s.loop.n_jobs, seed=seed, input_scale=scale,
+            )
+            capacity = stage0_capacity(model, state, remaining, seed)
+            stage1_reservoir(model, capacity)
+            ahead = stage1_ahead_weights(state, source, model, X_obs, Y_obs, capacity, seed)
+        with timer("candidates"):
+            region = stage2_trust_region(state, source, keys, q)
+            cands = source.candidates(
+                model, state.targets, keys, Y_obs, excluded, q, seed, state.box_generations, region=region
+            )
     with timer("structure"):
         geometry = embed_designs(state, cands, X_obs, seed, scale)
         pi, report, labels = stage2_structure(state, cands, X_obs, geometry, seed)
@@ -172,6 +210,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int) -> Proposal:
     return Proposal(
         batch=[cands.keys[i] for i in chosen], table=table, record=record, model=model,
         tuning=tuning, box_generations=generations,
+        fitted=Fitted(len(state.observations), model, tuning, ahead, cands, region),
     )
 
 
@@ -451,8 +490,8 @@ def stage3_slots(
         utility inside the region) or ``"trust_region_gp"`` (a GP's expected improvement
         there), ``"pool_gp"`` (a GP's expected improvement over the pool),
         ``"exploration"`` (scored by the reservoir), ``"exploration_gp"`` (by the GP),
-        ``"coverage"`` (a stalled pool's exploration slots with ``stall_coverage``) or the
-        family's name.
+        ``"lead"`` (a stalled pool's first exploration slots with ``stall_leads``),
+        ``"coverage"`` (its others with ``stall_coverage``) or the family's name.
     """
     batch = state.settings.stage3.batch
     n_region, n_family, n_explore = batch_slots(state, q, box=box)
@@ -463,17 +502,22 @@ def stage3_slots(
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
-    if not box and batch.stall_coverage and coverage is not None and stalled_batches(state) >= batch.stall_batches:
-        explore = stage3_coverage_slots(*coverage, scores, n_explore)
+    stalled = not box and coverage is not None and stalled_batches(state) >= batch.stall_batches
+    leads: list[np.ndarray] = []
+    if stalled and batch.stall_leads and coverage is not None:
+        leads = stage3_lead_slots(state, model, *coverage[1:], scores, n_explore)
+    if stalled and batch.stall_coverage and coverage is not None:
+        explore = stage3_coverage_slots(*coverage, scores, n_explore - len(leads))
         label = "coverage"
     else:
-        explore = stage3_explore_slots(state, acqf, moments, scores, n_explore, seed)
+        explore = stage3_explore_slots(state, acqf, moments, scores, n_explore - len(leads), seed)
         label = "exploration_gp" if batch.explore_model == "gp" else "exploration"
     n_draws = max(q - n_region - n_family - n_explore - 1, 0) if batch.fused_draws else 0
     draws = stage3_fused_draws(state, acqf, moments, scores, n_draws, seed)
     return (
-        draws + region + explore + family,
-        ["fused_draw"] * len(draws) + [region_label] * len(region) + [label] * len(explore) + names,
+        draws + region + leads + explore + family,
+        ["fused_draw"] * len(draws) + [region_label] * len(region) + ["lead"] * len(leads) + [label] * len(explore)
+        + names,
     )
 
 
@@ -644,6 +688,31 @@ def stage3_coverage_slots(
     k = len(scores["utility"])
     density = np.ones(k) if tail is None else 1.0 - np.asarray(tail, dtype=np.float64)
     return coverage_slots(geometry.transform(X_cand), geometry.transform(X_obs), density, scores["utility"], n_slots)
+
+
+def stage3_lead_slots(
+    state: CampaignState,
+    model: ReservoirModel,
+    geometry: Embedding,
+    X_cand: Any,
+    X_obs: np.ndarray,
+    scores: dict[str, Any],
+    n_slots: int,
+) -> list[np.ndarray]:
+    r"""Stage 3b, a stalled pool's leads (``stage3.batch.stall_leads``): up to ``n_slots`` lead
+    slots (:func:`~axfusion.acquisition.coverage.lead_slots`) -- the nearest unmeasured
+    neighbours, in the iteration's embedding, of the measured designs that beat their
+    out-of-bag prediction most (the reservoir's out-of-bag residuals, oriented and averaged
+    over the maximised and minimised targets; none for ``value`` and ``window`` targets)."""
+    sign = np.array([{"maximize": 1.0, "minimize": -1.0}.get(t.kind, 0.0) for t in state.targets])
+    if n_slots <= 0 or not sign.any():
+        return []
+    R = model.oob_residuals()[:, sign != 0] * sign[sign != 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row in every member's bag: NaN
+        surprise = np.nanmean(R, axis=1)
+    Z_cand, Z_obs = geometry.transform(X_cand), geometry.transform(X_obs)
+    return lead_slots(Z_cand, Z_obs, surprise, scores["utility"], n_slots)
 
 
 def stage3_family_slots(

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from axfusion.acquisition.targets import Target, orient, parse_targets
-from axfusion.campaign.loop import propose
+from axfusion.campaign.loop import Fitted, propose
 from axfusion.campaign.sources import (
     MAX_ABS_VALUE,
     BoxSource,
@@ -209,6 +209,7 @@ class FusionOptimizer:
             )
         self._disk: str | None = None  # digest of the campaign file as this optimiser last read or wrote it
         self.model: ReservoirModel | None = None
+        self._fitted: Fitted | None = None  # the last proposal's fit, for suggest(refit=False)
 
     # --------------------------------------------------------------- views
     @property
@@ -437,15 +438,37 @@ class FusionOptimizer:
             tree = self._state.settings.with_options({"loop.n_jobs": n_jobs})
             self._state = replace(self._state, settings=tree)
 
-    def suggest(self, n: int | None = None) -> Suggestion:
+    def suggest(self, n: int | None = None, *, refit: bool = True) -> Suggestion:
         r"""Run the four stages and suggest the next batch of ``n`` designs (default:
-        ``settings.loop.batch_size``); the batch becomes pending and the campaign is saved."""
+        ``settings.loop.batch_size``); the batch becomes pending and the campaign is saved.
+
+        Args:
+            n: Batch size.
+            refit: ``False`` continues the last batch of this optimiser when nothing was
+                measured since: the same fitted reservoir scores the same candidates, less
+                the pending ones (no Stage-0/1 fit, no new candidate search; what an Ax
+                node does for the second trial of one ``get_next_trials`` call). The result
+                depends on that in-memory fit: a resumed campaign refits instead.
+
+        Raises:
+            ValueError: ``refit=False`` without a batch of this optimiser to continue, or
+                with measurements recorded since.
+        """
         q = _check_batch_size(n, self._state.settings.loop.batch_size)
+        previous = None
+        if not refit:
+            previous = self._fitted
+            if previous is None or previous.n_observations != len(self._state.observations):
+                raise ValueError(
+                    "suggest(refit=False) continues this optimiser's last batch when nothing was measured "
+                    "since; call suggest() to fit the surrogates."
+                )
         self.source.sync([o.key for o in self._state.observations], self._state.pending)
-        proposal = propose(self._state, self.source, q)
+        proposal = propose(self._state, self.source, q, previous=previous)
         state = self._state.after_batch(proposal.batch, proposal.record, proposal.tuning, proposal.box_generations)
         self._commit(state)
         self.model = proposal.model
+        self._fitted = proposal.fitted
         return Suggestion(iteration=state.iteration, table=proposal.table, record=proposal.record)
 
     # ------------------------------------------------------------- queries
@@ -518,5 +541,6 @@ class FusionOptimizer:
         opt.state_path = path if save else None
         opt._disk = digest
         opt.model = None
+        opt._fitted = None
         opt.source.sync([o.key for o in state.observations], state.pending)
         return opt

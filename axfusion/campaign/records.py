@@ -34,8 +34,12 @@ _SLOT_REASONS = {
     "exploration": "exploration slot: largest mean + 2 std widened away from the measured designs",
     "exploration_gp": "exploration slot: largest mean + 2 std of an ARD Gaussian process (batch by kriging believer)",
     "coverage": (
-        "coverage slot: after batches without improvement, the most novel design of the cluster with the most "
-        "unmeasured rows per measured one"
+        "coverage slot: after batches without improvement, the candidate farthest from the measured designs "
+        "and the earlier picks, weighted by the pool's density"
+    ),
+    "lead": (
+        "lead slot: after batches without improvement, a nearest unmeasured neighbour of a measured design "
+        "that beat its out-of-bag prediction by 3 robust standard deviations or more"
     ),
 }
 
@@ -56,7 +60,7 @@ def suggestion_table(
     ``model[...]`` and ``fusion[...]``; ``cluster``; ``reason``. The last
     ``len(slot_families)`` picks are slots (:mod:`axfusion.acquisition.hedge`): a family's
     name, ``"fused_draw"``, ``"trust_region"``, ``"trust_region_gp"``, ``"pool_gp"``, ``"exploration"``,
-    ``"exploration_gp"`` or ``"coverage"``.
+    ``"exploration_gp"``, ``"lead"`` or ``"coverage"``.
     """
     first_slot = len(chosen) - len(slot_families)
     vals = model.member_predictions(cands.X[chosen])  # M x B x q x m

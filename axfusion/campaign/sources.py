@@ -19,6 +19,7 @@ pool or space is refused by name.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,17 @@ class CandidateSet:
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
+
+    def without(self, keys: set[Any]) -> CandidateSet:
+        r"""The candidates whose key is not in ``keys`` (same order; the rest unchanged)."""
+        keep = np.array([k not in keys for k in self.keys], dtype=bool)
+        return dataclasses.replace(
+            self,
+            keys=[k for k, ok in zip(self.keys, keep) if ok],
+            X=self.X[keep],
+            raw=None if self.raw is None else self.raw.loc[keep].reset_index(drop=True),
+            in_region=None if self.in_region is None else self.in_region[keep],
+        )
 
     def describe(self, i: int) -> dict[str, Any]:
         r"""The table columns naming candidate ``i``: ``row_id``, or the raw parameters."""

@@ -191,26 +191,30 @@ def test_one_reservoir_fit_serves_every_arm_of_a_get_next_trials_call(fast_optio
     # issue 18: a call for batch_size trials rebuilds the optimiser once and fits one reservoir
     from axfusion.campaign import FusionOptimizer
 
-    fits: list[int] = []
+    fits: list[bool] = []
     suggest = FusionOptimizer.suggest
 
     def counted(self, *args, **kwargs):
-        fits.append(1)
+        fits.append(kwargs.get("refit", True))
         return suggest(self, *args, **kwargs)
 
     monkeypatch.setattr(FusionOptimizer, "suggest", counted)
-    client = Client(random_seed=0)
-    client.configure_experiment(
-        parameters=[RangeParameterConfig(name=f"x{i}", parameter_type="float", bounds=(0.0, 1.0)) for i in range(3)]
-    )
-    client.configure_optimization(objective="-loss")
-    client.set_generation_strategy(fusion_generation_strategy(n_initial=8, seed=0, batch_size=4, **fast_options))
-    for _ in range(4):
-        fits.clear()
-        trials = client.get_next_trials(max_trials=4)
-        for index, p in trials.items():
-            client.complete_trial(index, {"loss": sum((v - 0.3) ** 2 for v in p.values())})
-    assert len(trials) == 4 and len(fits) == 1
+    for batch_size in (4, 1):  # a batch of 4 at once; or 4 batches of one, continued without a refit
+        client = Client(random_seed=0)
+        client.configure_experiment(
+            parameters=[RangeParameterConfig(name=f"x{i}", parameter_type="float", bounds=(0.0, 1.0)) for i in range(3)]
+        )
+        client.configure_optimization(objective="-loss")
+        client.set_generation_strategy(
+            fusion_generation_strategy(n_initial=8, seed=0, batch_size=batch_size, **fast_options)
+        )
+        for _ in range(4):
+            fits.clear()
+            trials = client.get_next_trials(max_trials=4)
+            for index, p in trials.items():
+                client.complete_trial(index, {"loss": sum((v - 0.3) ** 2 for v in p.values())})
+        assert len(trials) == 4 and fits.count(True) == 1 and len(fits) == 4 // batch_size
+        assert len({tuple(p.values()) for p in trials.values()}) == 4
 
 
 def test_pool_loop_on_a_table_with_text_columns(fast_options):

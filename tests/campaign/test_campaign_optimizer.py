@@ -197,6 +197,40 @@ def test_local_candidates_start_from_the_best_designs(monkeypatch):
     assert len(s.table) == 3
 
 
+def test_suggest_without_refit_continues_the_batch_with_the_same_fit():
+    X, y = _pool()
+    opt = FusionOptimizer(X, "maximize", options=FAST, seed=0)
+    with pytest.raises(ValueError, match="call suggest"):
+        opt.suggest(refit=False)  # nothing to continue yet
+    init = np.arange(0, 200, 10)
+    opt.observe(ids=init, Y=y[init])
+    first = opt.suggest()
+    model = opt.model
+    second = opt.suggest(3, refit=False)
+    assert opt.model is model and len(second.row_ids) == 3
+    assert not set(second.row_ids) & set(first.row_ids) and not set(second.row_ids) & set(init)
+    assert list(opt.state.pending) == [*first.row_ids.tolist(), *second.row_ids.tolist()]
+    assert second.record.timings.get("model", 0.0) == 0.0 and first.record.timings["model"] > 0.0
+    opt.observe(ids=first.row_ids, Y=y[first.row_ids])
+    with pytest.raises(ValueError, match="nothing was measured since"):
+        opt.suggest(refit=False)
+    assert len(opt.suggest().row_ids) == 5  # a refit is always possible
+
+
+def test_a_box_batch_continues_on_the_same_candidates():
+    space = SearchSpace([ContinuousParameter(f"x{i}", 0.0, 1.0) for i in range(3)])
+    cfg = {"batch_size": 2, "families": ("ridge", "knn"), "n_members": 3, "n_candidates": 200,
+           "time_budget_s": None, "maxiter": 3, "popsize": 3}
+    opt = FusionOptimizer(space, options=cfg, seed=0)
+    init = space.sample_sobol(10, seed=1)
+    opt.observe(X=init, Y=-((init - 0.3) ** 2).sum(axis=1).to_numpy())
+    first = opt.suggest()
+    second = opt.suggest(refit=False)
+    assert second.record.timings.get("model", 0.0) == 0.0 and first.record.timings["model"] > 0.0
+    a, b = first.table[list(space.names)].to_numpy(), second.table[list(space.names)].to_numpy()
+    assert np.min(np.linalg.norm(a[:, None] - b[None], axis=2)) > 0.0
+
+
 def test_one_hot_pool_rows_stay_distinct_until_the_pool_is_nearly_exhausted():
     # M2AX: three categoricals one-hot encoded (24 columns, 223 distinct rows). Ten
     # principal axes map them onto 91 points; the batch geometry must not mistake distinct
@@ -760,6 +794,33 @@ def test_a_stalled_pool_with_stall_coverage_sends_its_exploration_slots_to_unmea
     plain.observe(ids=init, Y=y[init])
     plain.observe(ids=plain.suggest().row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))
     assert [r.split(":")[0] for r in plain.suggest().table["reason"]].count("exploration slot") == 3
+
+
+def test_a_stalled_pool_with_stall_leads_measures_the_neighbours_of_a_surprising_row_first():
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(size=(6, 3)) * 10.0
+    labels = np.repeat(np.arange(6), 60)
+    X = centres[labels] + 0.3 * rng.normal(size=(labels.size, 3))
+    y = -np.abs(X - centres[0]).sum(axis=1)  # a trend towards cluster 0
+    options = {**FAST, "batch_size": 10, "stage3.batch.stall_batches": 1, "stage3.batch.stall_leads": True}
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    init = np.flatnonzero(labels < 2)[::6]
+    lead = int(np.flatnonzero(labels == 4)[0])  # one row of cluster 4, far better than the trend says
+    values = y[init].copy()
+    opt.observe(ids=np.r_[init, lead], Y=np.r_[values, y.max()])
+    first = opt.suggest()
+    assert not any(r.startswith("lead slot") for r in first.table["reason"])  # no stall yet
+    opt.observe(ids=first.row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))
+    s = opt.suggest()
+    kinds = [r.split(":")[0] for r in s.table["reason"]]
+    followed = s.row_ids[[k == "lead slot" for k in kinds]]
+    assert 1 <= followed.size <= 3 and kinds.count("coverage slot") == 3 - followed.size
+    assert set(labels[followed]) == {4}  # the lead's own cluster
+    # off by default: the same campaign spends those slots on coverage
+    plain = FusionOptimizer(X, "maximize", options={**options, "stage3.batch.stall_leads": False}, seed=0)
+    plain.observe(ids=np.r_[init, lead], Y=np.r_[values, y.max()])
+    plain.observe(ids=plain.suggest().row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))
+    assert [r.split(":")[0] for r in plain.suggest().table["reason"]].count("lead slot") == 0
 
 
 def test_ahead_family_weights_favour_the_family_that_predicts_the_next_batch():
