@@ -17,6 +17,12 @@ by the trials it returned). Prints a table and writes ``benchmarks/results/ax.js
     python benchmarks/bench_ax.py --methods fusion gpbo --problems mixed_branin --jobs 2
     python benchmarks/bench_ax.py --problems hartmann6 --methods fusion gpbo --trials 50 --batch-size 2
     python benchmarks/bench_ax.py --problems hartmann6 --methods fusion --fusion-option n_local=500
+    python benchmarks/bench_ax.py --problems hartmann6 --methods fusion gpbo --batch-size 4 --node-batch-size 1
+
+``--node-batch-size`` sets the fusion node's ``batch_size`` apart from the trials asked per
+``get_next_trials`` call (``--batch-size``): with 1 the node continues its batch on the
+same fit for the call's later trials. Each fusion run also records the reservoir fits per
+call (``fits_per_call``: iterations whose ``model`` stage ran).
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ def run_one(
     n_initial: int,
     batch_size: int,
     fusion_options: dict[str, Any],
+    node_batch_size: int | None = None,
 ) -> dict[str, Any]:
     r"""One optimisation run through Ax's ``Client``; never raises (errors are recorded)."""
     import torch
@@ -94,6 +101,7 @@ def run_one(
     values: list[float] = []
     gen_times: list[float] = []
     nodes: list[str] = []
+    fits_per_call: list[int] = []
     error = None
     t_start = time.perf_counter()
     try:
@@ -106,7 +114,7 @@ def run_one(
                 method,
                 seed=seed,
                 n_initial=n_initial,
-                batch_size=batch_size,
+                batch_size=node_batch_size or batch_size,
                 model_options=MODEL_OPTIONS.get(method),
                 **extra,
             )
@@ -117,6 +125,7 @@ def run_one(
             dt = time.perf_counter() - t0
             if not trials:
                 raise RuntimeError("get_next_trials returned no trial")
+            fits_per_call.append(_fits(client, trials))
             for index in sorted(trials):
                 y = float(problem.evaluate_dict(trials[index]))
                 client.complete_trial(index, {"f": y})
@@ -135,9 +144,23 @@ def run_one(
         "regret": [b - problem.optimal_value for b in best] if problem.optimal_value is not None else None,
         "gen_time_s": gen_times,
         "nodes": nodes,
+        "fits_per_call": fits_per_call,
         "wall_time_s": time.perf_counter() - t_start,
         "error": error,
     }
+
+
+def _fits(client: Any, trials: dict[int, Any]) -> int:
+    r"""Reservoir fits behind ``trials``: the fusion node's iterations among them whose
+    ``model`` stage ran (0 for other nodes)."""
+    node = client._generation_strategy._curr
+    records = getattr(getattr(node, "optimizer", None), "records", None) or []
+    done = {r.iteration: r for r in records}
+    iterations = set()
+    for index in trials:
+        for gr in client._experiment.trials[index].generator_runs:
+            iterations.update((gr.gen_metadata or {}).get("fusion_iterations", []))
+    return sum(1 for i in iterations if i in done and done[i].timings.get("model", 0.0) > 0.0)
 
 
 def summarise(runs: list[dict[str, Any]], n_trials: int, n_initial: int) -> list[dict[str, Any]]:
@@ -162,6 +185,8 @@ def summarise(runs: list[dict[str, Any]], n_trials: int, n_initial: int) -> list
             model_times = [t for r in done for t in r["gen_time_s"][n_initial:]]
             row["gen_time_per_trial_s"] = float(np.mean(model_times)) if model_times else None
             row["wall_time_per_run_s"] = float(np.mean([r["wall_time_s"] for r in done])) if done else None
+            fits = [f for r in done for f in r.get("fits_per_call", [])]
+            row["max_fits_per_call"] = max(fits) if fits and method == "fusion" else None
             rows.append(row)
     return rows
 
@@ -173,14 +198,15 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 def table(summary: list[dict[str, Any]], n_trials: int) -> str:
     r"""A markdown table of the summary."""
     checkpoints = [k for k in summary[0] if k.startswith("best@")] if summary else []
-    head = ["problem", "method", "runs"] + [f"{k} mean ± std (median)" for k in checkpoints] + ["gen s/trial", "s/run"]
+    head = ["problem", "method", "runs"] + [f"{k} mean ± std (median)" for k in checkpoints] + ["gen s/trial", "s/run", "fits/call (max)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in summary:
         cells = [row["problem"], row["method"], f"{row['completed']}/{row['runs']}"]
         for k in checkpoints:
             s = row[k]
             cells.append(f"{_fmt(s['mean'])} ± {_fmt(s['std'], 2)} ({_fmt(s['median'])})")
-        cells += [_fmt(row["gen_time_per_trial_s"], 2), _fmt(row["wall_time_per_run_s"], 3)]
+        fits = row.get("max_fits_per_call")
+        cells += [_fmt(row["gen_time_per_trial_s"], 2), _fmt(row["wall_time_per_run_s"], 3), "-" if fits is None else str(fits)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -192,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, help="trials per run (default 40; quick: 16)")
     parser.add_argument("--n-initial", type=int, help="initial Sobol trials (default 10; quick: 6)")
     parser.add_argument("--batch-size", type=int, default=1, help="trials per get_next_trials call")
+    parser.add_argument(
+        "--node-batch-size", type=int, help="the fusion node's batch_size (default: --batch-size)"
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS) + ["random"])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS))
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes, one thread each)")
@@ -218,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n-initial must be smaller than --trials")
 
     jobs = [
-        (problem, method, seed, n_trials, n_initial, args.batch_size, fusion_options)
+        (problem, method, seed, n_trials, n_initial, args.batch_size, fusion_options, args.node_batch_size)
         for problem in args.problems
         for seed in seeds
         for method in args.methods
@@ -230,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "trials": n_trials,
         "n_initial": n_initial,
         "batch_size": args.batch_size,
+        "node_batch_size": args.node_batch_size or args.batch_size,
         "jobs": args.jobs,
         "fusion_options": fusion_options,
         "model_options": MODEL_OPTIONS,
