@@ -898,8 +898,9 @@ class BatchSettings(_Node):
             measures the populated regions its model ranks low instead of following its own
             trend's extrapolation. Recomputed from the measurements, so a campaign resumes
             exactly.
-        stall_leads: On a closed pool, whether the exploration slots of a batch that follows
-            ``stall_batches`` or more batches without improvement first follow up leads: the
+        stall_leads: On a closed pool, whether (default) the exploration slots of a batch
+            that follows ``stall_batches`` or more batches without improvement first follow
+            up leads: the
             measured designs that beat their out-of-bag prediction by
             :data:`~axfusion.acquisition.coverage.LEAD_Z` robust standard deviations or more
             (evidence of a region the model does not know) get their nearest unmeasured
@@ -943,7 +944,7 @@ class BatchSettings(_Node):
     stall_explore_share: float | None = None
     stall_batches: int = 2
     stall_coverage: bool = True
-    stall_leads: bool = False
+    stall_leads: bool = True
     family_order: Literal["accuracy", "ahead"] = "accuracy"
     fused_draws: bool = False
 
@@ -1195,6 +1196,7 @@ def _paper() -> Settings:
             "stage3.fusion.family_weighting": "uniform",
             "stage3.batch.trust_region_share": 0.0,
             "stage3.batch.stall_coverage": False,
+            "stage3.batch.stall_leads": False,
         }
     )
 
@@ -1229,6 +1231,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage2.pool.prefilter_fit_rows": None,
     "stage3.batch.explore_levels": False,
     "stage3.batch.stall_coverage": False,
+    "stage3.batch.stall_leads": False,
 }
 
 

@@ -816,7 +816,7 @@ def test_a_stalled_pool_with_stall_leads_measures_the_neighbours_of_a_surprising
     followed = s.row_ids[[k == "lead slot" for k in kinds]]
     assert 1 <= followed.size <= 3 and kinds.count("coverage slot") == 3 - followed.size
     assert set(labels[followed]) == {4}  # the lead's own cluster
-    # off by default: the same campaign spends those slots on coverage
+    # without the option the same campaign spends those slots on coverage
     plain = FusionOptimizer(X, "maximize", options={**options, "stage3.batch.stall_leads": False}, seed=0)
     plain.observe(ids=np.r_[init, lead], Y=np.r_[values, y.max()])
     plain.observe(ids=plain.suggest().row_ids, Y=np.full(len(first.row_ids), y.min() - 1.0))

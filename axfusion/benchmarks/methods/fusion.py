@@ -206,6 +206,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "stall_coverage": ("default", {"stage3.batch.stall_coverage": True}),
     "no_stall_coverage": ("default", {"stage3.batch.stall_coverage": False}),
     "stall_leads": ("default", {"stage3.batch.stall_leads": True}),
+    "no_stall_leads": ("default", {"stage3.batch.stall_leads": False}),
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
