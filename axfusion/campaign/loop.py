@@ -502,12 +502,15 @@ def stage3_slots(
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
-    stalled = not box and coverage is not None and stalled_batches(state) >= batch.stall_batches
     leads: list[np.ndarray] = []
-    if stalled and batch.stall_leads and coverage is not None:
-        leads = stage3_lead_slots(state, model, *coverage[1:], scores, n_explore)
-    if stalled and batch.stall_coverage and coverage is not None:
-        explore = stage3_coverage_slots(*coverage, scores, n_explore - len(leads))
+    stalled = None
+    if not box and coverage is not None and stalled_batches(state) >= batch.stall_batches:
+        report, geometry, X_cand, X_obs = coverage
+        stalled = (report, geometry.transform(X_cand), geometry.transform(X_obs))
+    if stalled is not None and batch.stall_leads:
+        leads = stage3_lead_slots(state, model, *stalled[1:], scores, n_explore)
+    if stalled is not None and batch.stall_coverage:
+        explore = stage3_coverage_slots(*stalled, scores, n_explore - len(leads))
         label = "coverage"
     else:
         explore = stage3_explore_slots(state, acqf, moments, scores, n_explore - len(leads), seed)
@@ -673,35 +676,35 @@ def stage3_explore_slots(
 
 def stage3_coverage_slots(
     report: StructureReport | None,
-    geometry: Embedding,
-    X_cand: Any,
-    X_obs: np.ndarray,
+    Z_cand: np.ndarray,
+    Z_obs: np.ndarray,
     scores: dict[str, Any],
     n_slots: int,
 ) -> list[np.ndarray]:
     r"""Stage 3b, a stalled pool's exploration (``stage3.batch.stall_coverage``): the scores of
     ``n_slots`` coverage slots (:func:`~axfusion.acquisition.coverage.coverage_slots`) -- the
-    distance to the measured designs and the earlier picks in the iteration's embedding,
-    weighted by Stage 2's density ``1 - u_tail`` (1 everywhere with the structure stage off);
-    candidates outside ``U``'s support stay excluded."""
+    distance to the measured designs and the earlier picks in the iteration's embedding
+    (``k x p`` candidates ``Z_cand``, ``n x p`` measured designs ``Z_obs``), weighted by Stage
+    2's density ``1 - u_tail`` (1 everywhere with the structure stage off); candidates outside
+    ``U``'s support stay excluded."""
     tail = None if report is None else report.components.get("tail")
     k = len(scores["utility"])
     density = np.ones(k) if tail is None else 1.0 - np.asarray(tail, dtype=np.float64)
-    return coverage_slots(geometry.transform(X_cand), geometry.transform(X_obs), density, scores["utility"], n_slots)
+    return coverage_slots(Z_cand, Z_obs, density, scores["utility"], n_slots)
 
 
 def stage3_lead_slots(
     state: CampaignState,
     model: ReservoirModel,
-    geometry: Embedding,
-    X_cand: Any,
-    X_obs: np.ndarray,
+    Z_cand: np.ndarray,
+    Z_obs: np.ndarray,
     scores: dict[str, Any],
     n_slots: int,
 ) -> list[np.ndarray]:
     r"""Stage 3b, a stalled pool's leads (``stage3.batch.stall_leads``): up to ``n_slots`` lead
     slots (:func:`~axfusion.acquisition.coverage.lead_slots`) -- the nearest unmeasured
-    neighbours, in the iteration's embedding, of the measured designs that beat their
+    neighbours, in the iteration's embedding (``Z_cand``, ``Z_obs`` as for
+    :func:`stage3_coverage_slots`), of the measured designs that beat their
     out-of-bag prediction most (the reservoir's out-of-bag residuals, oriented and averaged
     over the maximised and minimised targets; none for ``value`` and ``window`` targets)."""
     sign = np.array([{"maximize": 1.0, "minimize": -1.0}.get(t.kind, 0.0) for t in state.targets])
@@ -711,7 +714,6 @@ def stage3_lead_slots(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a row in every member's bag: NaN
         surprise = np.nanmean(R, axis=1)
-    Z_cand, Z_obs = geometry.transform(X_cand), geometry.transform(X_obs)
     return lead_slots(Z_cand, Z_obs, surprise, scores["utility"], n_slots)
 
 

@@ -768,12 +768,17 @@ def test_stalled_pool_batches_give_the_fused_picks_to_exploration_until_one_impr
     assert stalled_batches(opt.state) == 1
 
 
-def test_a_stalled_pool_with_stall_coverage_sends_its_exploration_slots_to_unmeasured_clusters():
+def _six_clusters():
+    r"""``(labels, X, y)``: 360 rows in six clusters of 60 in 3-D, a trend towards cluster 0."""
     rng = np.random.default_rng(0)
     centres = rng.uniform(size=(6, 3)) * 10.0
     labels = np.repeat(np.arange(6), 60)
     X = centres[labels] + 0.3 * rng.normal(size=(labels.size, 3))
-    y = -np.abs(X - centres[0]).sum(axis=1)  # a trend towards cluster 0
+    return labels, X, -np.abs(X - centres[0]).sum(axis=1)
+
+
+def test_a_stalled_pool_with_stall_coverage_sends_its_exploration_slots_to_unmeasured_clusters():
+    labels, X, y = _six_clusters()
     options = {**FAST, "batch_size": 10, "stage3.batch.stall_coverage": True, "stage3.batch.stall_batches": 1}
     opt = FusionOptimizer(X, "maximize", options=options, seed=0)
     init = np.flatnonzero(labels < 2)[::6]  # clusters 0 and 1 measured, 2-5 never
@@ -797,11 +802,7 @@ def test_a_stalled_pool_with_stall_coverage_sends_its_exploration_slots_to_unmea
 
 
 def test_a_stalled_pool_with_stall_leads_measures_the_neighbours_of_a_surprising_row_first():
-    rng = np.random.default_rng(0)
-    centres = rng.uniform(size=(6, 3)) * 10.0
-    labels = np.repeat(np.arange(6), 60)
-    X = centres[labels] + 0.3 * rng.normal(size=(labels.size, 3))
-    y = -np.abs(X - centres[0]).sum(axis=1)  # a trend towards cluster 0
+    labels, X, y = _six_clusters()
     options = {**FAST, "batch_size": 10, "stage3.batch.stall_batches": 1, "stage3.batch.stall_leads": True}
     opt = FusionOptimizer(X, "maximize", options=options, seed=0)
     init = np.flatnonzero(labels < 2)[::6]
