@@ -503,6 +503,14 @@ class PoolSettings(_Node):
             of a prefiltered working set (instead of ``stage2.cluster.max_fit_rows``;
             ``None``: that number). HDBSCAN and the mixtures on 20,000 rows were the
             slowest stage of a prefiltered pool after the prefilter itself (issue 18).
+        lead_neighbours: Whether a prefiltered working set also holds the
+            :data:`~axfusion.acquisition.coverage.LEAD_NEIGHBOURS` nearest available rows
+            (in the members' standardised inputs) of every lead -- a measured design that
+            beat its out-of-bag prediction by
+            :data:`~axfusion.acquisition.coverage.LEAD_Z` robust standard deviations or more
+            -- so that the lead slots (``stage3.batch.stall_leads``) and the fused picks can
+            reach its neighbourhood, which a working set of a few per cent of the pool
+            seldom holds. One more pass over the pool when there is a lead.
     """
 
     _path = "stage2.pool"
@@ -515,6 +523,7 @@ class PoolSettings(_Node):
     reservoir_factor: int = 10
     prefilter_members: int | None = 2
     prefilter_fit_rows: int | None = 5_000
+    lead_neighbours: bool = True
 
     def _validate(self) -> None:
         self._check(self.prefilter_size >= 1, "prefilter_size", "at least 1")
@@ -1197,6 +1206,7 @@ def _paper() -> Settings:
             "stage3.batch.trust_region_share": 0.0,
             "stage3.batch.stall_coverage": False,
             "stage3.batch.stall_leads": False,
+            "stage2.pool.lead_neighbours": False,
         }
     )
 
@@ -1232,6 +1242,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage3.batch.explore_levels": False,
     "stage3.batch.stall_coverage": False,
     "stage3.batch.stall_leads": False,
+    "stage2.pool.lead_neighbours": False,
 }
 
 

@@ -30,16 +30,26 @@ unmeasured neighbours are measured, until :data:`LEAD_SETTLED` of its
 evidence and the lead stops being one, or it was an isolated row). The loop takes them
 first among a stalled pool's exploration slots with ``stage3.batch.stall_leads``.
 
-Shapes: ``k`` candidates, ``n`` measured rows, ``p`` embedding dimensions.
+In a prefiltered pool (10^5 rows or more) the working set holds a few per cent of the rows,
+so the candidates nearest a lead may lie far from it: the pool source adds the
+:data:`LEAD_NEIGHBOURS` nearest available rows of every lead (:func:`lead_rows`) to the working
+set (:func:`~axfusion.candidates.prefilter.nearest_rows`).
+
+Shapes: ``k`` candidates, ``n`` measured rows, ``p`` embedding dimensions, ``m`` targets.
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
 from axfusion.acquisition.hedge import sequential_slots
 
-__all__ = ["LEAD_NEIGHBOURS", "LEAD_SETTLED", "LEAD_Z", "coverage_slots", "lead_slots", "robust_z"]
+__all__ = [
+    "LEAD_NEIGHBOURS", "LEAD_SETTLED", "LEAD_Z", "coverage_slots", "lead_rows", "lead_slots", "robust_z", "surprise",
+]
 
 #: A measured row is a lead when its out-of-bag surprise is this many robust standard deviations above the median.
 LEAD_Z = 3.0
@@ -96,6 +106,34 @@ def coverage_slots(
     return sequential_slots(n_slots, score, take)
 
 
+def surprise(residuals: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
+    r"""``n`` oriented out-of-bag surprises: the ``n x m`` residuals (measured minus the
+    out-of-bag prediction) with minimised targets' signs flipped, averaged over the maximised
+    and minimised targets (``NaN`` where none is known; all ``NaN`` when every target is a
+    ``value`` or ``window`` target, whose residual has no better side).
+
+    Args:
+        residuals: ``n x m`` out-of-bag residuals (:meth:`~axfusion.models.ReservoirModel.oob_residuals`).
+        kinds: ``m`` target kinds (``"maximize"``, ``"minimize"``, ``"value"``, ``"window"``).
+    """
+    sign = np.array([{"maximize": 1.0, "minimize": -1.0}.get(k, 0.0) for k in kinds])
+    R = np.asarray(residuals, dtype=np.float64).reshape(-1, sign.size)
+    if not sign.any():
+        return np.full(R.shape[0], np.nan)
+    oriented = R[:, sign != 0] * sign[sign != 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row in every member's bag: NaN
+        return np.nanmean(oriented, axis=1)
+
+
+def lead_rows(surprise_values: np.ndarray, threshold: float = LEAD_Z) -> np.ndarray:
+    r"""Indices of the leads among ``n`` measured rows: robust z-score (:func:`robust_z`) of
+    their surprise at least ``threshold``, most surprising first."""
+    z = robust_z(surprise_values)
+    order = np.argsort(-np.nan_to_num(z, nan=-np.inf), kind="stable")
+    return order[z[order] >= threshold]
+
+
 def robust_z(values: np.ndarray) -> np.ndarray:
     r"""``n`` robust z-scores ``(v - median) / (1.4826 MAD)`` (the standard deviation when the
     MAD is 0); ``NaN`` where ``values`` is not finite, all ``NaN`` when fewer than 5 values are
@@ -118,7 +156,7 @@ def robust_z(values: np.ndarray) -> np.ndarray:
 def lead_slots(
     Z: np.ndarray,
     Z_measured: np.ndarray,
-    surprise: np.ndarray,
+    surprise_values: np.ndarray,
     utility: np.ndarray,
     n_slots: int,
     *,
@@ -131,7 +169,7 @@ def lead_slots(
     distance to the lead on the others (taken when a pick before the slot took its own).
 
     Leads are taken in decreasing surprise: a measured row whose robust z-score of
-    ``surprise`` (:func:`robust_z`) is at least ``threshold`` and of whose ``neighbours``
+    ``surprise_values`` (:func:`lead_rows`) is at least ``threshold`` and of whose ``neighbours``
     nearest rows (measured rows and candidates, in the embedding) fewer than ``settled`` are
     measured gets ``settled`` minus that many slots (at most its free neighbours), until
     ``n_slots`` slots are given; each of its slots is given its nearest free neighbour not
@@ -140,8 +178,8 @@ def lead_slots(
     Args:
         Z: ``k x p`` candidates (embedding).
         Z_measured: ``n x p`` measured rows in the same embedding.
-        surprise: ``n`` oriented out-of-bag residuals of the measured rows (larger: better
-            than predicted); ``NaN`` where unknown.
+        surprise_values: ``n`` oriented out-of-bag residuals of the measured rows
+            (:func:`surprise`; larger: better than predicted); ``NaN`` where unknown.
         utility: ``k`` fused utilities; ``-inf`` marks a candidate no slot may take.
         n_slots: Most slots to give.
         threshold, neighbours, settled: :data:`LEAD_Z`, :data:`LEAD_NEIGHBOURS`,
@@ -155,15 +193,15 @@ def lead_slots(
     Z = np.asarray(Z, dtype=np.float64)
     Zm = np.asarray(Z_measured, dtype=np.float64).reshape(-1, Z.shape[1])
     n, k = Zm.shape[0], Z.shape[0]
-    z = robust_z(surprise)
-    if n_slots <= 0 or n == 0 or k == 0 or not np.isfinite(z).any():
+    leads = lead_rows(surprise_values, threshold)
+    if n_slots <= 0 or n == 0 or k == 0 or leads.size == 0:
         return []
     free = np.isfinite(np.asarray(utility, dtype=np.float64))
     tree = cKDTree(np.vstack([Zm, Z]))  # measured rows first, then the candidates
     taken = np.zeros(k, dtype=bool)
     slots: list[np.ndarray] = []
-    for lead in np.argsort(-np.nan_to_num(z, nan=-np.inf), kind="stable"):
-        if len(slots) >= n_slots or not z[lead] >= threshold:
+    for lead in leads:
+        if len(slots) >= n_slots:
             break
         dist, near = tree.query(Zm[lead], k=min(neighbours + 1, n + k))
         dist, near = np.atleast_1d(dist), np.atleast_1d(near)

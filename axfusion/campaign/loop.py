@@ -34,7 +34,7 @@ import torch
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
-from axfusion.acquisition.coverage import coverage_slots, lead_slots
+from axfusion.acquisition.coverage import coverage_slots, lead_slots, surprise
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import (
@@ -707,14 +707,10 @@ def stage3_lead_slots(
     :func:`stage3_coverage_slots`), of the measured designs that beat their
     out-of-bag prediction most (the reservoir's out-of-bag residuals, oriented and averaged
     over the maximised and minimised targets; none for ``value`` and ``window`` targets)."""
-    sign = np.array([{"maximize": 1.0, "minimize": -1.0}.get(t.kind, 0.0) for t in state.targets])
-    if n_slots <= 0 or not sign.any():
+    if n_slots <= 0:
         return []
-    R = model.oob_residuals()[:, sign != 0] * sign[sign != 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a row in every member's bag: NaN
-        surprise = np.nanmean(R, axis=1)
-    return lead_slots(Z_cand, Z_obs, surprise, scores["utility"], n_slots)
+    values = surprise(model.oob_residuals(), [t.kind for t in state.targets])
+    return lead_slots(Z_cand, Z_obs, values, scores["utility"], n_slots)
 
 
 def stage3_family_slots(

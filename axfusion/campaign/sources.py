@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from axfusion.acquisition.coverage import LEAD_NEIGHBOURS, lead_rows, surprise
 from axfusion.acquisition.exploration import gp_log_ei
 from axfusion.acquisition.targets import Target, orient, pareto_rows
-from axfusion.candidates import CandidatePool, SearchSpace, generate_box_candidates, prefilter
+from axfusion.candidates import CandidatePool, SearchSpace, generate_box_candidates, nearest_rows, prefilter
 from axfusion.candidates.archive import row_keys
 from axfusion.candidates.fingerprint import PoolMismatchError, check_pool, pool_fingerprint
 from axfusion.candidates.trust_region import TrustRegion, refine_trust_region_codes, sample_trust_region_codes
@@ -229,11 +230,24 @@ class PoolSource(CandidateSource):
                 reservoir_factor=cfg.reservoir_factor, min_pool_rows=cfg.prefilter_min_rows, seed=seed,
             )
             ids, prefiltered = np.sort(ws.ids), ws.prefiltered
+            if prefiltered and cfg.lead_neighbours:
+                ids = np.union1d(ids, self.lead_neighbours(model, targets, observed))
         else:
             ids, prefiltered = pool.available_ids(), False
         return CandidateSet(
             keys=[int(i) for i in ids], X=np.asarray(pool.take(ids), dtype=np.float64), prefiltered=prefiltered
         )
+
+    def lead_neighbours(self, model: ReservoirModel, targets: Sequence[Target], observed: Sequence[Any]) -> np.ndarray:
+        r"""The :data:`~axfusion.acquisition.coverage.LEAD_NEIGHBOURS` nearest available rows,
+        in the members' standardised inputs, of every lead among the ``observed`` rows (the
+        successful measurements, in the model's order; :func:`~axfusion.acquisition.coverage.lead_rows`):
+        ascending ids, empty without a lead (``stage2.pool.lead_neighbours``)."""
+        leads = lead_rows(surprise(model.oob_residuals(), [t.kind for t in targets]))
+        if leads.size == 0:
+            return np.empty(0, dtype=np.int64)
+        points = model.standardised_inputs(self.pool.take([observed[i] for i in leads]))
+        return nearest_rows(self.pool, points, LEAD_NEIGHBOURS, model.standardised_inputs)
 
     def describe(self) -> dict[str, Any]:
         if self._fingerprint is None:

@@ -38,7 +38,7 @@ from axfusion.candidates.parameters import (
     LinearConstraint,
 )
 from axfusion.candidates.pool import CandidatePool
-from axfusion.candidates.prefilter import WorkingSet, prefilter
+from axfusion.candidates.prefilter import WorkingSet, nearest_rows, prefilter
 from axfusion.candidates.snap import SnapResult, snap_to_pool
 from axfusion.candidates.space import SearchSpace
 from axfusion.candidates.storage import ArrayStorage, ParquetStorage, PoolStorage
@@ -67,6 +67,7 @@ __all__ = [
     "compare_fingerprints",
     "generate_box_candidates",
     "pool_fingerprint",
+    "nearest_rows",
     "prefilter",
     "sample_local_codes",
     "snap_to_pool",

@@ -176,3 +176,37 @@ def _call_mean_spread(fn: MeanSpreadFn, X: np.ndarray) -> tuple[np.ndarray, np.n
     if (spread < 0).any():
         raise ValueError("mean_spread_fn returned a negative spread")
     return mean, spread
+
+
+def nearest_rows(
+    pool: CandidatePool,
+    points: np.ndarray,
+    k: int,
+    transform: Callable[[np.ndarray], np.ndarray],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> np.ndarray:
+    r"""The ``k`` available rows nearest each of ``L`` points, in one chunked pass.
+
+    Args:
+        pool: The pool (evaluated and pending rows are skipped).
+        points: ``L x p`` points, already in the space ``transform`` maps rows to.
+        k: Rows per point.
+        transform: Maps a ``b x d`` chunk of raw rows to ``b x p`` (e.g. the members'
+            standardised inputs).
+        chunk_size: Rows per call of ``transform``.
+
+    Returns:
+        The ascending, distinct ids of the union (at most ``L k`` rows; fewer when rows are
+        shared or the pool holds fewer).
+    """
+    k = check_positive_int(k, "k")
+    P = np.asarray(points, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] == 0:
+        return np.empty(0, dtype=np.int64)
+    best = [RunningTopK(k) for _ in range(P.shape[0])]
+    for row_ids, X in pool.iter_chunks(chunk_size):
+        Z = np.asarray(transform(X), dtype=np.float64)
+        d2 = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ P.T + (P * P).sum(axis=1)[None, :]
+        for j, top in enumerate(best):
+            top.push(row_ids, -d2[:, j])
+    return np.unique(np.concatenate([top.result()[0] for top in best])).astype(np.int64)

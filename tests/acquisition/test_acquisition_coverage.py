@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from axfusion.acquisition.coverage import coverage_slots, lead_slots, robust_z
+from axfusion.acquisition.coverage import coverage_slots, lead_rows, lead_slots, robust_z, surprise
 
 
 def _picks(slots):
@@ -89,3 +89,17 @@ def test_no_lead_without_a_surprise_above_the_threshold():
     assert lead_slots(Z, Zm, 0.1 * rng.normal(size=30), np.zeros(50), 3) == []
     assert lead_slots(Z, Zm, np.full(30, np.nan), np.zeros(50), 3) == []
     assert lead_slots(Z, Zm, np.r_[5.0, np.zeros(29)] + 0.1 * rng.normal(size=30), np.zeros(50), 0) == []
+
+
+def test_surprise_orients_and_averages_the_maximised_and_minimised_targets_only():
+    R = np.array([[1.0, 2.0, 5.0], [np.nan, -1.0, 0.0], [np.nan, np.nan, 3.0]])
+    out = surprise(R, ["maximize", "minimize", "value"])
+    np.testing.assert_allclose(out[:2], [(1.0 - 2.0) / 2.0, 1.0])
+    assert np.isnan(out[2])  # no maximised or minimised residual known
+    assert np.isnan(surprise(R, ["value", "window", "value"])).all()
+
+
+def test_lead_rows_are_the_rows_far_above_the_median_most_surprising_first():
+    values = np.r_[np.linspace(-1.0, 1.0, 20), 9.0, 30.0, np.nan]
+    assert lead_rows(values).tolist() == [21, 20]
+    assert lead_rows(values, threshold=100.0).size == 0

@@ -677,6 +677,39 @@ def test_a_large_pool_is_screened_by_the_first_members_and_clustered_on_fewer_ro
     assert len(s.table) == 5 and s.record.clusters["n_clusters"] >= 1
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_a_prefiltered_working_set_holds_the_nearest_rows_of_a_lead(monkeypatch, on):
+    from axfusion.campaign.sources import PoolSource
+
+    seen = []
+    original = PoolSource.candidates
+
+    def spy(self, model, *args, **kwargs):
+        out = original(self, model, *args, **kwargs)
+        seen.append((model, out))
+        return out
+
+    monkeypatch.setattr(PoolSource, "candidates", spy)
+    X, y = _pool()
+    options = {**FAST, "prefilter_min_rows": 200, "prefilter_size": 60, "stage2.pool.lead_neighbours": on}
+    opt = FusionOptimizer(X, "maximize", options=options, seed=0)
+    init = np.arange(0, 200, 10)
+    values = y[init].copy()
+    values[3] = y.max() + 10.0 * y.std()  # far above what the other rows predict: a lead
+    opt.observe(ids=init, Y=values)
+    opt.suggest()
+    model, cands = seen[-1]
+    assert cands.prefiltered
+    Z = model.standardised_inputs(X)
+    dist = np.linalg.norm(Z - Z[init[3]], axis=1)
+    dist[init] = np.inf
+    nearest = set(np.argsort(dist)[:10].tolist())
+    if on:
+        assert nearest <= set(cands.keys)
+    else:
+        assert len(cands) == 60  # the prefilter's working set alone
+
+
 def test_a_pool_below_the_prefilter_threshold_uses_every_member_and_fit_row(monkeypatch):
 
     calls, fitted = _spy_prefilter(monkeypatch)

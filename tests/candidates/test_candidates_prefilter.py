@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from axfusion.candidates import CandidatePool, prefilter
+from axfusion.candidates import CandidatePool, nearest_rows, prefilter
 
 
 def mean_spread(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,3 +88,17 @@ def test_bad_arguments(pool: CandidatePool) -> None:
         prefilter(pool, lambda X: (X[:, 0], X[:, 1]), size=10, min_pool_rows=0)
     with pytest.raises(TypeError, match="tuple"):
         prefilter(pool, lambda X: X[:, 0], size=10, min_pool_rows=0)
+
+
+def test_nearest_rows_are_the_available_rows_nearest_each_point(pool: CandidatePool) -> None:
+    points = np.array([[0.0, 0.0, 0.0], [2.0, -1.0, 0.5]])
+    ids = nearest_rows(pool, 2.0 * points, 7, lambda X: 2.0 * X, chunk_size=1_000)
+    available = pool.available_ids()
+    data = pool.take(available)
+    expected = set()
+    for p in points:
+        expected |= set(available[np.argsort(np.linalg.norm(data - p, axis=1))[:7]].tolist())
+    assert set(ids.tolist()) == expected and np.all(np.diff(ids) > 0)
+    assert nearest_rows(pool, np.empty((0, 3)), 7, lambda X: X).size == 0
+    with pytest.raises(ValueError):
+        nearest_rows(pool, points, 0, lambda X: X)
