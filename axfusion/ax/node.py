@@ -12,7 +12,11 @@ r"""The fusion method as an Ax generation node.
    observed, failed and abandoned trials as failed measurements
    (:func:`~axfusion.ax.observations.collect_observations`). The optimizer is a pure
    function of the experiment and the seed, so a strategy reloaded from storage
-   proposes what the original would have.
+   proposes what the original would have -- with one exception: when nothing was measured
+   since this node's last batch (the experiment's latest fusion iteration), the node
+   continues that batch on the fit it holds in memory (e.g. the second call after the call
+   that left the initial design, which Ax limits to one trial); a reloaded strategy refits
+   there instead.
 2. ``get_next_candidate(pending)`` hands out the next design of a batch chosen jointly
    by one ``FusionOptimizer.suggest`` call: the reservoir is fitted, the method's own
    candidates are built (DE + Sobol in a box, the unevaluated rows of a pool), scored
@@ -32,6 +36,7 @@ the generator run.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -68,6 +73,14 @@ __all__ = ["FusionGenerationNode"]
 
 #: The fusion surrogates need this many successful measurements.
 MIN_OBSERVATIONS = 5
+
+
+def _measured_signature(keys: Sequence[Any], table: Any, inside: np.ndarray) -> str:
+    r"""A digest of the measured designs the optimiser models: their keys, values and
+    failure flags, in order."""
+    rows = np.flatnonzero(inside)
+    payload = repr(([keys[int(i)] for i in rows], table.Y[rows].tolist(), table.failed[rows].tolist()))
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _json_value(value: Any) -> Any:
@@ -144,6 +157,7 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
         self._n_trials = 0
         self._queue: list[tuple[Any, TParameterization, dict[str, Any]]] = []
         self._continue = False
+        self._signature: str | None = None
         self._n_remaining = 1
         self._metadata: dict[str, dict[str, Any]] = {}
 
@@ -209,12 +223,19 @@ class FusionGenerationNode(StorableNode, ExternalGenerationNode):
             self._observed.update(keys[i] for i in rows)
         iterations = fusion_iterations(experiment)
         opt.advance(max(iterations.values(), default=0), box_generations=recorded_box_generations(experiment))
+        signature = _measured_signature(keys, table, inside)
+        # no batch suggested since this update: the next one fits -- unless this node fitted the
+        # experiment's latest batch on exactly these measurements (a later call of the same
+        # session, e.g. the one after the call that left the initial design), which it continues
+        self._continue = (
+            self.optimizer is not None and signature == self._signature and opt.reuse_fit(self.optimizer)
+        )
         self.optimizer = opt
+        self._signature = signature
         self._specs = specs
         self._n_successful = int((~table.failed & inside).sum())
         self._n_trials = len(experiment.trials)
         self._queue = []
-        self._continue = False  # no batch suggested since this update: the next one fits
 
     def _keys(self, parameters: Sequence[Mapping[str, Any]]) -> list[Any]:
         if self.pool_ref is not None:

@@ -89,6 +89,7 @@ class Fitted:
     r"""Stages 0-2's products of one iteration, reused by a continuation of its batch.
 
     Attributes:
+        iteration: The iteration it was fitted for.
         n_observations: The campaign's measurements (failed ones included) when fitted.
         model: The fitted reservoir.
         tuning: Its tuned hyper-parameters.
@@ -97,6 +98,7 @@ class Fitted:
         region: The iteration's trust region, or ``None``.
     """
 
+    iteration: int
     n_observations: int
     model: ReservoirModel
     tuning: TuningState
@@ -210,7 +212,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
     return Proposal(
         batch=[cands.keys[i] for i in chosen], table=table, record=record, model=model,
         tuning=tuning, box_generations=generations,
-        fitted=Fitted(len(state.observations), model, tuning, ahead, cands, region),
+        fitted=Fitted(it, len(state.observations), model, tuning, ahead, cands, region),
     )
 
 

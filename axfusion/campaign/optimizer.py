@@ -471,6 +471,21 @@ class FusionOptimizer:
         self._fitted = proposal.fitted
         return Suggestion(iteration=state.iteration, table=proposal.table, record=proposal.record)
 
+    def reuse_fit(self, other: FusionOptimizer) -> bool:
+        r"""Let :meth:`suggest` with ``refit=False`` continue ``other``'s last batch: when
+        ``other`` fitted it for this campaign's current iteration on as many measurements as
+        this campaign holds (the caller vouches that they are the same ones, e.g. an Ax node
+        rebuilding its optimiser from an experiment with no new data). Returns whether the fit
+        was taken over."""
+        fitted = other._fitted
+        if fitted is None or fitted.iteration != self._state.iteration:
+            return False
+        if fitted.n_observations != len(self._state.observations):
+            return False
+        self._fitted = fitted
+        self.model = fitted.model
+        return True
+
     # ------------------------------------------------------------- queries
     def best(self) -> pd.DataFrame:
         r"""The best successful measurement per target (oriented), with its design."""

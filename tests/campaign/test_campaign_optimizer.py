@@ -211,6 +211,14 @@ def test_suggest_without_refit_continues_the_batch_with_the_same_fit():
     assert not set(second.row_ids) & set(first.row_ids) and not set(second.row_ids) & set(init)
     assert list(opt.state.pending) == [*first.row_ids.tolist(), *second.row_ids.tolist()]
     assert second.record.timings.get("model", 0.0) == 0.0 and first.record.timings["model"] > 0.0
+    # a second optimiser holding the same measurements at the same iteration takes the fit over
+    twin = FusionOptimizer(X, "maximize", options=FAST, seed=0)
+    twin.observe(ids=init, Y=y[init])
+    assert not twin.reuse_fit(opt)  # iteration 0, the fit was for iteration 2
+    twin.advance(opt.iteration)
+    assert twin.reuse_fit(opt) and twin.model is model
+    twin.observe(ids=first.row_ids[:1], Y=y[first.row_ids[:1]])
+    assert not twin.reuse_fit(opt)  # it holds a measurement more than the fit saw
     opt.observe(ids=first.row_ids, Y=y[first.row_ids])
     with pytest.raises(ValueError, match="nothing was measured since"):
         opt.suggest(refit=False)
