@@ -916,6 +916,8 @@ class BatchSettings(_Node):
             neighbours measured until three of their ten nearest rows are
             (:func:`~axfusion.acquisition.coverage.lead_slots`); the remaining slots follow
             ``stall_coverage``. Recomputed from the measurements, so a campaign resumes exactly.
+        leads_anytime: With ``stall_leads``, follow leads up in every batch of a closed pool,
+            not only in stalled ones (their slots are taken from the exploration slots).
         family_order: The order in which the families take the family slots:
             ``"accuracy"`` (their out-of-bag accuracy) or ``"ahead"`` (the probability that
             each is the most accurate on the last measured batch, refitted without it:
@@ -954,6 +956,7 @@ class BatchSettings(_Node):
     stall_batches: int = 2
     stall_coverage: bool = True
     stall_leads: bool = True
+    leads_anytime: bool = False
     family_order: Literal["accuracy", "ahead"] = "accuracy"
     fused_draws: bool = False
 

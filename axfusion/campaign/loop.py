@@ -505,14 +505,15 @@ def stage3_slots(
         region_label = "pool_gp"
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
     leads: list[np.ndarray] = []
-    stalled = None
-    if not box and coverage is not None and stalled_batches(state) >= batch.stall_batches:
+    is_stalled = not box and stalled_batches(state) >= batch.stall_batches
+    embedded = None
+    if coverage is not None and not box and (is_stalled or (batch.stall_leads and batch.leads_anytime)):
         report, geometry, X_cand, X_obs = coverage
-        stalled = (report, geometry.transform(X_cand), geometry.transform(X_obs))
-    if stalled is not None and batch.stall_leads:
-        leads = stage3_lead_slots(state, model, *stalled[1:], scores, n_explore)
-    if stalled is not None and batch.stall_coverage:
-        explore = stage3_coverage_slots(*stalled, scores, n_explore - len(leads))
+        embedded = (report, geometry.transform(X_cand), geometry.transform(X_obs))
+    if embedded is not None and batch.stall_leads:
+        leads = stage3_lead_slots(state, model, *embedded[1:], scores, n_explore)
+    if embedded is not None and is_stalled and batch.stall_coverage:
+        explore = stage3_coverage_slots(*embedded, scores, n_explore - len(leads))
         label = "coverage"
     else:
         explore = stage3_explore_slots(state, acqf, moments, scores, n_explore - len(leads), seed)

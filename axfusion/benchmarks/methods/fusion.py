@@ -207,6 +207,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "no_stall_coverage": ("default", {"stage3.batch.stall_coverage": False}),
     "stall_leads": ("default", {"stage3.batch.stall_leads": True}),
     "no_stall_leads": ("default", {"stage3.batch.stall_leads": False}),
+    "leads_anytime": ("default", {"stage3.batch.leads_anytime": True}),
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
