@@ -198,7 +198,8 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 def table(summary: list[dict[str, Any]], n_trials: int) -> str:
     r"""A markdown table of the summary."""
     checkpoints = [k for k in summary[0] if k.startswith("best@")] if summary else []
-    head = ["problem", "method", "runs"] + [f"{k} mean ± std (median)" for k in checkpoints] + ["gen s/trial", "s/run", "fits/call (max)"]
+    head = ["problem", "method", "runs"] + [f"{k} mean ± std (median)" for k in checkpoints]
+    head += ["gen s/trial", "s/run", "fits/call (max)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in summary:
         cells = [row["problem"], row["method"], f"{row['completed']}/{row['runs']}"]
@@ -206,7 +207,8 @@ def table(summary: list[dict[str, Any]], n_trials: int) -> str:
             s = row[k]
             cells.append(f"{_fmt(s['mean'])} ± {_fmt(s['std'], 2)} ({_fmt(s['median'])})")
         fits = row.get("max_fits_per_call")
-        cells += [_fmt(row["gen_time_per_trial_s"], 2), _fmt(row["wall_time_per_run_s"], 3), "-" if fits is None else str(fits)]
+        cells += [_fmt(row["gen_time_per_trial_s"], 2), _fmt(row["wall_time_per_run_s"], 3)]
+        cells.append("-" if fits is None else str(fits))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
