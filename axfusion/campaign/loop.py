@@ -106,6 +106,10 @@ class Fitted:
     cands: CandidateSet
     region: TrustRegion | None
 
+    def fits(self, state: CampaignState) -> bool:
+        r"""Whether ``state`` holds the measurements this fit saw (as many: they only grow)."""
+        return self.n_observations == len(state.observations)
+
 
 class _Timer:
     r"""Wall seconds per stage."""
@@ -153,7 +157,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
     scale = source.column_scale  # fixed input scales of categorical columns (or None)
     excluded = state.observed_keys() | set(state.pending)
     if previous is not None:
-        if previous.n_observations != len(state.observations):
+        if not previous.fits(state):
             raise ValueError(
                 "Only a batch with nothing measured since can be continued; suggest with a refit instead."
             )

@@ -458,7 +458,7 @@ class FusionOptimizer:
         previous = None
         if not refit:
             previous = self._fitted
-            if previous is None or previous.n_observations != len(self._state.observations):
+            if previous is None or not previous.fits(self._state):
                 raise ValueError(
                     "suggest(refit=False) continues this optimiser's last batch when nothing was measured "
                     "since; call suggest() to fit the surrogates."
@@ -478,9 +478,7 @@ class FusionOptimizer:
         rebuilding its optimiser from an experiment with no new data). Returns whether the fit
         was taken over."""
         fitted = other._fitted
-        if fitted is None or fitted.iteration != self._state.iteration:
-            return False
-        if fitted.n_observations != len(self._state.observations):
+        if fitted is None or fitted.iteration != self._state.iteration or not fitted.fits(self._state):
             return False
         self._fitted = fitted
         self.model = fitted.model
