@@ -887,6 +887,16 @@ class BatchSettings(_Node):
             region a GP fitted next to its data ranks designs far better than the fused
             utility, Hartmann-6 via Ax better on 9 of 10 seeds, one tie, docs/method.md). With a
             share of ``1`` the fused picks still follow the utility inside the region.
+        trust_region_adaptive: In a box, whether the trust-region, family and exploration
+            slots of a batch are re-split by where the last ten batches improved the
+            incumbent: the designs measured inside their batch's trust region and those
+            outside it are two arms, each with its improvement rate ``(hits + 1) / (picks +
+            2)``, and the fixed split's odds of a region slot are multiplied by the two rates'
+            odds (:class:`~axfusion.candidates.trust_region.RegionCredit`,
+            :func:`~axfusion.acquisition.hedge.adaptive_region_slots`); with no evidence
+            nothing moves, a batch of two is unchanged. Recomputed from the measurements, so
+            a campaign resumes exactly. ``False`` (default): the fixed counts above
+            (docs/method.md, "Slots re-split by where the batches improved").
         pool_gp_share: On a closed pool, share of each batch given to the log expected
             improvement of an ARD Gaussian process fitted on every measured row
             (:func:`~axfusion.acquisition.exploration.gp_ei_slots`), counted as the
@@ -952,6 +962,7 @@ class BatchSettings(_Node):
     explore_levels: bool = True
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
+    trust_region_adaptive: bool = False
     pool_gp_share: float = 0.0
     stall_explore_share: float | None = None
     stall_batches: int = 2

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from axfusion.acquisition.acqf import FusionMoments
 
 __all__ = [
-    "FamilyDraw", "family_draws", "fused_draw_moments", "sequential_slots", "slot_counts", "trust_region_slots",
+    "FamilyDraw", "adaptive_region_slots", "family_draws", "fused_draw_moments", "sequential_slots", "slot_counts",
+    "trust_region_slots",
 ]
 
 
@@ -153,6 +154,42 @@ def trust_region_slots(share: float, q: int, n_other: int) -> int:
     if share <= 0:
         return 0
     return max(0, min(int(np.ceil(share * q - 1e-9)), q - 1 - n_other))
+
+
+def adaptive_region_slots(n_region: int, n_family: int, n_explore: int, local_share: float) -> tuple[int, int, int]:
+    r"""Re-split a box batch's trust-region, family and exploration slots by where the recent
+    improvements came from (``stage3.batch.trust_region_adaptive``).
+
+    The ``S = n_region + n_family + n_explore`` slots keep their total (the fused picks are
+    untouched). The fixed split's odds ``b / (1 - b)``, ``b = n_region / S``, are multiplied
+    by the evidence's odds ``rho / (1 - rho)``: the region takes ``round(S p)`` slots, ``p =
+    b rho / (b rho + (1 - b)(1 - rho))``, at least one, so that with no evidence (``rho =
+    0.5``) nothing moves; the rest go to the family and exploration slots in their own ratio,
+    the family slots rounded up. With no region slot (``n_region = 0``: no trust region) or
+    no other slot nothing moves.
+
+    Args:
+        local_share: The trust region's share of the recent improvement rates, in ``[0, 1]``
+            (:attr:`~axfusion.candidates.trust_region.RegionCredit.local_share`).
+
+    Returns:
+        ``(n_region, n_family, n_explore)``, summing to ``S``.
+    """
+    if min(n_region, n_family, n_explore) < 0 or not 0.0 <= local_share <= 1.0:
+        raise ValueError(
+            "adaptive_region_slots needs slot counts >= 0 and local_share in [0, 1]; got "
+            f"{(n_region, n_family, n_explore)} and {local_share}."
+        )
+    other = n_family + n_explore
+    if n_region == 0 or other == 0:
+        return n_region, n_family, n_explore
+    total = n_region + other
+    b = n_region / total
+    p = b * local_share / (b * local_share + (1.0 - b) * (1.0 - local_share))
+    region = min(max(int(np.floor(p * total + 0.5)), 1), total)
+    rest = total - region
+    family = int(np.ceil(rest * n_family / other - 1e-9))
+    return region, family, rest - family
 
 
 def sequential_slots(

@@ -38,6 +38,7 @@ from axfusion.acquisition.coverage import coverage_slots, lead_slots, surprise
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import (
+    adaptive_region_slots,
     family_draws,
     fused_draw_moments,
     sequential_slots,
@@ -48,7 +49,7 @@ from axfusion.acquisition.levels import count_chosen
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
-from axfusion.candidates.trust_region import TrustRegion, trust_region_length
+from axfusion.candidates.trust_region import TrustRegion, region_credit, trust_region_length
 from axfusion.capacity import CapacityReport, estimate_capacity
 from axfusion.diagnostics import IterationRecord
 from axfusion.models import DEFAULT_BOX_FAMILIES, ReservoirModel, TuningState
@@ -199,6 +200,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
                 state, model, acqf, moments, scores, q, seed, cands.in_region, box=isinstance(source, BoxSource),
                 family_order=ahead if s.stage3.batch.family_order == "ahead" else None,
                 coverage=(report, geometry, cands.X, X_obs),
+                local_share=None if region is None or region.credit is None else region.credit.local_share,
             )
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
@@ -390,7 +392,14 @@ def stage2_trust_region(
     length, succ, fail, restarts = trust_region_length(measured_batches(state), q, source.space.dim)
     best = keys[int(np.argmax(state.scalar()))]
     center = source.space.raw_to_codes(pd.DataFrame([list(best)], columns=source.names))[0]
-    return TrustRegion(center=center, length=length, successes=succ, failures=fail, restarts=restarts)
+    credit = None
+    if s.stage3.batch.trust_region_adaptive:
+        codes = source.space.raw_to_codes(pd.DataFrame([list(k) for k in keys], columns=source.names))
+        iterations = np.array([o.iteration for o in state.successful])
+        credit = region_credit(source.space, codes, state.scalar(), iterations, q)
+    return TrustRegion(
+        center=center, length=length, successes=succ, failures=fail, restarts=restarts, credit=credit
+    )
 
 
 def stage2_structure(
@@ -473,6 +482,7 @@ def stage3_slots(
     box: bool = True,
     family_order: np.ndarray | None = None,
     coverage: tuple[StructureReport | None, Embedding, Any, np.ndarray] | None = None,
+    local_share: float | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b's extra slots: with ``stage3.batch.fused_draws`` the fused picks after the
     first (:func:`stage3_fused_draws`), then the trust-region slots (boxes) or GP slots
@@ -489,6 +499,8 @@ def stage3_slots(
         coverage: What the coverage slots need (``stage3.batch.stall_coverage``): Stage 2's
             structure report, the iteration's embedding, the ``k`` candidates' and the
             measured designs' features; or ``None`` (no coverage slots).
+        local_share: The trust region's share of the recent improvement rates (boxes with
+            ``stage3.batch.trust_region_adaptive``; :func:`batch_slots`), or ``None``.
 
     Returns:
         ``(slot_scores, sources)``: per slot, ``k`` scores and ``"fused_draw"`` (a fused pick
@@ -500,7 +512,7 @@ def stage3_slots(
         ``"coverage"`` (its others with ``stall_coverage``) or the family's name.
     """
     batch = state.settings.stage3.batch
-    n_region, n_family, n_explore = batch_slots(state, q, box=box)
+    n_region, n_family, n_explore = batch_slots(state, q, box=box, local_share=local_share)
     if box:
         region = stage3_region_slots(state, acqf, moments, scores, n_region, in_region, seed)
         region_label = "trust_region_gp" if batch.trust_region_model == "gp" else "trust_region"
@@ -563,18 +575,26 @@ def stage3_fused_draws(
     return out
 
 
-def batch_slots(state: CampaignState, q: int, *, box: bool = True) -> tuple[int, int, int]:
+def batch_slots(
+    state: CampaignState, q: int, *, box: bool = True, local_share: float | None = None
+) -> tuple[int, int, int]:
     r"""``(n_region, n_family, n_explore)``: the trust-region slots (``box``) or the pool's GP
     slots (``stage3.batch.pool_gp_share``), the family and the exploration slots of a batch of
     ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
-    :func:`~axfusion.acquisition.hedge.trust_region_slots`)."""
+    :func:`~axfusion.acquisition.hedge.trust_region_slots`). In a box with
+    ``stage3.batch.trust_region_adaptive``, ``local_share`` (the trust region's share of the
+    recent improvement rates, :class:`~axfusion.candidates.trust_region.RegionCredit`)
+    re-splits the same slots (:func:`~axfusion.acquisition.hedge.adaptive_region_slots`)."""
     batch = state.settings.stage3.batch
     explore_share = batch.explore_share
     if not box and batch.stall_explore_share is not None and stalled_batches(state) >= batch.stall_batches:
         explore_share = max(explore_share, batch.stall_explore_share)
     n_family, n_explore = slot_counts(batch.family_share, explore_share, q)
     share = batch.trust_region_share if box else batch.pool_gp_share
-    return trust_region_slots(share, q, n_family + n_explore), n_family, n_explore
+    n_region = trust_region_slots(share, q, n_family + n_explore)
+    if box and batch.trust_region_adaptive and local_share is not None:
+        return adaptive_region_slots(n_region, n_family, n_explore, local_share)
+    return n_region, n_family, n_explore
 
 
 def stalled_batches(state: CampaignState) -> int:

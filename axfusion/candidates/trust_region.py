@@ -22,6 +22,10 @@ cluster" asks:
 The loop gives a share of each batch to the best fused utility, or a GP's expected
 improvement, inside the region (``stage3.batch.trust_region_share``,
 ``.trust_region_model``); the rest of the batch is chosen over all candidates. With
+``stage3.batch.trust_region_adaptive`` that share follows where the recent improvements came
+from (:func:`region_credit`): each past batch's region is recomputed from the history, and the
+measured designs inside it and outside it are two arms whose improvement rates split the
+batch's slots. With
 ``stage2.box.trust_region_polish > 0`` a short local search on that GP's expected
 improvement (:func:`refine_trust_region_codes`) adds the best designs it finds inside the
 region: a few hundred uniform draws are sparse in ten dimensions, and standard BO optimises
@@ -58,6 +62,7 @@ class TrustRegion:
     successes: int = 0
     failures: int = 0
     restarts: int = 0
+    credit: RegionCredit | None = None
 
     def bounds(self, space: SearchSpace) -> np.ndarray:
         r"""``(D, 2)`` lower and upper optimiser-vector bounds of the region (clipped to the box)."""
@@ -74,12 +79,103 @@ class TrustRegion:
         return np.all((V >= b[:, 0] - tol) & (V <= b[:, 1] + tol), axis=1)
 
     def as_dict(self) -> dict[str, float | int]:
-        return {
+        out: dict[str, float | int] = {
             "length": float(self.length),
             "successes": int(self.successes),
             "failures": int(self.failures),
             "restarts": int(self.restarts),
         }
+        if self.credit is not None:
+            out.update(self.credit.as_dict())
+        return out
+
+
+@dataclass(frozen=True)
+class RegionCredit:
+    r"""Where the recent improvements of a box campaign came from.
+
+    Over the last batches (:func:`region_credit`), every measured design is counted as inside
+    or outside the trust region of its own batch, and as a hit when it beat the best design
+    measured before that batch (by more than ``1e-3 |best|``, TuRBO's success rule).
+
+    Attributes:
+        hits_in, picks_in: Hits and measured designs inside their batch's region.
+        hits_out, picks_out: The same outside it.
+    """
+
+    hits_in: int = 0
+    picks_in: int = 0
+    hits_out: int = 0
+    picks_out: int = 0
+
+    @property
+    def local_share(self) -> float:
+        r"""The region's share of the two arms' improvement rates, each a posterior mean under a
+        uniform prior: ``r_in / (r_in + r_out)``, ``r = (hits + 1) / (picks + 2)``; ``0.5``
+        with no history."""
+        r_in = (self.hits_in + 1.0) / (self.picks_in + 2.0)
+        r_out = (self.hits_out + 1.0) / (self.picks_out + 2.0)
+        return r_in / (r_in + r_out)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "hits_in": self.hits_in, "picks_in": self.picks_in, "hits_out": self.hits_out,
+            "picks_out": self.picks_out, "local_share": float(self.local_share),
+        }
+
+
+def region_credit(
+    space: SearchSpace,
+    codes: np.ndarray,
+    values: np.ndarray,
+    iterations: np.ndarray,
+    q: int,
+    *,
+    window: int = 10,
+) -> RegionCredit:
+    r"""Hits and picks inside and outside the trust region over the last ``window`` batches.
+
+    Each batch's region is the one the loop used for it: centred on the best design measured
+    before the batch, its side from :func:`trust_region_length` on the batches before it. A
+    pure function of the measurements in batch order, so a resumed campaign agrees.
+
+    Args:
+        space: The search space of ``codes``.
+        codes: ``(n, D)`` codes of the successful measurements.
+        values: ``(n,)`` their values, larger is better.
+        iterations: ``(n,)`` the iteration of each; the smallest is the initial design.
+        q: Batch size (TuRBO's failure tolerance).
+        window: Batches counted, the last ones.
+
+    Returns:
+        The :class:`RegionCredit`.
+    """
+    codes = np.asarray(codes, dtype=np.float64).reshape(-1, space.dim)
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    iterations = np.asarray(iterations).reshape(-1)
+    if not codes.shape[0] == values.size == iterations.size:
+        raise ValueError(
+            f"region_credit needs as many codes, values and iterations; got {codes.shape[0]}, {values.size}, "
+            f"{iterations.size}."
+        )
+    if values.size == 0 or window < 1:
+        return RegionCredit()
+    first, last = int(iterations.min()), int(iterations.max())
+    batches = [values[iterations == i] for i in range(first, last + 1)]
+    hits_in = picks_in = hits_out = picks_out = 0
+    for b in range(max(1, len(batches) - window), len(batches)):
+        rows = np.flatnonzero(iterations == first + b)
+        before = np.flatnonzero(iterations < first + b)
+        if rows.size == 0 or before.size == 0:
+            continue
+        best_row = before[int(np.argmax(values[before]))]
+        best = float(values[best_row])
+        length = trust_region_length(batches[:b], q, space.dim)[0]
+        inside = TrustRegion(center=codes[best_row], length=length).contains(space, codes[rows])
+        hit = values[rows] > best + 1e-3 * abs(best)
+        hits_in, picks_in = hits_in + int((hit & inside).sum()), picks_in + int(inside.sum())
+        hits_out, picks_out = hits_out + int((hit & ~inside).sum()), picks_out + int((~inside).sum())
+    return RegionCredit(hits_in, picks_in, hits_out, picks_out)
 
 
 def trust_region_length(

@@ -7,7 +7,7 @@ import pytest
 
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import select_batch
-from axfusion.acquisition.hedge import family_draws, fused_draw_moments, slot_counts
+from axfusion.acquisition.hedge import adaptive_region_slots, family_draws, fused_draw_moments, slot_counts
 
 
 def _members(M: int = 3, B: int = 4, k: int = 50, m: int = 1, seed: int = 0) -> np.ndarray:
@@ -91,6 +91,21 @@ def test_slot_counts_floor_the_shares_and_keep_one_fused_pick():
     assert slot_counts(0.3, 0.3, 1) == (0, 0)  # a single pick is always the fused one
     with pytest.raises(ValueError, match="q >= 1"):
         slot_counts(0.3, 0.3, 0)
+
+
+def test_adaptive_region_slots_keep_the_total_and_move_the_fixed_split_by_the_evidence():
+    assert adaptive_region_slots(3, 3, 3, 0.5) == (3, 3, 3)  # no evidence: the fixed split
+    assert adaptive_region_slots(3, 3, 3, 0.8) == (6, 2, 1)  # odds 1/2 x 4 = 2: p = 2/3; family rounded up
+    assert adaptive_region_slots(3, 3, 3, 1.0) == (9, 0, 0)
+    assert adaptive_region_slots(3, 3, 3, 0.0) == (1, 4, 4)  # the region keeps one slot
+    assert adaptive_region_slots(1, 1, 1, 0.5) == (1, 1, 1)
+    assert adaptive_region_slots(1, 1, 1, 0.8) == (2, 1, 0)
+    assert adaptive_region_slots(1, 1, 1, 0.95) == (3, 0, 0)
+    assert adaptive_region_slots(1, 0, 0, 0.0) == (1, 0, 0)  # a batch of two: nothing to move
+    assert adaptive_region_slots(0, 3, 3, 1.0) == (0, 3, 3)  # no trust region
+    assert adaptive_region_slots(2, 2, 0, 0.2) == (1, 3, 0)
+    with pytest.raises(ValueError, match="local_share in"):
+        adaptive_region_slots(3, 3, 3, 1.5)
 
 
 def test_a_fused_draw_takes_one_random_member_per_family_and_keeps_the_rest():

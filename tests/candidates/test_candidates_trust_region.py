@@ -9,8 +9,10 @@ import pytest
 from axfusion.acquisition.hedge import trust_region_slots
 from axfusion.candidates import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
 from axfusion.candidates.trust_region import (
+    RegionCredit,
     TrustRegion,
     refine_trust_region_codes,
+    region_credit,
     sample_trust_region_codes,
     trust_region_length,
 )
@@ -51,6 +53,27 @@ def test_length_restarts_below_its_minimum_and_needs_a_real_improvement():
     assert trust_region_length(tiny, 1, 4)[1:3] == (0, 1)
     with pytest.raises(ValueError, match="q >= 1"):
         trust_region_length(flat, 0, 4)
+
+
+def test_region_credit_counts_hits_inside_and_outside_each_batchs_own_region():
+    space = SearchSpace([ContinuousParameter("x", 0.0, 1.0), ContinuousParameter("y", 0.0, 1.0)])
+    raw = [[0.5, 0.5], [0.1, 0.1],  # initial design: best (0.5, 0.5)
+           [0.55, 0.5], [0.95, 0.05],  # batch 1: a hit inside (L = 0.8: |dx| <= 0.4), a miss outside
+           [0.6, 0.5], [0.02, 0.98]]  # batch 2: a miss inside, a hit outside
+    codes = space.raw_to_codes(pd.DataFrame(raw, columns=["x", "y"]))
+    values = np.array([1.0, 0.0, 2.0, -1.0, 1.5, 3.0])
+    iterations = np.array([0, 0, 1, 1, 2, 2])
+    credit = region_credit(space, codes, values, iterations, 2)
+    assert credit == RegionCredit(hits_in=1, picks_in=2, hits_out=1, picks_out=2)
+    assert credit.local_share == pytest.approx(0.5)
+    assert region_credit(space, codes, values, iterations, 2, window=1) == RegionCredit(0, 1, 1, 1)
+    local = region_credit(space, codes[:4], values[:4], iterations[:4], 2)
+    assert local.local_share == pytest.approx((2 / 3) / (2 / 3 + 1 / 3))
+    assert RegionCredit().local_share == 0.5
+    assert region_credit(space, codes[:2], values[:2], iterations[:2], 2) == RegionCredit()  # no batch yet
+    assert TrustRegion(center=codes[0], length=0.8, credit=local).as_dict()["local_share"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="as many codes"):
+        region_credit(space, codes, values[:3], iterations, 2)
 
 
 def test_draws_stay_in_the_region_keep_exact_levels_and_are_seeded(mixed: SearchSpace):

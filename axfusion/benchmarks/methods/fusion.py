@@ -200,6 +200,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "trust_region_only": ("default", {"stage3.batch.trust_region_share": 1.0}),
     "winsorize": ("default", {"stage1.winsorize": 1.5}),
     "trust_region_gp": ("default", {"stage3.batch.trust_region_model": "gp"}),
+    "adaptive_trust_region": ("default", {"stage3.batch.trust_region_adaptive": True}),
+    "fixed_trust_region": ("default", {"stage3.batch.trust_region_adaptive": False}),
     "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
     "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
