@@ -23,57 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy.stats import binomtest
+from axfusion.benchmarks.ablation import Scores, compare_scores, method_scores
+from axfusion.benchmarks.metrics import load_runs
 
-from axfusion.benchmarks.ablation import run_score
-from axfusion.benchmarks.metrics import load_runs, run_metrics
-
-Scores = dict[tuple[str, int], tuple[float, str]]
-
-
-def scores(runs: Sequence[dict[str, Any]], method: str) -> Scores:
-    r"""``(task, seed) -> (score, kind)`` of ``method``'s finished runs; lower is better (pools:
-    iterations to success, budget + 1 without one; functions: the final best)."""
-    out: Scores = {}
-    for r in runs:
-        if r.get("method") != method or r.get("status") != "ok":
-            continue
-        m = run_metrics(r)
-        out[(str(r["task"]), int(r["seed"]))] = (run_score(m)[0], str(m.get("kind")))
-    return out
-
-
-def compare(new: Scores, old: Scores) -> dict[str, Any]:
-    r"""``{"tasks": [per-task rows], "total": {...}}``: ``new`` against ``old`` (:func:`scores`),
-    paired by task and seed."""
-    rows, logs = [], []
-    for task in sorted({t for t, _ in new}):
-        seeds = sorted(s for t, s in new if t == task and (t, s) in old)
-        if not seeds:
-            continue
-        a = np.array([new[(task, s)][0] for s in seeds])
-        b = np.array([old[(task, s)][0] for s in seeds])
-        better, worse = int((a < b).sum()), int((a > b).sum())
-        rows.append({
-            "task": task, "n_pairs": len(seeds), "median": float(np.median(a)), "old_median": float(np.median(b)),
-            "better": better, "worse": worse, "ties": len(seeds) - better - worse,
-            "p_sign": float(binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0,
-        })
-        if new[(task, seeds[0])][1] == "pool":
-            logs += [math.log(x / y) for x, y in zip(a, b, strict=True) if x > 0 and y > 0]
-    better, worse = sum(r["better"] for r in rows), sum(r["worse"] for r in rows)
-    total = {
-        "better": better, "worse": worse, "ties": sum(r["ties"] for r in rows),
-        "p_sign": float(binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0,
-        "mean_log_ratio": float(np.mean(logs)) if logs else math.nan, "n_pairs": len(logs),
-    }
-    return {"tasks": rows, "total": total}
+#: The library's pairing (:func:`~axfusion.benchmarks.ablation.method_scores`,
+#: :func:`~axfusion.benchmarks.ablation.compare_scores`) under this script's names.
+scores, compare = method_scores, compare_scores
 
 
 def markdown(result: dict[str, Any], title: str = "") -> str:

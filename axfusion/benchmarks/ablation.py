@@ -10,6 +10,7 @@ p-value over the untied pairs (``scipy.stats.binomtest``, p = 1/2).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,10 @@ from scipy.stats import binomtest
 
 from axfusion.benchmarks import metrics as _m
 
-__all__ = ["ablation_markdown", "paired_table", "run_score"]
+__all__ = ["ablation_markdown", "compare_scores", "method_scores", "paired_table", "run_score"]
+
+#: ``(task, seed) -> (score, kind)``: a method's runs scored by :func:`run_score` (lower is better).
+Scores = dict[tuple[str, int], tuple[float, str]]
 
 
 def run_score(m: Mapping[str, Any]) -> tuple[float, bool]:
@@ -32,6 +36,48 @@ def run_score(m: Mapping[str, Any]) -> tuple[float, bool]:
             return float(m.get("T", 0)) + 1.0, True
         return float(its), False
     return float(m.get("final_best", np.nan)), False
+
+
+def method_scores(runs: Sequence[Mapping[str, Any]], method: str) -> Scores:
+    r"""``(task, seed) -> (score, kind)`` of ``method``'s finished runs; lower is better (pools:
+    iterations to success, budget + 1 without one; functions: the final best)."""
+    out: Scores = {}
+    for r in runs:
+        if r.get("method") != method or r.get("status") != "ok":
+            continue
+        m = _m.run_metrics(r)
+        out[(str(r["task"]), int(r["seed"]))] = (run_score(m)[0], str(m.get("kind")))
+    return out
+
+
+def compare_scores(new: Scores, old: Scores) -> dict[str, Any]:
+    r"""``{"tasks": [per-task rows], "total": {...}}``: ``new`` against ``old``
+    (:func:`method_scores`), paired by task and seed. A row holds ``task``, ``n_pairs``, both
+    medians, ``better`` / ``worse`` / ``ties`` (seeds where ``new`` is lower / higher / equal)
+    and the two-sided sign test ``p_sign``; the total sums them and gives the mean of
+    ``log(new / old)`` over the paired pool runs."""
+    rows, logs = [], []
+    for task in sorted({t for t, _ in new}):
+        seeds = sorted(s for t, s in new if t == task and (t, s) in old)
+        if not seeds:
+            continue
+        a = np.array([new[(task, s)][0] for s in seeds])
+        b = np.array([old[(task, s)][0] for s in seeds])
+        better, worse = int((a < b).sum()), int((a > b).sum())
+        rows.append({
+            "task": task, "n_pairs": len(seeds), "median": float(np.median(a)), "old_median": float(np.median(b)),
+            "better": better, "worse": worse, "ties": len(seeds) - better - worse,
+            "p_sign": float(binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0,
+        })
+        if new[(task, seeds[0])][1] == "pool":
+            logs += [math.log(x / y) for x, y in zip(a, b, strict=True) if x > 0 and y > 0]
+    better, worse = sum(r["better"] for r in rows), sum(r["worse"] for r in rows)
+    total = {
+        "better": better, "worse": worse, "ties": sum(r["ties"] for r in rows),
+        "p_sign": float(binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0,
+        "mean_log_ratio": float(np.mean(logs)) if logs else math.nan, "n_pairs": len(logs),
+    }
+    return {"tasks": rows, "total": total}
 
 
 def paired_table(runs: Sequence[Mapping[str, Any]], baseline: str = "fusion") -> pd.DataFrame:
