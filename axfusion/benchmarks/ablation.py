@@ -56,7 +56,8 @@ def compare_scores(new: Scores, old: Scores) -> dict[str, Any]:
     medians, ``better`` / ``worse`` / ``ties`` (seeds where ``new`` is lower / higher / equal)
     and the two-sided sign test ``p_sign``; the total sums them and gives the mean of
     ``log(new / old)`` over the paired pool runs."""
-    rows, logs = [], []
+    rows: list[dict[str, Any]] = []
+    logs: list[float] = []
     for task in sorted({t for t, _ in new}):
         seeds = sorted(s for t, s in new if t == task and (t, s) in old)
         if not seeds:
