@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axfusion.benchmarks.ablation import Scores, compare_scores, method_scores
+from axfusion.benchmarks.ablation import compare_scores, folder_scores, method_scores
 from axfusion.benchmarks.metrics import load_runs
 
 #: The library's pairing (:func:`~axfusion.benchmarks.ablation.method_scores`,
@@ -67,12 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--old-method", default=None, help="method name in the old folder (default: --method)")
     ap.add_argument("--json", default=None, help="also write the comparison to this JSON file")
     args = ap.parse_args(argv)
+    old_method = args.old_method or args.method
     new = scores(load_runs(args.new), args.method)
-    old: Scores = {}
-    for folder in args.old:
-        for key, value in scores(load_runs(folder), args.old_method or args.method).items():
-            old.setdefault(key, value)
-    result = compare(new, old)
+    result = compare(new, folder_scores(args.old, [old_method])[old_method])
     if not result["tasks"]:
         raise SystemExit(f"No (task, seed) of `{args.method}` is in both folders; nothing to compare.")
     label = args.old[0] if len(args.old) == 1 else ", ".join(args.old)

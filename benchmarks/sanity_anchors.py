@@ -33,8 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axfusion.benchmarks.ablation import Scores, compare_scores, method_scores
-from axfusion.benchmarks.metrics import load_runs
+from axfusion.benchmarks.ablation import compare_scores, folder_scores
 
 #: ``(anchor, fusion side, comparator)``: the comparator must not beat the fusion side.
 ANCHORS: tuple[tuple[str, str, str], ...] = (
@@ -51,21 +50,10 @@ def verdict(row: dict[str, Any]) -> str:
     return "violated (p < 0.05)" if row["p_sign"] < 0.05 else "violated"
 
 
-def collect(folders: Sequence[str | Path], methods: Sequence[str]) -> dict[str, Scores]:
-    r"""``method -> Scores`` over ``folders`` (the first folder holding a (task, seed) wins)."""
-    out: dict[str, Scores] = {m: {} for m in methods}
-    for folder in folders:
-        runs = load_runs(folder)
-        for m in methods:
-            for key, value in method_scores(runs, m).items():
-                out[m].setdefault(key, value)
-    return out
-
-
 def check(folders: Sequence[str | Path], anchors: Sequence[tuple[str, str, str]] = ANCHORS) -> list[dict[str, Any]]:
     r"""One row per (anchor, task) where both sides have runs: the anchor, both methods and
     medians, the comparator's better / worse / tied seeds, the sign test and the verdict."""
-    scores = collect(folders, sorted({m for _, a, b in anchors for m in (a, b)}))
+    scores = folder_scores(folders, sorted({m for _, a, b in anchors for m in (a, b)}))
     rows = []
     for name, side, comparator in anchors:
         for r in compare_scores(scores[comparator], scores[side])["tasks"]:

@@ -20,7 +20,7 @@ from scipy.stats import binomtest
 
 from axfusion.benchmarks import metrics as _m
 
-__all__ = ["ablation_markdown", "compare_scores", "method_scores", "paired_table", "run_score"]
+__all__ = ["ablation_markdown", "compare_scores", "folder_scores", "method_scores", "paired_table", "run_score"]
 
 #: ``(task, seed) -> (score, kind)``: a method's runs scored by :func:`run_score` (lower is better).
 Scores = dict[tuple[str, int], tuple[float, str]]
@@ -47,6 +47,18 @@ def method_scores(runs: Sequence[Mapping[str, Any]], method: str) -> Scores:
             continue
         m = _m.run_metrics(r)
         out[(str(r["task"]), int(r["seed"]))] = (run_score(m)[0], str(m.get("kind")))
+    return out
+
+
+def folder_scores(folders: Sequence[Any], methods: Sequence[str]) -> dict[str, Scores]:
+    r"""``method -> Scores`` (:func:`method_scores`) over results ``folders`` read in order: the
+    first folder holding a (task, seed) run of a method wins."""
+    out: dict[str, Scores] = {m: {} for m in methods}
+    for folder in folders:
+        runs = _m.load_runs(folder)
+        for m in methods:
+            for key, value in method_scores(runs, m).items():
+                out[m].setdefault(key, value)
     return out
 
 

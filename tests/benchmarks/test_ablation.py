@@ -40,3 +40,21 @@ def test_functions_compare_final_best_and_unpaired_seeds_are_dropped(fake_metric
     row = ablation.paired_table(runs).iloc[0]
     assert (row["n_pairs"], row["better"], row["worse"], row["ties"]) == (2, 0, 1, 1)
     assert ablation.paired_table(_runs("fusion:y", [1.0], kind="function")).empty  # no baseline
+
+
+def test_folder_scores_reads_folders_in_order_and_the_first_run_of_a_seed_wins():
+    from pathlib import Path
+
+    from axfusion.benchmarks.ablation import folder_scores, method_scores
+    from axfusion.benchmarks.metrics import load_runs
+
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    first, second = results / "gp_ard_decision", results / "anchors"  # both hold fusion on crossed_barrel
+    merged = folder_scores([first, second], ["fusion"])["fusion"]
+    own_first = method_scores(load_runs(first), "fusion")
+    own_second = method_scores(load_runs(second), "fusion")
+    assert {k for k in own_first if k[0] == "crossed_barrel"} == {("crossed_barrel", s) for s in range(10)}
+    assert any(own_first[k] != own_second[k] for k in own_first)  # the two folders disagree on some seed
+    assert all(merged[k] == v for k, v in own_first.items())
+    assert all(merged[k] == v for k, v in own_second.items() if k not in own_first)  # agnp, p3ht, steel
+    assert set(merged) == set(own_first) | set(own_second)
