@@ -338,6 +338,11 @@ class ReservoirSettings(_Node):
             as Ax's default GP-BO does with 1.5; :mod:`axfusion.models.outcome`); ``None``
             (default): the raw targets, as in the paper -- 1.5 measured no better on mixed
             Branin and worse on mixed Rosenbrock-10D (docs/method.md).
+        member_noise: The ensemble posterior (``ReservoirModel.posterior``, what a stock
+            BoTorch acquisition reads) carries the members' own predictive stds where a
+            family reports one (GPs, forests): samples are ``member + std z``. ``False``:
+            the members' means only (BoTorch's ``EnsemblePosterior``). The fusion
+            acquisition reads the members directly and does not depend on it.
     """
 
     _path = "stage1"
@@ -354,6 +359,7 @@ class ReservoirSettings(_Node):
     std_floor: float = 0.03
     input_clip: float | None = 5.0
     winsorize: float | None = None
+    member_noise: bool = True
 
     def _validate(self) -> None:
         self._check(self.n_members >= 2, "n_members", "at least 2 (the members' spread is the uncertainty)")
@@ -1258,6 +1264,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage3.batch.stall_coverage": False,
     "stage3.batch.stall_leads": False,
     "stage2.pool.lead_neighbours": False,
+    "stage1.member_noise": False,
 }
 
 

@@ -26,6 +26,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import torch
 from botorch.acquisition.objective import PosteriorTransform, ScalarizedPosteriorTransform
+from botorch.exceptions.errors import UnsupportedError
 from botorch.models.ensemble import EnsembleModel
 from botorch.models.transforms.input import InputTransform
 from botorch.models.transforms.outcome import OutcomeTransform
@@ -658,6 +659,11 @@ class ReservoirModel(EnsembleModel):
             ``batch x s x q x m`` member predictions in the (outcome-transformed)
             training units, ``s = M * B`` ordered family-major.
         """
+        return self._ensemble(X, with_std=False)[0]
+
+    def _ensemble(self, X: Tensor, *, with_std: bool) -> tuple[Tensor, Tensor | None]:
+        r""":meth:`forward`'s values and, with ``with_std``, the members' own stds
+        (``batch x s x q x m`` each; the stds ``None`` without it)."""
         batch_shape, q, d = X.shape[:-2], X.shape[-2], X.shape[-1]
         flat = self._to_numpy(X.reshape(-1, d))
         # MC acquisitions evaluate t-batches that repeat the same rows (the
@@ -670,14 +676,16 @@ class ReservoirModel(EnsembleModel):
                 flat = uniq
             else:
                 inverse = None
-        Xs = self._standardise(flat)
-        vals = self._member_values(Xs)[0] * self._y_std + self._y_mean  # M x B x k x m
-        if inverse is not None:
-            vals = vals[:, :, inverse.reshape(-1), :]
-        M, B, k, m = vals.shape
-        vals = vals.reshape(M * B, -1, q, m)  # s x prod(batch) x q x m
-        out = torch.as_tensor(vals, dtype=X.dtype, device=X.device).transpose(0, 1)
-        return out.reshape(*batch_shape, M * B, q, m)
+        vals, sds = self._member_values(self._standardise(flat))  # M x B x k x m each
+        arrays = [vals * self._y_std + self._y_mean] + ([sds * self._y_std] if with_std else [])
+        out: list[Tensor] = []
+        for a in arrays:
+            if inverse is not None:
+                a = a[:, :, inverse.reshape(-1), :]
+            M, B, _, m = a.shape
+            t = torch.as_tensor(a.reshape(M * B, -1, q, m), dtype=X.dtype, device=X.device)
+            out.append(t.transpose(0, 1).reshape(*batch_shape, M * B, q, m))
+        return out[0], (out[1] if with_std else None)
 
     def _forward(self, X: Tensor) -> Tensor:
         r""":meth:`forward` without autograd through the members (they are not
@@ -702,18 +710,42 @@ class ReservoirModel(EnsembleModel):
         BoTorch's :meth:`EnsembleModel.posterior` (input transform, :meth:`forward`,
         outcome untransform, output selection), returned as a
         :class:`~axfusion.models.sampler.ReservoirPosterior` (which enumerates members
-        when sampled). A :class:`~botorch.acquisition.objective.ScalarizedPosteriorTransform`
-        (which Ax passes for single-objective problems) is applied to the member values
-        directly, ``values @ weights + offset``: BoTorch's own expects a Gaussian.
+        when sampled). With ``settings.member_noise`` (the default) and a family that
+        reports its own predictive std (GPs, forests), the posterior carries the members'
+        stds too: a stock BoTorch acquisition then sees a GP member's uncertainty, not only
+        the members' spread. A
+        :class:`~botorch.acquisition.objective.ScalarizedPosteriorTransform` (which Ax
+        passes for single-objective problems) is applied to the member values directly,
+        ``values @ weights + offset`` (and the stds as ``sqrt(stds^2 @ weights^2)``):
+        BoTorch's own expects a Gaussian.
         """
-        base = super().posterior(X, output_indices=output_indices, **kwargs)
-        post = ReservoirPosterior(values=base.values, weights=self.ensemble_weights)
+        if not (self.settings.member_noise and bool(np.any(self.provides_std))):
+            base = super().posterior(X, output_indices=output_indices, **kwargs)
+            values, stds = base.values, None
+        else:
+            if isinstance(kwargs.get("observation_noise"), Tensor):
+                raise UnsupportedError("Ensemble models do not support observation noise.")
+            self.eval()
+            X = self.transform_inputs(X)
+            with torch.no_grad():
+                values, stds = self._ensemble(X, with_std=True)
+            assert stds is not None
+            if X.requires_grad:  # as in _forward: a zero gradient, no autograd through members
+                values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
+            if hasattr(self, "outcome_transform"):
+                values, var = self.outcome_transform.untransform(values, stds**2, X=X)
+                stds = None if var is None else var.clamp_min(0.0).sqrt()
+            if output_indices is not None:
+                values = values[..., output_indices]
+                stds = None if stds is None else stds[..., output_indices]
+        post = ReservoirPosterior(values=values, weights=self.ensemble_weights, stds=stds)
         if posterior_transform is None:
             return post
         if isinstance(posterior_transform, ScalarizedPosteriorTransform):
-            w = torch.as_tensor(posterior_transform.weights).to(post.values)
-            scalar = (post.values @ w + posterior_transform.offset).unsqueeze(-1)
-            return ReservoirPosterior(values=scalar, weights=self.ensemble_weights)
+            w = torch.as_tensor(posterior_transform.weights).to(values)
+            scalar = (values @ w + posterior_transform.offset).unsqueeze(-1)
+            sd = None if stds is None else ((stds**2) @ (w**2)).sqrt().unsqueeze(-1)
+            return ReservoirPosterior(values=scalar, weights=self.ensemble_weights, stds=sd)
         return posterior_transform(post, X=X)
 
     # --------------------------------------------------------- diagnostics

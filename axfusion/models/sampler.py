@@ -11,7 +11,10 @@ acquisitions see the exact ensemble average with common random numbers.
 :class:`ReservoirPosterior` is an :class:`EnsemblePosterior` for which
 :func:`botorch.sampling.get_sampler` returns an :class:`EnumeratingSampler`,
 so stock MC acquisitions (qLogNEI, qUCB, qLogEHVI, ...) pick it up without
-being told.
+being told. When the members report their own predictive std (Gaussian processes,
+forests), the posterior carries it: a sample is a member's prediction plus that member's
+std times a standard normal draw, so that a reservoir of GPs is not read as certain of its
+means (the draws are fixed by ``noise_seed``: common random numbers again).
 """
 
 from __future__ import annotations
@@ -30,10 +33,62 @@ __all__ = ["EnumeratingSampler", "ReservoirPosterior", "allocate_members"]
 class ReservoirPosterior(EnsemblePosterior):
     r"""Ensemble posterior of a :class:`~axfusion.models.ReservoirModel`.
 
-    Identical to :class:`EnsemblePosterior` (``values`` is
-    ``batch x s x q x m``); it exists so that ``get_sampler`` dispatches to
-    :class:`EnumeratingSampler`.
+    :class:`EnsemblePosterior` (``values`` is ``batch x s x q x m``) for which
+    ``get_sampler`` dispatches to :class:`EnumeratingSampler`, with the members' own
+    predictive stds when they have them.
+
+    Args:
+        values: ``batch x s x q x m`` member predictions.
+        weights: ``s`` member weights (``None``: uniform).
+        stds: ``batch x s x q x m`` the members' own predictive stds (0 for a member
+            without one), or ``None``. Then the posterior is the mixture of the members'
+            Gaussians: :attr:`variance` adds the weighted mean of the members' variances
+            to their spread, and a sample of member ``j`` at a point is
+            ``values_j + stds_j z`` with ``z`` standard normal, independent across points
+            and outputs (a member's covariance between points is not kept).
+        noise_seed: Seed of the normal draws ``z``; the same sample slot and point get the
+            same ``z`` in every t-batch and every call with the same shapes.
     """
+
+    def __init__(
+        self,
+        values: Tensor,
+        weights: Tensor | None = None,
+        stds: Tensor | None = None,
+        noise_seed: int = 0,
+    ) -> None:
+        super().__init__(values=values, weights=weights)
+        if stds is not None:
+            if stds.shape != values.shape:
+                raise ValueError(f"stds has shape {tuple(stds.shape)}, values {tuple(values.shape)}.")
+            stds = stds.to(values).clamp_min(0.0)
+            if not bool((stds > 0).any()):
+                stds = None
+        self.stds = stds
+        self.noise_seed = int(noise_seed)
+
+    @property
+    def variance(self) -> Tensor:
+        r"""``batch x q x m``: the members' spread plus, with :attr:`stds`, the
+        weighted mean of their own variances (the law of total variance)."""
+        var = super().variance
+        if self.stds is None:
+            return var
+        return var + (self.weights[..., None, None] * self.stds**2).sum(dim=-3)
+
+    def rsample_from_base_samples(self, sample_shape: torch.Size, base_samples: Tensor) -> Tensor:
+        r"""Member values at the sampled indices, plus their own noise when :attr:`stds`
+        is set: ``sample_shape x batch x q x m``."""
+        out = super().rsample_from_base_samples(sample_shape=sample_shape, base_samples=base_samples)
+        if self.stds is None:
+            return out
+        sd = EnsemblePosterior(values=self.stds).rsample_from_base_samples(
+            sample_shape=sample_shape, base_samples=base_samples
+        )
+        gen = torch.Generator().manual_seed(self.noise_seed)
+        shape = sample_shape + torch.Size([1] * len(self.batch_shape)) + self.values.shape[-2:]
+        z = torch.randn(shape, generator=gen, dtype=self.values.dtype).to(self.values.device)
+        return out + sd * z
 
 
 def allocate_members(n_samples: int, weights: Tensor) -> Tensor:
@@ -116,13 +171,14 @@ def _get_enumerating_sampler(
 ) -> MCSampler:
     r"""Dispatch: an :class:`EnumeratingSampler` that covers every member.
 
-    With uniform weights the sampler uses exactly one sample per member; with
-    reliability weights it rounds the requested number of samples up to a
-    multiple of the ensemble size and allocates them by weight.
+    With uniform weights and no member noise the sampler uses exactly one sample per
+    member; with reliability weights or member noise (``posterior.stds``) it rounds the
+    requested number of samples up to a multiple of the ensemble size and allocates
+    them by weight.
     """
     s = posterior.ensemble_size
     w = posterior.weights.reshape(-1, s)[0]
-    if bool(torch.allclose(w, torch.full_like(w, 1.0 / s))):
+    if posterior.stds is None and bool(torch.allclose(w, torch.full_like(w, 1.0 / s))):
         n = s
     else:
         n = s * math.ceil(max(sample_shape.numel(), s) / s)

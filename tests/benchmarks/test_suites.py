@@ -31,6 +31,15 @@ def test_suites_and_their_protocols():
         s = get_task(t)
         assert (s.kind, s.n_initial, s.batch_size, s.n_iterations, s.options["dim"]) == ("function", 10, 10, 100, 20)
     assert get_task("ackley20").options["shift"] and get_task("rastrigin20").options["shift"]
+    for fn in ("ackley", "rastrigin"):  # the rotated twins: same shift and budget, optimum 0 at the shift
+        plain, rotated = get_task(f"{fn}20").build(seed=0), get_task(f"{fn}20_rotated").build(seed=0)
+        assert get_task(f"{fn}20_rotated").kind == "function" and rotated.n_iterations == 100
+        opt = np.array([[rotated.problem.optimizer[f"x{i + 1}"] for i in range(20)]])
+        assert opt.tolist() == [[plain.problem.optimizer[f"x{i + 1}"] for i in range(20)]]
+        assert float(rotated.problem.evaluate(opt)[0]) == pytest.approx(0.0, abs=1e-9)
+        x = opt + 0.7
+        assert float(rotated.problem.evaluate(x)[0]) != pytest.approx(float(plain.problem.evaluate(x)[0]))
+    assert get_suite("synthetic20_rotated").tasks == ("ackley20_rotated", "rastrigin20_rotated")
     for t in get_suite("mixed").tasks:
         s = get_task(t)
         assert s.kind == "function" and s.batch_size == 2 and s.source.startswith("mixed_")

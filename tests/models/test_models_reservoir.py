@@ -10,6 +10,7 @@ from botorch.acquisition.objective import ScalarizedPosteriorTransform
 from botorch.models.transforms.input import Normalize
 from botorch.models.transforms.outcome import Standardize
 from botorch.optim import optimize_acqf_discrete
+from botorch.sampling.get_sampler import get_sampler
 from botorch.utils.multi_objective.box_decompositions import FastNondominatedPartitioning
 
 from axfusion.models import (
@@ -172,6 +173,56 @@ def test_user_registered_family_with_own_std_is_used():
     vals, stds = model.member_predictions(X[:5], return_std=True)
     assert np.all(stds[0] > 0) and np.all(stds[1] == 0)
     assert model.provides_std.tolist() == [True, False]
+
+
+@pytest.fixture(scope="module")
+def fitted_gp_ridge():
+    X, Y = toy_data(n=25)
+    kw = dict(families=("gp", "ridge"), n_members=3, clusterer=kmeans_clusterer, seed=0)
+    return (
+        ReservoirModel(X, Y, outcome_transform=Standardize(m=1), **kw).fit(),
+        ReservoirModel(X, Y, outcome_transform=Standardize(m=1), member_noise=False, **kw).fit(),
+    )
+
+
+def test_posterior_carries_the_members_own_std(fitted_gp_ridge):
+    noisy, plain = fitted_gp_ridge
+    X = torch.rand(6, 5, dtype=torch.float64)
+    post, base = noisy.posterior(X), plain.posterior(X)
+    torch.testing.assert_close(post.mean, base.mean)
+    _, stds = noisy.member_predictions(X, return_std=True)  # 2 x 3 x 6 x 1, untransformed
+    assert post.stds is not None and base.stds is None
+    torch.testing.assert_close(post.stds, torch.as_tensor(stds.reshape(6, 6, 1)))
+    # ridge members report none; the GP's variance is added to the spread (law of total variance)
+    assert torch.all(post.stds[3:] == 0) and torch.all(post.stds[:3] > 0)
+    expected = base.variance + (post.weights[:, None, None] * post.stds**2).sum(dim=-3)
+    torch.testing.assert_close(post.variance, expected)
+    assert torch.all(post.variance > base.variance)
+
+
+def test_member_noise_sampling_is_deterministic_and_unbiased(fitted_gp_ridge):
+    noisy, _ = fitted_gp_ridge
+    X = torch.rand(4, 2, 5, dtype=torch.float64)  # t-batches of q = 2
+    post = noisy.posterior(X)
+    sampler = get_sampler(post, sample_shape=torch.Size([600]))
+    assert sampler.sample_shape.numel() % noisy.num_members == 0 and sampler.sample_shape.numel() >= 600
+    draws = sampler(post)
+    torch.testing.assert_close(draws, sampler(noisy.posterior(X)))  # same draws on a second call
+    assert draws.shape == (sampler.sample_shape.numel(), 4, 2, 1)
+    # the MC mean and variance approach the mixture's
+    torch.testing.assert_close(draws.mean(0), post.mean, atol=0.1 * float(post.variance.sqrt().max()), rtol=0)
+    ratio = draws.var(0) / post.variance
+    assert torch.all((ratio > 0.7) & (ratio < 1.4))
+
+
+def test_member_noise_under_a_scalarized_transform(fitted_gp_ridge):
+    noisy, _ = fitted_gp_ridge
+    X = torch.rand(5, 5, dtype=torch.float64)
+    pt = ScalarizedPosteriorTransform(weights=torch.tensor([-2.0], dtype=torch.float64))
+    post, raw = noisy.posterior(X, posterior_transform=pt), noisy.posterior(X)
+    torch.testing.assert_close(post.values, -2.0 * raw.values)
+    assert raw.stds is not None and post.stds is not None
+    torch.testing.assert_close(post.stds, 2.0 * raw.stds)
 
 
 def test_input_and_outcome_transforms():

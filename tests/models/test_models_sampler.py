@@ -1,3 +1,4 @@
+import pytest
 import torch
 from botorch.sampling.get_sampler import get_sampler
 
@@ -35,3 +36,16 @@ def test_weighted_allocation_is_proportional():
     post = ReservoirPosterior(values=torch.randn(3, 2, 1), weights=torch.tensor([0.5, 0.3, 0.2]))
     sampler = get_sampler(post, sample_shape=torch.Size([7]))
     assert sampler.sample_shape == torch.Size([9])
+
+
+def test_member_stds_are_checked_and_zero_stds_are_dropped():
+    values = torch.randn(3, 4, 1, dtype=torch.float64)
+    assert ReservoirPosterior(values=values, stds=torch.zeros_like(values)).stds is None
+    with pytest.raises(ValueError, match="stds has shape"):
+        ReservoirPosterior(values=values, stds=torch.ones(3, 4, 2, dtype=torch.float64))
+    post = ReservoirPosterior(values=values, stds=torch.ones_like(values))
+    # one sample per member would not sample the noise: the sampler asks for more
+    sampler = get_sampler(post, sample_shape=torch.Size([10]))
+    assert sampler.sample_shape == torch.Size([12])
+    draws = sampler(post)
+    assert draws.shape == (12, 4, 1) and not torch.equal(draws[0], draws[3])  # member 0, two draws
