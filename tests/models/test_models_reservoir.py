@@ -299,6 +299,22 @@ def test_qlognei_on_a_pool_of_ten_thousand(fitted_single, pool):
     assert (mu < chosen_mu.max()).float().mean() > 0.9
 
 
+def test_qlognei_with_member_noise_is_deterministic_and_reads_the_noise(fitted_gp_ridge):
+    noisy, plain = fitted_gp_ridge
+    X_base = noisy.train_inputs[0]
+    choices = torch.rand(300, 5, dtype=torch.float64)
+    picks, values = [], []
+    for model in (noisy, plain, noisy):
+        acqf = qLogNoisyExpectedImprovement(model=model, X_baseline=X_base, prune_baseline=False)
+        cand, val = optimize_acqf_discrete(acqf, q=2, choices=choices)
+        assert torch.isfinite(val).all()
+        picks.append(cand)
+        values.append(acqf(choices[:50].unsqueeze(-2)))
+    torch.testing.assert_close(picks[0], picks[2])  # deterministic under the member noise
+    torch.testing.assert_close(values[0], values[2])
+    assert not torch.allclose(values[0], values[1])  # the GP members' own std changes the acquisition
+
+
 def test_qucb_on_a_pool(fitted_single, pool):
     acqf = qUpperConfidenceBound(model=fitted_single, beta=0.5)
     cand, _ = optimize_acqf_discrete(acqf, q=2, choices=pool, max_batch_size=4096)
