@@ -182,6 +182,14 @@ def _fit_family_task(
     return fitted, records, time.perf_counter() - t0
 
 
+def _zero_gradient_link(values: Tensor, X: Tensor) -> Tensor:
+    r"""``batch x s x q x m`` member values connected to ``X`` (``batch x q x d``) with a zero
+    gradient when ``X`` requires one (the members are not differentiable)."""
+    if X.requires_grad:
+        values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
+    return values
+
+
 class ReservoirModel(EnsembleModel):
     r"""Heterogeneous bootstrap reservoir of surrogates (docs/method.md, Stages 0-1).
 
@@ -694,9 +702,7 @@ class ReservoirModel(EnsembleModel):
         restarts instead of failing on a missing graph."""
         with torch.no_grad():
             values = self.forward(X)
-        if X.requires_grad:
-            values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
-        return values
+        return _zero_gradient_link(values, X)
 
     def posterior(  # type: ignore[override]  # EnsembleModel's signature (no observation_noise)
         self,
@@ -730,8 +736,7 @@ class ReservoirModel(EnsembleModel):
             with torch.no_grad():
                 values, stds = self._ensemble(X, with_std=True)
             assert stds is not None
-            if X.requires_grad:  # as in _forward: a zero gradient, no autograd through members
-                values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
+            values = _zero_gradient_link(values, X)  # as in _forward
             if hasattr(self, "outcome_transform"):
                 values, var = self.outcome_transform.untransform(values, stds**2, X=X)
                 stds = None if var is None else var.clamp_min(0.0).sqrt()
