@@ -112,6 +112,7 @@ from typing import Any
 
 import numpy as np
 
+from axfusion.benchmarks.checkpoint import RunCheckpoint, checkpoint_path
 from axfusion.benchmarks.metrics import SHARED_DIR, _is_shared, _legacy_path, read_run_file, unpack_runs
 from axfusion.diagnostics import jsonable
 
@@ -530,6 +531,8 @@ class RunJob:
         threads: Thread limit of the run (``None``: no limit).
         stop_at_success: Pools: stop once a row of the success set has been evaluated.
         full_path: The full record (``None``: not written).
+        checkpoint_path: Where a method that supports checkpoints saves its state after every
+            batch (:mod:`axfusion.benchmarks.checkpoint`; ``None``: no checkpoint).
     """
 
     task_name: str
@@ -543,6 +546,7 @@ class RunJob:
     threads: int | None = None
     stop_at_success: bool = False
     full_path: str | None = None
+    checkpoint_path: str | None = None
 
 
 _TASK_CACHE: dict[Any, Any] = {}
@@ -688,6 +692,27 @@ def _reference(task: Any, ev: Any, info: dict[str, Any], spec: Any, seed: int) -
     return ref
 
 
+def _checkpoint_of(job: RunJob, method: Any, record: Mapping[str, Any]) -> RunCheckpoint | None:
+    r"""The run's checkpoint when the method supports one (its identity: what the run is)."""
+    if job.checkpoint_path is None or not getattr(method, "supports_checkpoint", False):
+        return None
+    identity = {
+        "task": job.task_name, "method": job.method, "seed": int(job.seed), "options": record["method_options"],
+        "task_info": record["task_info"], "stop_at_success": bool(job.stop_at_success),
+    }
+    return RunCheckpoint(job.checkpoint_path, _jsonable(identity))
+
+
+def _elapsed_clock(prior: Mapping[str, float], t_start: float, t_method: float) -> Callable[[], dict[str, float]]:
+    r"""Seconds spent by the run so far, the time before a resume included."""
+
+    def elapsed() -> dict[str, float]:
+        now = time.perf_counter()
+        return {"wall": prior.get("wall", 0.0) + now - t_start, "method": prior.get("method", 0.0) + now - t_method}
+
+    return elapsed
+
+
 def execute_run(job: RunJob) -> dict[str, Any]:
     r"""Run one job and write its run file; never raises for a failing method.
 
@@ -710,6 +735,8 @@ def execute_run(job: RunJob) -> dict[str, Any]:
     ev = None
     method = None
     task = None
+    checkpoint = None
+    prior: dict[str, float] = {}
     t_start = time.perf_counter()
     t_method = None
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -727,10 +754,24 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             if job.stop_at_success and task.kind == "pool":
                 stop_sets = [task.setup(0).success]
             ev = Evaluator(task, seed=int(job.seed), stop_when_found=stop_sets)
+            checkpoint = _checkpoint_of(job, method, record)
+            saved = checkpoint.load() if checkpoint is not None else None
             t_start = time.perf_counter()
-            ev.evaluate_initial()
+            if saved is not None:  # a stopped run continues after its last measured batch
+                ev.load_state_dict(saved["evaluator"])
+                prior = {k: float(v) for k, v in saved.get("elapsed", {}).items()}
+                saved.setdefault("resumes", []).append({
+                    "iteration": int(ev.iteration.max()) if ev.n_evaluated else 0,
+                    "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                })
+                record["resumes"] = saved["resumes"]
+            else:
+                ev.evaluate_initial()
             ev.tick()
             t_method = time.perf_counter()
+            if checkpoint is not None:
+                checkpoint.elapsed = _elapsed_clock(prior, t_start, t_method)
+                method.checkpoint = checkpoint
             with contextlib.suppress(BudgetExhausted):
                 method.run(task, ev)
             record["status"] = "ok"
@@ -766,8 +807,8 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             record["n_evaluations"] = ev.n_evaluated
             record["n_iterations_done"] = int(ev.iteration.max()) if ev.n_evaluated else 0
             record["best_loss"] = ev.best_loss() if ev.n_evaluated else None
-            record["wall_time"] = t_end - t_start
-            record["method_time"] = (t_end - t_method) if t_method is not None else None
+            record["wall_time"] = prior.get("wall", 0.0) + t_end - t_start
+            record["method_time"] = (prior.get("method", 0.0) + t_end - t_method) if t_method is not None else None
             if record["task_info"] is not None:
                 try:
                     record["reference"] = _reference(task, ev, record["task_info"], spec, int(job.seed))
@@ -785,11 +826,16 @@ def execute_run(job: RunJob) -> dict[str, Any]:
             "cpu_user_s": ru1.ru_utime - ru0.ru_utime, "cpu_system_s": ru1.ru_stime - ru0.ru_stime,
             "threads": job.threads,
         }
+    if checkpoint is not None and checkpoint.discarded:
+        record["checkpoint_discarded"] = checkpoint.discarded
+        warnings.warn(checkpoint.discarded, stacklevel=2)
     record["finished_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     record = _jsonable(record)
     if job.full_path is not None:  # the full record first: the compact file marks the run finished
         write_run_file(job.full_path, record)
     write_compact_run_file(job.path, record)
+    if checkpoint is not None and record["status"] == "ok":
+        checkpoint.clear()  # a failed run keeps it: --retry-failed continues from its last batch
     legacy = _legacy_path(job.path)
     if legacy != Path(job.path) and legacy.exists():  # an older run file this run replaces
         legacy.unlink()
@@ -1071,6 +1117,7 @@ def run_benchmark(
                 task_name=name, task=obj, method=m, factory=factories[m], options=dict(method_options.get(m, {})),
                 seed=s, path=str(p), overrides=overrides if isinstance(obj, TaskSpec) else {}, threads=threads,
                 stop_at_success=stop_at_success, full_path=str(full_run_path(out, name, m, s)),
+                checkpoint_path=str(checkpoint_path(out, name, m, s)),
             ))
     # unsupported pairs are noted even when every other run was already finished
     _update_manifest(out, {

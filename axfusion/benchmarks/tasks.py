@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -582,4 +582,46 @@ class Evaluator:
 
     def tick(self) -> None:
         r"""Restart the proposal clock (call when a method starts its own loop)."""
+        self._clock = time.perf_counter()
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        r"""The history as JSON-able lists (exact: floats round-trip through JSON).
+
+        Keys ``X`` (``n x d``), ``Y`` (``n x q``), ``loss``, ``rows`` (pools), ``iteration``
+        (``n`` each), ``iteration_times``, ``hit`` (which ``stop_when_found`` sets were hit).
+        """
+        return {
+            "X": self.X.tolist(), "Y": self.Y.tolist(), "loss": self.loss.tolist(), "rows": self.rows.tolist(),
+            "iteration": self.iteration.tolist(), "iteration_times": [float(t) for t in self.iteration_times],
+            "hit": list(self._hit),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        r"""Restore a history written by :meth:`state_dict` (on a fresh evaluator of the same task).
+
+        Raises:
+            RuntimeError: If this evaluator has already evaluated points.
+            ValueError: If the history does not fit the task (dimensions, rows, lengths).
+        """
+        if self.n_evaluated:
+            raise RuntimeError("load_state_dict needs a fresh evaluator; this one has evaluated points.")
+        d, q = self.task.space.dim, self.task.n_objectives
+        X = np.asarray(state["X"], dtype=np.float64).reshape(-1, d)
+        Y = np.asarray(state["Y"], dtype=np.float64).reshape(-1, q)
+        loss = np.asarray(state["loss"], dtype=np.float64).reshape(-1)
+        iteration = np.asarray(state["iteration"], dtype=np.int64).reshape(-1)
+        rows = np.asarray(state.get("rows", []), dtype=np.int64).reshape(-1)
+        n = loss.size
+        if not (X.shape[0] == Y.shape[0] == iteration.size == n) or n > self.task.budget:
+            raise ValueError(f"A checkpoint's history does not fit task {self.task.name!r} (lengths or budget).")
+        if isinstance(self.task, PoolTask):
+            task, evaluated = self._pool_state()
+            if rows.size != n or (n and (rows.min() < 0 or rows.max() >= task.N)) or np.unique(rows).size != n:
+                raise ValueError(f"A checkpoint's rows do not fit pool task {self.task.name!r}.")
+            evaluated[rows] = True
+        hit = [bool(h) for h in state.get("hit", [])]
+        self._hit = hit if len(hit) == len(self._stop_sets) else [False] * len(self._stop_sets)
+        self.X, self.Y, self.loss, self.rows, self.iteration = X, Y, loss, rows, iteration
+        self.iteration_times = [float(t) for t in state.get("iteration_times", [])]
         self._clock = time.perf_counter()

@@ -537,22 +537,51 @@ class FusionOptimizer:
         path = Path(state_path)
         with campaign_lock(path):
             payload, digest = read_campaign_file(path)
-        state = CampaignState.from_dict(payload, label=path.name)
+        opt = cls.from_state_dict(payload, candidates, label=path.name, where=f"The campaign in {path}")
+        opt.state_path = path if save else None
+        opt._disk = digest
+        return opt
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        payload: dict[str, Any],
+        candidates: CandidatePool | SearchSpace | np.ndarray | pd.DataFrame,
+        *,
+        label: str = "the campaign",
+        where: str | None = None,
+    ) -> FusionOptimizer:
+        r"""Continue a campaign from :meth:`state_dict`'s dict exactly, without a file.
+
+        The optimiser saves nowhere (``state_path`` is ``None``); :meth:`resume` is this plus
+        the file. Used by the benchmark harness's per-batch checkpoints.
+
+        Args:
+            payload: A :meth:`state_dict` (or a campaign file's JSON object).
+            candidates: The pool or search space the campaign was started on.
+            label: How errors name the campaign.
+            where: How a mismatch of ``candidates`` names the campaign (default from ``label``).
+
+        Raises:
+            CampaignFileError: ``payload`` is not a valid campaign; the message names the field.
+            CampaignMismatchError: naming how ``candidates`` differ from the campaign's.
+        """
+        state = CampaignState.from_dict(payload, label=label)
         opt = cls.__new__(cls)
         opt.source = make_source(candidates, state.settings.stage2.pool, state.settings.stage2.box)
         try:
-            opt.source.check(state.source, what=f"The campaign in {path}")
+            opt.source.check(state.source, what=where or f"The campaign {label}")
         except CampaignMismatchError:
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise CampaignFileError(
-                f"{path.name} is not a valid campaign file (source: {error}). Restore the file from a backup or start "
+                f"{label} is not a valid campaign file (source: {error}). Restore the file from a backup or start "
                 "a new campaign."
             ) from error
-        state.check_keys(opt.source, label=path.name)
+        state.check_keys(opt.source, label=label)
         opt._state = replace(state, source=opt.source.describe())
-        opt.state_path = path if save else None
-        opt._disk = digest
+        opt.state_path = None
+        opt._disk = None
         opt.model = None
         opt._fitted = None
         opt.source.sync([o.key for o in state.observations], state.pending)

@@ -47,9 +47,16 @@ class Method(ABC):
     """
 
     name: str = "method"
+    #: Whether :meth:`run` continues from :attr:`checkpoint` (saving after every batch).
+    supports_checkpoint: bool = False
 
     def __init__(self, **options: Any) -> None:
         self.options = dict(options)
+        #: Set by the runner when :attr:`supports_checkpoint`: a
+        #: :class:`~axfusion.benchmarks.checkpoint.RunCheckpoint` whose ``resumed`` holds the
+        #: state to continue from (the evaluator is already restored) and whose ``save`` the
+        #: method calls after every measured batch.
+        self.checkpoint: Any = None
 
     @abstractmethod
     def run(self, task: Task, evaluator: Evaluator) -> None:

@@ -33,6 +33,10 @@ exactly on any machine): 7-8 s per iteration on 20-D Ackley on one thread of a
 busy 2-core machine (model ~1 s, candidates ~3 s, structure ~2.5 s), also with 1000
 observations.
 
+Checkpoints: after every measured batch the run saves its campaign
+(:meth:`~axfusion.campaign.FusionOptimizer.state_dict`) to the runner's
+:class:`~axfusion.benchmarks.checkpoint.RunCheckpoint`; a stopped run continues from it exactly.
+
 :meth:`Fusion.diagnostics` returns the optimiser's
 :class:`~axfusion.diagnostics.IterationRecord` dicts.
 """
@@ -91,6 +95,7 @@ class Fusion(Method):
     r"""The fusion optimiser (see the module docstring for the options)."""
 
     name = "fusion"
+    supports_checkpoint = True
 
     def __init__(self, preset: str = "default", n_threads: int = 1, **options: Any) -> None:
         from axfusion.settings import preset as make_preset
@@ -122,9 +127,35 @@ class Fusion(Method):
         budget = {"loop.batch_size": task.batch_size, "loop.budget_iterations": task.n_iterations}
         return make_preset(self.preset, {**defaults, **self.fusion_options, **budget})
 
-    def run(self, task: Task, evaluator: Evaluator) -> None:
+    def _start(self, candidates: Any, task: Task, evaluator: Evaluator, **kwargs: Any) -> Any:
+        r"""The run's optimiser: continued from the checkpoint's campaign, else a new one."""
         from axfusion.campaign import FusionOptimizer
 
+        saved = ((self.checkpoint.resumed or {}).get("method") or {}) if self.checkpoint is not None else {}
+        if "campaign" in saved:
+            self.optimizer = FusionOptimizer.from_state_dict(
+                saved["campaign"], candidates, label=f"checkpoint {self.checkpoint.path.name}"
+            )
+            n = len(self.optimizer.state.observations)
+            if n != evaluator.n_evaluated:
+                raise RuntimeError(
+                    f"{self.checkpoint.path}: the campaign holds {n} measurements, the history "
+                    f"{evaluator.n_evaluated}; delete the checkpoint to start the run afresh."
+                )
+            return self.optimizer
+        box = isinstance(task, FunctionTask)
+        self.optimizer = FusionOptimizer(
+            candidates, kwargs["directions"], target_names=kwargs["target_names"],
+            settings=self.settings(task, box=box), seed=evaluator.seed,
+        )
+        return None
+
+    def _saved(self, evaluator: Evaluator) -> None:
+        r"""After a measured batch: the checkpoint, when the runner gave one."""
+        if self.checkpoint is not None:
+            self.checkpoint.save(evaluator, {"campaign": self.optimizer.state_dict()})
+
+    def run(self, task: Task, evaluator: Evaluator) -> None:
         self.optimizer = None
         with limited_threads(self.n_threads), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -134,30 +165,27 @@ class Fusion(Method):
 
                 pool = CandidatePool.from_array(task.X)
                 pool.column_scale = task.column_scale  # categorical columns: levels one unit apart
-                opt = FusionOptimizer(
-                    pool, list(task.directions or ["maximize"]), target_names=list(task.targets or ["y"]),
-                    settings=self.settings(task, box=False), seed=evaluator.seed,
-                )
-                self.optimizer = opt
-                opt.observe(ids=evaluator.rows, Y=evaluator.Y)
+                directions, names = list(task.directions or ["maximize"]), list(task.targets or ["y"])
+                if self._start(pool, task, evaluator, directions=directions, target_names=names) is None:
+                    self.optimizer.observe(ids=evaluator.rows, Y=evaluator.Y)
+                opt = self.optimizer
                 while True:
                     rows = opt.suggest(task.batch_size).row_ids.astype(np.int64)
                     evaluator.evaluate_rows(rows)
                     opt.observe(ids=rows, Y=evaluator.Y[-rows.size :])
+                    self._saved(evaluator)
             elif isinstance(task, FunctionTask):
                 space = search_space(task.problem)
-                opt = FusionOptimizer(
-                    space, ["minimize"], target_names=["loss"], settings=self.settings(task, box=True),
-                    seed=evaluator.seed,
-                )
-                self.optimizer = opt
-                opt.observe(X=task.designs(evaluator.X), Y=evaluator.Y)
+                if self._start(space, task, evaluator, directions=["minimize"], target_names=["loss"]) is None:
+                    self.optimizer.observe(X=task.designs(evaluator.X), Y=evaluator.Y)
+                opt = self.optimizer
                 while True:
                     s = opt.suggest(task.batch_size)
                     X = to_points(task, s.table[list(space.names)])
                     n_before = evaluator.n_evaluated
                     evaluator.evaluate(X)
                     opt.observe(X=task.designs(evaluator.X[n_before:]), Y=evaluator.Y[n_before:])
+                    self._saved(evaluator)
             else:
                 raise TypeError(f"fusion cannot run a {type(task).__name__}.")
 
