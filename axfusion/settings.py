@@ -879,6 +879,12 @@ class BatchSettings(_Node):
             (:mod:`axfusion.acquisition.levels`): a reagent never measured is invisible to
             the members, which predict it like an average one. No effect without
             categorical columns.
+        new_level_share: On a closed pool with categorical columns, the exploration slots
+            grow, while levels no evaluated design has remain among the candidates, to one
+            slot per such level, up to ``floor(new_level_share q)`` slots (taken from the
+            fused picks, at least one of which stays; :func:`~axfusion.acquisition.levels.unmeasured_levels`
+            counts the levels as the slots would try them). ``0`` (the default): the fixed
+            ``explore_share``. Needs ``explore_levels``; not in a stalled batch.
         trust_region_share: In a box, share of each batch given to the best fused utility
             inside the trust region around the incumbent
             (:mod:`axfusion.candidates.trust_region`): ``ceil(trust_region_share q)`` slots,
@@ -966,6 +972,7 @@ class BatchSettings(_Node):
     explore_share: float = 0.3
     explore_model: Literal["reservoir", "gp"] = "reservoir"
     explore_levels: bool = True
+    new_level_share: float = 0.0
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
     trust_region_adaptive: bool = False
@@ -990,6 +997,8 @@ class BatchSettings(_Node):
             raise SettingsError(f"trust_region_share must lie in [0, 1], got {self.trust_region_share}")
         if not 0.0 <= self.pool_gp_share < 1.0:
             raise SettingsError(f"pool_gp_share must lie in [0, 1), got {self.pool_gp_share}")
+        if not 0.0 <= self.new_level_share < 1.0:
+            raise SettingsError(f"new_level_share must lie in [0, 1), got {self.new_level_share}")
         stall = self.stall_explore_share
         if stall is not None and (not 0.0 <= stall < 1.0 or self.family_share + stall >= 1.0):
             raise SettingsError(

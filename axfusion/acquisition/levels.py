@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["count_chosen", "level_counts", "level_reach"]
+__all__ = ["count_chosen", "level_counts", "level_reach", "unmeasured_levels"]
 
 #: Decimals values are rounded to before they are compared (member-space values of one
 #: level are computed by the same arithmetic, so equal levels agree far beyond this).
@@ -75,3 +75,26 @@ def level_reach(counts: np.ndarray) -> np.ndarray:
     if counts.shape[1] == 0:
         return np.zeros(counts.shape[0])
     return 1.0 / (1.0 + counts.min(axis=1))
+
+
+def unmeasured_levels(
+    counts: np.ndarray, Z: np.ndarray, columns: Sequence[int] | np.ndarray, limit: int, free: np.ndarray | None = None
+) -> int:
+    r"""How many never-measured levels the candidates hold, counted as the exploration slots
+    would try them, at most ``limit``: while a (``free``) candidate has a value no evaluated
+    design has (a count of 0 in some column), one level more, and that candidate's levels
+    count as measured (:func:`count_chosen`). A level described by ``p`` descriptor columns
+    counts once. ``counts``: ``k x J`` (:func:`level_counts`); ``free``: ``k`` flags of the
+    candidates a slot may take (default all)."""
+    seen = np.asarray(counts, dtype=np.float64)
+    if seen.shape[1] == 0 or limit <= 0:
+        return 0
+    ok = np.ones(seen.shape[0], dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    n = 0
+    while n < limit:
+        new = ok & (seen.min(axis=1) == 0)
+        if not new.any():
+            break
+        seen = count_chosen(seen, Z, columns, int(np.flatnonzero(new)[0]))
+        n += 1
+    return n

@@ -45,7 +45,7 @@ from axfusion.acquisition.hedge import (
     slot_counts,
     trust_region_slots,
 )
-from axfusion.acquisition.levels import count_chosen
+from axfusion.acquisition.levels import count_chosen, unmeasured_levels
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState
@@ -522,6 +522,8 @@ def stage3_slots(
     family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
     leads: list[np.ndarray] = []
     is_stalled = not box and stalled_batches(state) >= batch.stall_batches
+    if not box and not is_stalled:
+        n_explore = new_level_slots(state, acqf, moments, scores, q, n_explore, q - n_region - n_family - 1)
     embedded = None
     if coverage is not None and not box and (is_stalled or (batch.stall_leads and batch.leads_anytime)):
         report, geometry, X_cand, X_obs = coverage
@@ -541,6 +543,32 @@ def stage3_slots(
         ["fused_draw"] * len(draws) + [region_label] * len(region) + ["lead"] * len(leads) + [label] * len(explore)
         + names,
     )
+
+
+def new_level_slots(
+    state: CampaignState,
+    acqf: FusionAcquisition,
+    moments: FusionMoments,
+    scores: dict[str, Any],
+    q: int,
+    n_explore: int,
+    room: int,
+) -> int:
+    r"""The exploration slots of a pool batch with ``stage3.batch.new_level_share``: at least
+    ``n_explore``, and one per level no evaluated design has among the candidates
+    (:func:`~axfusion.acquisition.levels.unmeasured_levels`), up to
+    ``floor(new_level_share q)`` and ``room`` (the slots that leave one fused pick)."""
+    batch = state.settings.stage3.batch
+    if batch.new_level_share <= 0 or not batch.explore_levels or batch.explore_model != "reservoir":
+        return n_explore
+    cap = min(int(np.floor(batch.new_level_share * q)), room)
+    if cap <= n_explore:
+        return n_explore
+    counts = acqf.level_counts(moments.Z)
+    if counts is None:
+        return n_explore
+    free = np.isfinite(scores["utility"])
+    return max(n_explore, unmeasured_levels(counts, moments.Z, acqf.level_columns(), cap, free=free))
 
 
 def stage3_fused_draws(

@@ -1,6 +1,6 @@
 import numpy as np
 
-from axfusion.acquisition.levels import count_chosen, level_counts, level_reach
+from axfusion.acquisition.levels import count_chosen, level_counts, level_reach, unmeasured_levels
 
 
 def _one_hot(codes, n_levels):
@@ -33,3 +33,20 @@ def test_a_chosen_candidate_counts_as_a_measurement_of_its_levels():
     after = count_chosen(counts, cand, range(4), row=0)
     # the other candidate of level 2 is now half explored; level 3 is still never measured
     assert level_reach(after).tolist() == [0.5, 0.5, 1.0]
+
+
+def test_unmeasured_levels_count_each_new_level_once_as_the_slots_would_try_them():
+    # two categorical columns, 4 and 3 levels; measured: levels 0-1 of the first, all of the second
+    train = np.hstack([_one_hot([0, 1, 0], 4), _one_hot([0, 1, 2], 3)])
+    cand = np.hstack([_one_hot([2, 2, 3, 3, 0], 4), _one_hot([0, 1, 0, 2, 1], 3)])
+    counts = level_counts(train, cand, range(7))
+    assert unmeasured_levels(counts, cand, range(7), limit=10) == 2  # levels 2 and 3, each once
+    assert unmeasured_levels(counts, cand, range(7), limit=1) == 1
+    # only candidates a slot may take count: the two of level 3 are taken already
+    free = np.array([True, True, False, False, True])
+    assert unmeasured_levels(counts, cand, range(7), limit=10, free=free) == 1
+    # a level described by several descriptor columns counts once
+    desc = np.array([[0.1, 0.7], [0.2, 0.9], [0.3, 0.4]])  # three levels, two descriptors
+    seen, new = desc[[0, 1]], desc[[2, 2, 0]]
+    assert unmeasured_levels(level_counts(seen, new, [0, 1]), new, [0, 1], limit=10) == 1
+    assert unmeasured_levels(np.zeros((3, 0)), cand[:3], [], limit=10) == 0

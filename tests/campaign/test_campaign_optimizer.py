@@ -921,3 +921,34 @@ def test_ahead_family_weights_favour_the_family_that_predicts_the_next_batch():
     off = FusionOptimizer(X, "maximize", options=FAST, seed=0)
     off.observe(ids=np.r_[low, high], Y=y[np.r_[low, high]])
     assert stage1_ahead_weights(off.state, None, None, None, None, None, 0) is None  # option off: no refit
+
+
+def test_new_level_share_gives_one_exploration_slot_per_never_measured_level():
+    rng = np.random.default_rng(2)
+    additive, base = list("abcdefghij"), ["b1", "b2", "b3"]
+    df = pd.DataFrame([(a, b) for a in additive for b in base], columns=["additive", "base"])
+    effect = dict(zip(base, rng.normal(size=3)))  # the measured additives do not differ: the means do not decide
+    y = df["base"].map(effect).to_numpy()
+    measured = np.flatnonzero(df["additive"].isin(list("abcdef")).to_numpy())[::2]  # g-j never measured
+    opts = {**FAST, "batch_size": 8, "family_share": 0.25, "explore_share": 0.25}
+
+    def reasons(**extra):
+        opt = FusionOptimizer(df, "maximize", options={**opts, **extra}, seed=0)
+        opt.observe(ids=measured, Y=y[measured])
+        s = opt.suggest()
+        kinds = [r.split(":")[0] for r in s.table["reason"]]
+        return kinds, set(df["additive"].iloc[s.row_ids])
+
+    kinds, _ = reasons()
+    assert kinds.count("exploration slot") == 2
+    kinds, tried = reasons(new_level_share=0.5)  # four new levels, cap floor(0.5 * 8) = 4
+    assert kinds.count("exploration slot") == 4 and kinds.count("family slot") == 2
+    assert set("ghij") <= tried  # the batch tries every new level (slots and fused picks together)
+    # no categorical column: the option changes nothing
+    X, yy = _pool()
+    plain = []
+    for share in (0.0, 0.5):
+        opt = FusionOptimizer(X, "maximize", options={**FAST, "new_level_share": share}, seed=0)
+        opt.observe(ids=np.arange(0, 300, 15), Y=yy[np.arange(0, 300, 15)])
+        plain.append(opt.suggest().row_ids.tolist())
+    assert plain[0] == plain[1]

@@ -232,6 +232,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "fixed_trust_region": ("default", {"stage3.batch.trust_region_adaptive": False}),
     "pool_gp": ("default", {"stage3.batch.pool_gp_share": 0.1}),
     "no_explore_levels": ("default", {"stage3.batch.explore_levels": False}),
+    "new_levels": ("default", {"stage3.batch.new_level_share": 0.5}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
     "stall_coverage": ("default", {"stage3.batch.stall_coverage": True}),
     "no_stall_coverage": ("default", {"stage3.batch.stall_coverage": False}),
