@@ -885,6 +885,11 @@ class BatchSettings(_Node):
             fused picks, at least one of which stays; :func:`~axfusion.acquisition.levels.unmeasured_levels`
             counts the levels as the slots would try them). ``0`` (the default): the fixed
             ``explore_share``. Needs ``explore_levels``; not in a stalled batch.
+        level_cap: On a closed pool with categorical columns, at most
+            ``ceil(level_cap q)`` picks of a batch share one level held by less than ``1/q``
+            of the candidates (a reagent among many, rarer than one per random batch; a
+            commoner level may fill the batch), while another pick is possible
+            (:class:`~axfusion.acquisition.batch.LevelCap`). ``0`` (the default): no cap.
         trust_region_share: In a box, share of each batch given to the best fused utility
             inside the trust region around the incumbent
             (:mod:`axfusion.candidates.trust_region`): ``ceil(trust_region_share q)`` slots,
@@ -973,6 +978,7 @@ class BatchSettings(_Node):
     explore_model: Literal["reservoir", "gp"] = "reservoir"
     explore_levels: bool = True
     new_level_share: float = 0.0
+    level_cap: float = 0.0
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
     trust_region_adaptive: bool = False
@@ -997,6 +1003,8 @@ class BatchSettings(_Node):
             raise SettingsError(f"trust_region_share must lie in [0, 1], got {self.trust_region_share}")
         if not 0.0 <= self.pool_gp_share < 1.0:
             raise SettingsError(f"pool_gp_share must lie in [0, 1), got {self.pool_gp_share}")
+        if not 0.0 <= self.level_cap < 1.0:
+            raise SettingsError(f"level_cap must lie in [0, 1), got {self.level_cap}")
         if not 0.0 <= self.new_level_share < 1.0:
             raise SettingsError(f"new_level_share must lie in [0, 1), got {self.new_level_share}")
         stall = self.stall_explore_share

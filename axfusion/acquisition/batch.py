@@ -111,10 +111,12 @@ from axfusion.settings import BatchSettings, resolve
 __all__ = [
     "BatchDecision",
     "BatchSelectionError",
+    "LevelCap",
     "allocate_bandwidth",
     "cluster_reweight",
     "grid_coverage",
     "histogram_kl",
+    "level_codes",
     "local_density_ratio",
     "pca_plane",
     "select_batch",
@@ -508,6 +510,7 @@ def select_batch(
     settings: BatchSettings | None = None,
     seed: int = 0,
     slot_scores: Sequence[np.ndarray] = (),
+    level_codes: np.ndarray | None = None,
     **options: Any,
 ) -> BatchDecision:
     r"""Choose ``q`` distinct candidates from their utilities and geometry.
@@ -533,6 +536,10 @@ def select_batch(
             ``q - len(slot_scores)`` picks follow the rules above, then each extra slot in
             turn takes the eligible candidate of largest score (at most ``q - 1`` extra
             slots; none by default).
+        level_codes: ``(k, J)`` integer codes of the candidates' categorical levels, ``-1``
+            where a value is not capped (:func:`level_codes`); with ``level_cap > 0`` no code
+            is shared by more than ``ceil(level_cap q)`` picks while another pick is
+            possible (:class:`LevelCap`). ``None``: no cap.
 
     Returns:
         The :class:`BatchDecision`.
@@ -636,9 +643,12 @@ def select_batch(
         def utility(dist: np.ndarray, mask: np.ndarray) -> np.ndarray:
             return scores
 
-    chosen = _greedy(features, labels, rank, d, eligible, q, quotas, tol, utility)
+    cap = None
+    if level_codes is not None and cfg.level_cap > 0:
+        cap = LevelCap(level_codes, max(1, int(np.ceil(cfg.level_cap * q_all))))
+    chosen = _greedy(features, labels, rank, d, eligible, q, quotas, tol, utility, cap)
     if extra:
-        chosen = _slot_picks(features, rank, eligible, chosen, extra, tol)
+        chosen = _slot_picks(features, rank, eligible, chosen, extra, tol, cap)
     q = chosen.size
     chosen_labels = labels[chosen]
     bandwidth = {int(c): int(m) for c, m in zip(*np.unique(chosen_labels, return_counts=True))}
@@ -668,15 +678,20 @@ def _slot_picks(
     chosen: np.ndarray,
     extra: Sequence[np.ndarray],
     tol: float,
+    cap: LevelCap | None = None,
 ) -> np.ndarray:
     r"""``chosen`` followed by one pick per extra slot: the eligible row of largest slot
-    score (ties by ``rank``), dropping near-duplicates of every pick."""
+    score (ties by ``rank``), dropping near-duplicates of every pick (and, with ``cap``,
+    rows whose level the batch holds ``cap.limit`` times, while another row is left)."""
     free = eligible.copy()
     picks = [int(i) for i in chosen]
     for i in picks:
         free &= _distance_to(features, i) > tol
     for values in extra:
-        idx = np.flatnonzero(free & np.isfinite(values))
+        open_ = cap.allowed(free) if cap is not None else free
+        idx = np.flatnonzero(open_ & np.isfinite(values))
+        if idx.size == 0:
+            idx = np.flatnonzero(free & np.isfinite(values))
         if idx.size == 0:
             idx = np.flatnonzero(free)
             values = np.zeros_like(values)
@@ -689,8 +704,53 @@ def _slot_picks(
         best = idx[top == top.max()]
         pick = int(best[np.argmin(rank[best])])
         picks.append(pick)
+        if cap is not None:
+            cap.add(pick)
         free &= _distance_to(features, pick) > tol
     return np.asarray(picks, dtype=np.int64)
+
+
+class LevelCap:
+    r"""At most ``limit`` picks of a batch share one categorical level.
+
+    Args:
+        codes: ``(k, J)`` integer level codes of the ``k`` candidates in ``J`` columns;
+            ``-1``: a value that is not capped (:func:`level_codes`).
+        limit: Picks allowed per code and column.
+    """
+
+    def __init__(self, codes: np.ndarray, limit: int) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+        self.limit = int(limit)
+        self.counts = [np.zeros(int(c.max()) + 2, dtype=np.int64) for c in self.codes.T]
+
+    def allowed(self, mask: np.ndarray) -> np.ndarray:
+        r"""``mask`` less the rows with a level the batch already holds ``limit`` times."""
+        out = mask.copy()
+        for j, counts in enumerate(self.counts):
+            c = self.codes[:, j]
+            out &= ~((c >= 0) & (counts[c] >= self.limit))
+        return out
+
+    def add(self, row: int) -> None:
+        r"""Count the levels of a picked row."""
+        for j, counts in enumerate(self.counts):
+            if self.codes[row, j] >= 0:
+                counts[self.codes[row, j]] += 1
+
+
+def level_codes(X: np.ndarray, columns: Sequence[int] | np.ndarray, max_share: float) -> np.ndarray:
+    r"""``(k, J)`` codes of the candidates' values in the ``J`` categorical ``columns`` of
+    ``X`` (``k x d``; one-hot indicators or descriptors), ``-1`` for a value held by
+    ``max_share`` of the candidates or more (a one-hot column's zeros; a level common enough
+    that a batch may hold it often)."""
+    cols = np.asarray(columns, dtype=np.int64).reshape(-1)
+    out = np.full((X.shape[0], cols.size), -1, dtype=np.int64)
+    for i, j in enumerate(cols):
+        values, inverse, counts = np.unique(np.round(X[:, j], 9), return_inverse=True, return_counts=True)
+        rare = counts < max_share * X.shape[0]
+        out[:, i] = np.where(rare[inverse], inverse, -1)
+    return out
 
 
 def _distance_to(features: np.ndarray, row: int) -> np.ndarray:
@@ -708,8 +768,10 @@ def _greedy(
     quotas: Mapping[int, int],
     tol: float,
     utility: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    cap: LevelCap | None = None,
 ) -> np.ndarray:
-    r"""Greedy picks under group quotas, dropping near-duplicates of every pick.
+    r"""Greedy picks under group quotas, dropping near-duplicates of every pick (and, with
+    ``cap``, rows whose level the batch holds ``cap.limit`` times, while another row is left).
 
     Args:
         features: ``(k, p)`` candidate coordinates.
@@ -745,12 +807,16 @@ def _greedy(
                 f"cannot choose a batch of q={q}: only {len(chosen)} distinct candidates "
                 "remain after dropping near-duplicates. " + _NOTHING_NEW
             )
+        if cap is not None and cap.allowed(mask).any():
+            mask = cap.allowed(mask)
         value = utility(d, mask)
         idx = np.flatnonzero(mask)
         top = value[idx]
         best = idx[top == top.max()]
         pick = int(best[np.argmin(rank[best])])
         chosen.append(pick)
+        if cap is not None:
+            cap.add(pick)
         group = int(labels[pick])
         if group in used:
             used[group] += 1

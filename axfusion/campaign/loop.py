@@ -33,7 +33,7 @@ import torch
 
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
-from axfusion.acquisition.batch import BatchDecision, select_batch
+from axfusion.acquisition.batch import BatchDecision, level_codes, select_batch
 from axfusion.acquisition.coverage import coverage_slots, lead_slots, surprise
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
@@ -204,7 +204,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
             )
             decision, Z_cand, Z_obs = stage3_batch(
                 state, cands, X_obs, geometry, stage3_region_utility(state, cands, scores), labels, report, q, seed,
-                slots,
+                slots, scale=None if isinstance(source, BoxSource) else scale,
             )
             slot_families = slot_families[: decision.extra_slots]
     chosen = decision.indices
@@ -824,9 +824,12 @@ def stage3_batch(
     q: int,
     seed: int,
     slot_scores: list[np.ndarray] | None = None,
+    scale: np.ndarray | None = None,
 ) -> tuple[BatchDecision, np.ndarray, np.ndarray]:
     r"""Stage 3b: the batch, from the utilities and the geometry of the candidates (the
-    last ``len(slot_scores)`` picks from the slots' scores, :func:`stage3_slots`).
+    last ``len(slot_scores)`` picks from the slots' scores, :func:`stage3_slots`). With
+    ``stage3.batch.level_cap`` and a pool's fixed column ``scale`` (categorical columns),
+    the picks sharing one level are capped (:class:`~axfusion.acquisition.batch.LevelCap`).
 
     Returns:
         ``(decision, Z_cand, Z_obs)``: the :class:`~axfusion.acquisition.batch.BatchDecision`
@@ -836,9 +839,12 @@ def stage3_batch(
     s = state.settings
     Z_cand, Z_obs = geometry.transform(cands.X), geometry.transform(X_obs)
     improvement = recent_cluster_improvement(state, report) if report is not None else None
+    codes = None
+    if s.stage3.batch.level_cap > 0 and scale is not None and np.isfinite(scale).any():
+        codes = level_codes(cands.X, np.flatnonzero(np.isfinite(scale)), 1.0 / q)  # rarer than one per random batch
     decision = select_batch(
         utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
-        slot_scores=slot_scores or (),
+        slot_scores=slot_scores or (), level_codes=codes,
     )
     return decision, Z_cand, Z_obs
 

@@ -9,10 +9,12 @@ import pytest
 from axfusion.acquisition.batch import (
     BatchDecision,
     BatchSelectionError,
+    LevelCap,
     allocate_bandwidth,
     cluster_reweight,
     grid_coverage,
     histogram_kl,
+    level_codes,
     local_density_ratio,
     pca_plane,
     select_batch,
@@ -407,3 +409,32 @@ def test_cluster_reweight_matches_the_code_formula() -> None:
     s = np.maximum(u - np.median(u), 0) / iqr
     np.testing.assert_allclose(base[:5], np.exp(s - s.max()))
     assert base[4] == 1.0 and base[5] == 0.0 and base[6] == 0.0
+
+
+def test_level_codes_cap_only_values_rarer_than_the_share():
+    # one column: a one-hot indicator on 1 row of 10 (its zeros are common); one of 3 descriptor values
+    X = np.column_stack([np.r_[1.0, np.zeros(9)], np.repeat([0.1, 0.2, 0.3], [2, 2, 6])])
+    codes = level_codes(X, [0, 1], max_share=0.3)
+    assert codes[:, 0].tolist() == [1] + [-1] * 9  # the indicator's ones (value index 1) are capped, zeros not
+    assert codes[:, 1].tolist() == [0, 0, 1, 1] + [-1] * 6  # 0.3 is held by 60 % of the rows
+
+
+def test_level_cap_spreads_a_batch_over_levels_while_another_pick_is_possible():
+    # 12 candidates: 6 of level A (the best utilities), 6 of other levels; 4 picks, cap 2 per level
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(12, 2))
+    scores = np.r_[np.linspace(10, 9, 6), np.linspace(5, 4, 6)]
+    levels = np.r_[np.zeros(6), np.arange(1, 7)].astype(np.int64)[:, None]
+    labels = np.zeros(12, dtype=np.int64)
+    kw = dict(cluster_bandwidth=False, diversity_check=False)
+    plain = select_batch(scores, features, labels, np.empty((0, 2)), 4, **kw)
+    assert sorted(plain.indices.tolist()) == [0, 1, 2, 3]
+    capped = select_batch(scores, features, labels, np.empty((0, 2)), 4, level_codes=levels, level_cap=0.5, **kw)
+    assert sorted(capped.indices.tolist()) == [0, 1, 6, 7]  # two of A, then the best of the others
+    # a cap that cannot be kept is dropped rather than the batch
+    only_a = np.zeros((12, 1), dtype=np.int64)
+    assert select_batch(scores, features, labels, np.empty((0, 2)), 4, level_codes=only_a, level_cap=0.25,
+                        **kw).indices.size == 4
+    cap = LevelCap(levels, 1)
+    cap.add(0)
+    assert cap.allowed(np.ones(12, dtype=bool)).tolist() == [False] * 6 + [True] * 6
