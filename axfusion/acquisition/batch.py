@@ -510,7 +510,7 @@ def select_batch(
     settings: BatchSettings | None = None,
     seed: int = 0,
     slot_scores: Sequence[np.ndarray] = (),
-    level_codes: np.ndarray | None = None,
+    levels: np.ndarray | None = None,
     **options: Any,
 ) -> BatchDecision:
     r"""Choose ``q`` distinct candidates from their utilities and geometry.
@@ -536,7 +536,7 @@ def select_batch(
             ``q - len(slot_scores)`` picks follow the rules above, then each extra slot in
             turn takes the eligible candidate of largest score (at most ``q - 1`` extra
             slots; none by default).
-        level_codes: ``(k, J)`` integer codes of the candidates' categorical levels, ``-1``
+        levels: ``(k, J)`` integer codes of the candidates' categorical levels, ``-1``
             where a value is not capped (:func:`level_codes`); with ``level_cap > 0`` no code
             is shared by more than ``ceil(level_cap q)`` picks while another pick is
             possible (:class:`LevelCap`). ``None``: no cap.
@@ -644,8 +644,8 @@ def select_batch(
             return scores
 
     cap = None
-    if level_codes is not None and cfg.level_cap > 0:
-        cap = LevelCap(level_codes, max(1, int(np.ceil(cfg.level_cap * q_all))))
+    if levels is not None and cfg.level_cap > 0:
+        cap = LevelCap(levels, max(1, int(np.ceil(cfg.level_cap * q_all))))
     chosen = _greedy(features, labels, rank, d, eligible, q, quotas, tol, utility, cap)
     if extra:
         chosen = _slot_picks(features, rank, eligible, chosen, extra, tol, cap)

@@ -844,7 +844,7 @@ def stage3_batch(
         codes = level_codes(cands.X, np.flatnonzero(np.isfinite(scale)), 1.0 / q)  # rarer than one per random batch
     decision = select_batch(
         utility, Z_cand, labels, Z_obs, q, recent_improvement=improvement, settings=s.stage3.batch, seed=seed,
-        slot_scores=slot_scores or (), level_codes=codes,
+        slot_scores=slot_scores or (), levels=codes,
     )
     return decision, Z_cand, Z_obs
 

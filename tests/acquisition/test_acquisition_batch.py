@@ -429,11 +429,11 @@ def test_level_cap_spreads_a_batch_over_levels_while_another_pick_is_possible():
     kw = dict(cluster_bandwidth=False, diversity_check=False)
     plain = select_batch(scores, features, labels, np.empty((0, 2)), 4, **kw)
     assert sorted(plain.indices.tolist()) == [0, 1, 2, 3]
-    capped = select_batch(scores, features, labels, np.empty((0, 2)), 4, level_codes=levels, level_cap=0.5, **kw)
+    capped = select_batch(scores, features, labels, np.empty((0, 2)), 4, levels=levels, level_cap=0.5, **kw)
     assert sorted(capped.indices.tolist()) == [0, 1, 6, 7]  # two of A, then the best of the others
     # a cap that cannot be kept is dropped rather than the batch
     only_a = np.zeros((12, 1), dtype=np.int64)
-    assert select_batch(scores, features, labels, np.empty((0, 2)), 4, level_codes=only_a, level_cap=0.25,
+    assert select_batch(scores, features, labels, np.empty((0, 2)), 4, levels=only_a, level_cap=0.25,
                         **kw).indices.size == 4
     cap = LevelCap(levels, 1)
     cap.add(0)

@@ -127,8 +127,11 @@ class Fusion(Method):
         budget = {"loop.batch_size": task.batch_size, "loop.budget_iterations": task.n_iterations}
         return make_preset(self.preset, {**defaults, **self.fusion_options, **budget})
 
-    def _start(self, candidates: Any, task: Task, evaluator: Evaluator, **kwargs: Any) -> Any:
-        r"""The run's optimiser: continued from the checkpoint's campaign, else a new one."""
+    def _start(
+        self, candidates: Any, task: Task, evaluator: Evaluator, directions: list[str], target_names: list[str]
+    ) -> bool:
+        r"""Set :attr:`optimizer`: continued from the checkpoint's campaign (returns ``True``:
+        it holds the evaluator's history already), else a new one (``False``)."""
         from axfusion.campaign import FusionOptimizer
 
         saved = ((self.checkpoint.resumed or {}).get("method") or {}) if self.checkpoint is not None else {}
@@ -142,13 +145,13 @@ class Fusion(Method):
                     f"{self.checkpoint.path}: the campaign holds {n} measurements, the history "
                     f"{evaluator.n_evaluated}; delete the checkpoint to start the run afresh."
                 )
-            return self.optimizer
+            return True
         box = isinstance(task, FunctionTask)
         self.optimizer = FusionOptimizer(
-            candidates, kwargs["directions"], target_names=kwargs["target_names"],
-            settings=self.settings(task, box=box), seed=evaluator.seed,
+            candidates, directions, target_names=target_names, settings=self.settings(task, box=box),
+            seed=evaluator.seed,
         )
-        return None
+        return False
 
     def _saved(self, evaluator: Evaluator) -> None:
         r"""After a measured batch: the checkpoint, when the runner gave one."""
@@ -166,7 +169,7 @@ class Fusion(Method):
                 pool = CandidatePool.from_array(task.X)
                 pool.column_scale = task.column_scale  # categorical columns: levels one unit apart
                 directions, names = list(task.directions or ["maximize"]), list(task.targets or ["y"])
-                if self._start(pool, task, evaluator, directions=directions, target_names=names) is None:
+                if not self._start(pool, task, evaluator, directions, names):
                     self.optimizer.observe(ids=evaluator.rows, Y=evaluator.Y)
                 opt = self.optimizer
                 while True:
@@ -176,7 +179,7 @@ class Fusion(Method):
                     self._saved(evaluator)
             elif isinstance(task, FunctionTask):
                 space = search_space(task.problem)
-                if self._start(space, task, evaluator, directions=["minimize"], target_names=["loss"]) is None:
+                if not self._start(space, task, evaluator, ["minimize"], ["loss"]):
                     self.optimizer.observe(X=task.designs(evaluator.X), Y=evaluator.Y)
                 opt = self.optimizer
                 while True:
