@@ -101,9 +101,18 @@ class RunCheckpoint:
             "schema": CHECKPOINT_SCHEMA, "identity": self.identity, "evaluator": evaluator.state_dict(),
             "method": dict(method_state), "elapsed": {k: float(v) for k, v in elapsed.items()}, "resumes": resumes,
         }
-        from axfusion.benchmarks.runner import _atomic, _gzip_bytes  # the run files' atomic gzip writer
-
-        _atomic(self.path, _gzip_bytes(json.dumps(payload).encode("utf-8")))
+        data = gzip.compress(json.dumps(payload).encode("utf-8"), compresslevel=5, mtime=0)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
         self.n_saved += 1
 
     def clear(self) -> None:
