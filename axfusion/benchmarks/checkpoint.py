@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from axfusion.files import atomic_write
+
 __all__ = ["CHECKPOINT_SCHEMA", "RunCheckpoint", "checkpoint_path"]
 
 CHECKPOINT_SCHEMA = "axfusion.bench.checkpoint/1"
@@ -102,17 +104,7 @@ class RunCheckpoint:
             "method": dict(method_state), "elapsed": {k: float(v) for k, v in elapsed.items()}, "resumes": resumes,
         }
         data = gzip.compress(json.dumps(payload).encode("utf-8"), compresslevel=5, mtime=0)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        atomic_write(self.path, lambda fh: fh.write(data), binary=True)
         self.n_saved += 1
 
     def clear(self) -> None:
