@@ -785,6 +785,19 @@ class FusionConfig(_Node):
             ``l`` the median nearest-neighbour distance among the evaluated designs (as a
             Gaussian process's variance grows from the noise to the prior away from the
             data; tree and k-NN members' bootstrap spread does not).
+        level_spread: On categorical columns (a closed pool's one-hot indicators or level
+            descriptors), widen each family's variance for candidates whose rarest level
+            few evaluated designs have: ``sigma_m^2 += level_spread / (1 + n_min)``, in
+            units of the evaluated targets' variance, ``n_min`` the count of evaluated
+            designs sharing the candidate's rarest level
+            (:func:`~axfusion.acquisition.levels.level_reach`). ``level_spread`` is the
+            prior variance of a level effect (a random-effects model with the noise
+            variance equal to it): a never-measured solvent or additive is as uncertain to
+            every pick -- the fused ones included -- as a Gaussian process with one-hot
+            inputs makes it, while the members, which cannot split on an indicator that is
+            0 on every training row, predict it like an average level with an average
+            spread. ``0`` (the default): off; only the exploration slots credit rare
+            levels (``stage3.batch.explore_levels``).
     """
 
     _path = "stage3.fusion"
@@ -798,6 +811,7 @@ class FusionConfig(_Node):
     family_weighting: FamilyWeighting = "auto"
     family_temperature: float = 0.05
     distance_spread: bool = False
+    level_spread: float = 0.0
 
     def weighting(self, pool: bool) -> FamilyWeighting:
         r"""``family_weighting`` with ``"auto"`` resolved: ``"uniform"`` on a closed pool
@@ -810,6 +824,7 @@ class FusionConfig(_Node):
     def _validate(self) -> None:
         self._check(self.calibration_size >= 1, "calibration_size", "at least 1")
         self._check(self.family_temperature > 0, "family_temperature", "positive")
+        self._check(0 <= self.level_spread < float("inf"), "level_spread", "0 (off) or a finite positive number")
         self._check(
             self.use_model_channel or self.use_fusion_channel,
             "use_fusion_channel", "true when use_model_channel is false (one channel must score)",

@@ -183,15 +183,21 @@ class FusionAcquisition(AcquisitionFunction):
 
     def predict(self, X: Tensor) -> FusionMoments:
         r"""The family moments the fusion scores are computed from, at ``k x d`` raw inputs
-        (predict once, then :meth:`calibrate` and :meth:`score` from them)."""
+        (predict once, then :meth:`calibrate` and :meth:`score` from them). With
+        ``config.level_spread`` the stds grow for candidates with rarely measured categorical
+        levels (:meth:`level_counts`)."""
         X = X.reshape(-1, X.shape[-1])
         model = self.fusion_model
         vals, stds = model.member_predictions(X, return_std=True)
         has_std = bool(np.any(model.provides_std))
         Z = model.standardised_inputs(X)
         distance = self.data_distance(Z) if self.scorer.config.distance_spread else None
+        level = None
+        if self.scorer.config.level_spread > 0:
+            counts = self.level_counts(Z)
+            level = None if counts is None else level_reach(counts)
         members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
-        mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance)
+        mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance, level=level)
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
 
     def exploration(

@@ -176,7 +176,11 @@ class FusionScorer:
 
     # ------------------------------------------------------------ moments
     def moments(
-        self, values: np.ndarray, own_std: np.ndarray | None = None, distance: np.ndarray | None = None
+        self,
+        values: np.ndarray,
+        own_std: np.ndarray | None = None,
+        distance: np.ndarray | None = None,
+        level: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         r"""Oriented, standardised family moments.
 
@@ -187,15 +191,23 @@ class FusionScorer:
                 evaluated designs' median nearest-neighbour distance; with
                 ``config.distance_spread`` every family's variance grows by
                 ``MAD^2_m (1 - exp(-distance^2 / 2))``.
+            level: ``k`` shares ``1 / (1 + n_min)`` of a level effect's prior variance left
+                at each candidate (:func:`~axfusion.acquisition.levels.level_reach`); with
+                ``config.level_spread > 0`` every family's variance grows by
+                ``level_spread * level``.
 
         Returns:
             ``(mu, sigma)``, each ``M x k x m``.
         """
         self._check_members(values)
-        return self.moments_of(self.standardise(values), own_std, distance)
+        return self.moments_of(self.standardise(values), own_std, distance, level)
 
     def moments_of(
-        self, O: np.ndarray, own_std: np.ndarray | None = None, distance: np.ndarray | None = None
+        self,
+        O: np.ndarray,
+        own_std: np.ndarray | None = None,
+        distance: np.ndarray | None = None,
+        level: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         r""":meth:`moments` from member predictions already oriented and standardised
         (:meth:`standardise`), ``M x B x k x m``; the other arguments as there."""
@@ -207,6 +219,8 @@ class FusionScorer:
         if distance is not None and self.config.distance_spread:
             reach = 1.0 - np.exp(-0.5 * np.asarray(distance, dtype=np.float64) ** 2)
             var = var + self.mad2[:, None, :] * reach[None, :, None]
+        if level is not None and self.config.level_spread > 0:
+            var = var + self.config.level_spread * np.asarray(level, dtype=np.float64)[None, :, None]
         return mu, np.maximum(np.sqrt(var), self.config.sigma_floor)
 
     def _check_members(self, values: np.ndarray) -> None:
