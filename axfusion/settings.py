@@ -786,18 +786,19 @@ class FusionConfig(_Node):
             Gaussian process's variance grows from the noise to the prior away from the
             data; tree and k-NN members' bootstrap spread does not).
         level_spread: On categorical columns (a closed pool's one-hot indicators or level
-            descriptors), widen each family's variance for candidates whose rarest level
-            few evaluated designs have: ``sigma_m^2 += level_spread / (1 + n_min)``, in
-            units of the evaluated targets' variance, ``n_min`` the count of evaluated
-            designs sharing the candidate's rarest level
-            (:func:`~axfusion.acquisition.levels.level_reach`). ``level_spread`` is the
-            prior variance of a level effect (a random-effects model with the noise
-            variance equal to it): a never-measured solvent or additive is as uncertain to
-            every pick -- the fused ones included -- as a Gaussian process with one-hot
-            inputs makes it, while the members, which cannot split on an indicator that is
-            0 on every training row, predict it like an average level with an average
-            spread. ``0`` (the default): off; only the exploration slots credit rare
-            levels (``stage3.batch.explore_levels``).
+            descriptors), widen each family's variance by ``level_spread`` times the
+            candidate's level-effect variance: per categorical input and target, a one-way
+            random-effects model fitted to the evaluated designs gives the effects' variance
+            ``tau^2`` and the noise ``s^2`` (ANOVA moments), and a level that ``n`` evaluated
+            designs share keeps ``tau^2 / (1 + n tau^2 / s^2)``, summed over the inputs
+            (:func:`~axfusion.acquisition.levels.level_effect_variance`). A never-measured
+            solvent or additive of an input whose measured levels differ is then as uncertain
+            to every pick -- the fused ones included -- as a Gaussian process with one-hot
+            inputs makes it, while the members, which cannot split on an indicator that is 0
+            on every training row, predict it like an average level with an average spread;
+            an input whose levels do not differ adds nothing. ``1``: the estimates as they
+            are; ``0`` (the default): off, only the exploration slots credit rare levels
+            (``stage3.batch.explore_levels``).
     """
 
     _path = "stage3.fusion"

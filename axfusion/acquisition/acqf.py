@@ -28,7 +28,7 @@ from torch import Tensor
 from axfusion.acquisition.fusion import FusionCalibration, FusionConfig, FusionScorer
 from axfusion.acquisition.hypervolume import HypervolumeConfig, ehvi_scores
 from axfusion.acquisition.levels import level_counts as count_levels
-from axfusion.acquisition.levels import level_reach
+from axfusion.acquisition.levels import level_effect_variance, level_reach
 from axfusion.acquisition.targets import Target
 
 __all__ = ["FusionAcquisition", "FusionModel", "FusionMoments", "oriented_correlation"]
@@ -184,18 +184,15 @@ class FusionAcquisition(AcquisitionFunction):
     def predict(self, X: Tensor) -> FusionMoments:
         r"""The family moments the fusion scores are computed from, at ``k x d`` raw inputs
         (predict once, then :meth:`calibrate` and :meth:`score` from them). With
-        ``config.level_spread`` the stds grow for candidates with rarely measured categorical
-        levels (:meth:`level_counts`)."""
+        ``config.level_spread`` the stds grow by the candidates' level-effect variance
+        (:meth:`level_variance`)."""
         X = X.reshape(-1, X.shape[-1])
         model = self.fusion_model
         vals, stds = model.member_predictions(X, return_std=True)
         has_std = bool(np.any(model.provides_std))
         Z = model.standardised_inputs(X)
         distance = self.data_distance(Z) if self.scorer.config.distance_spread else None
-        level = None
-        if self.scorer.config.level_spread > 0:
-            counts = self.level_counts(Z)
-            level = None if counts is None else level_reach(counts)
+        level = self.level_variance(Z) if self.scorer.config.level_spread > 0 else None
         members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
         mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance, level=level)
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
@@ -249,6 +246,27 @@ class FusionAcquisition(AcquisitionFunction):
         if not cols.size:
             return None
         return count_levels(self.fusion_model.standardised_training_data()[0], Z, cols)
+
+    def level_groups(self) -> list[np.ndarray]:
+        r"""The member-space columns of each categorical input: from the model's
+        ``input_groups`` where it has them, else each fixed-scale column on its own."""
+        cols = self.level_columns()
+        groups = getattr(self.fusion_model, "input_groups", None)
+        if groups is None or not cols.size:
+            return [cols[i : i + 1] for i in range(cols.size)]
+        owner = np.asarray(groups, dtype=np.int64)[cols]
+        return [cols[owner == g] for g in np.unique(owner)]
+
+    def level_variance(self, Z: np.ndarray) -> np.ndarray | None:
+        r"""``k x m``: the candidates' (``k x d`` member-space inputs) level-effect variance
+        in oriented standardised units, summed over the categorical inputs
+        (:func:`~axfusion.acquisition.levels.level_effect_variance`, a random-effects model
+        fitted per input on the evaluated designs); ``None`` without categorical columns."""
+        groups = self.level_groups()
+        if not groups:
+            return None
+        Z_train = self.fusion_model.standardised_training_data()[0]
+        return level_effect_variance(Z_train, self.scorer.Y_std, Z, groups)
 
     def data_distance(self, Z: np.ndarray) -> np.ndarray:
         r"""``k`` distances of ``k x d`` member-space inputs to the nearest evaluated design,

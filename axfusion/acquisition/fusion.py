@@ -191,8 +191,8 @@ class FusionScorer:
                 evaluated designs' median nearest-neighbour distance; with
                 ``config.distance_spread`` every family's variance grows by
                 ``MAD^2_m (1 - exp(-distance^2 / 2))``.
-            level: ``k`` shares ``1 / (1 + n_min)`` of a level effect's prior variance left
-                at each candidate (:func:`~axfusion.acquisition.levels.level_reach`); with
+            level: ``k x m`` level-effect variances of the candidates (oriented standardised
+                units; :func:`~axfusion.acquisition.levels.level_effect_variance`); with
                 ``config.level_spread > 0`` every family's variance grows by
                 ``level_spread * level``.
 
@@ -220,7 +220,7 @@ class FusionScorer:
             reach = 1.0 - np.exp(-0.5 * np.asarray(distance, dtype=np.float64) ** 2)
             var = var + self.mad2[:, None, :] * reach[None, :, None]
         if level is not None and self.config.level_spread > 0:
-            var = var + self.config.level_spread * np.asarray(level, dtype=np.float64)[None, :, None]
+            var = var + self.config.level_spread * np.asarray(level, dtype=np.float64).reshape(1, -1, self.m)
         return mu, np.maximum(np.sqrt(var), self.config.sigma_floor)
 
     def _check_members(self, values: np.ndarray) -> None:

@@ -20,6 +20,15 @@ one measurement. :func:`level_reach` returns this share for the candidate's *rar
 :meth:`~axfusion.acquisition.FusionAcquisition.exploration` adds it to the reach of the
 distance rule: ``reach = 1 - (1 - reach_distance) (1 - reach_level)``.
 
+The share ``1 / (1 + n)`` assumes every input's levels differ by about one measurement's
+noise. :func:`level_effect_variance` estimates both per categorical input instead, from the
+evaluated designs (a one-way random-effects model, ANOVA moments): an input whose measured
+levels differ widely (the additive of a Buchwald-Hartwig pool) gives its unmeasured levels a
+large variance, one whose levels do not differ gives none. ``stage3.fusion.level_spread``
+adds that variance to every family's (:meth:`~axfusion.acquisition.FusionAcquisition.level_variance`),
+so that the fused picks see it too, as expected improvement sees a Gaussian process's
+variance at an unmeasured level.
+
 Counting works per fixed-scale column, so it needs no record of which columns belong to
 which categorical input: for one-hot indicators the rarest column of a candidate is its
 own level's indicator (or, for a level shared by almost every evaluated design, the zeros of
@@ -37,7 +46,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["count_chosen", "level_counts", "level_reach", "unmeasured_levels"]
+__all__ = [
+    "count_chosen", "level_codes_of", "level_counts", "level_effect_variance", "level_reach", "unmeasured_levels",
+]
 
 #: Decimals values are rounded to before they are compared (member-space values of one
 #: level are computed by the same arithmetic, so equal levels agree far beyond this).
@@ -98,3 +109,59 @@ def unmeasured_levels(
         seen = count_chosen(seen, Z, columns, int(np.flatnonzero(new)[0]))
         n += 1
     return n
+
+
+def level_codes_of(Z_train: np.ndarray, Z: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(n, k)`` integer level codes of the evaluated designs and the candidates in the
+    ``columns`` of one categorical input (its one-hot indicators or descriptors): equal
+    values (to :data:`DECIMALS`) share a code."""
+    both = np.round(np.vstack([Z_train[:, columns], Z[:, columns]]), DECIMALS)
+    codes = np.unique(both, axis=0, return_inverse=True)[1].reshape(-1)
+    return codes[: Z_train.shape[0]], codes[Z_train.shape[0] :]
+
+
+def level_effect_variance(
+    Z_train: np.ndarray, Y: np.ndarray, Z: np.ndarray, groups: Sequence[np.ndarray]
+) -> np.ndarray:
+    r"""``k x m``: the posterior variance of the candidates' level effects, summed over the
+    categorical inputs, under a one-way random-effects model fitted per input and target.
+
+    For an input with ``L >= 2`` measured levels (``n_l`` designs each, ``N`` in all) the
+    effect variance ``tau^2`` and the noise ``s^2`` are the method-of-moments (ANOVA)
+    estimates: ``s^2 = MSW``, ``tau^2 = max(0, (MSB - MSW) / n_0)``,
+    ``n_0 = (N - sum n_l^2 / N) / (L - 1)``. A candidate whose level ``n`` designs share
+    gets ``tau^2 / (1 + n tau^2 / s^2)``: all of ``tau^2`` for a level never measured, less
+    the more often it was measured; an input whose measured levels do not differ adds
+    nothing. With fewer than two measured levels (or no replicate to estimate ``s^2``)
+    the effects cannot be told from the noise: ``tau^2 = s^2 = Var(y) / 2``.
+
+    Args:
+        Z_train: ``n x d`` evaluated designs (member space).
+        Y: ``n x m`` their targets (oriented, standardised).
+        Z: ``k x d`` candidates.
+        groups: Per categorical input, the indices of its columns.
+    """
+    Y = np.asarray(Y, dtype=np.float64).reshape(Z_train.shape[0], -1)
+    out = np.zeros((Z.shape[0], Y.shape[1]))
+    if Z_train.shape[0] < 2:
+        return out
+    for cols in groups:
+        train, cand = level_codes_of(Z_train, Z, np.asarray(cols, dtype=np.int64))
+        levels, inverse, n_l = np.unique(train, return_inverse=True, return_counts=True)
+        pos = np.clip(np.searchsorted(levels, cand), 0, levels.size - 1)
+        n = np.where(levels[pos] == cand, n_l[pos], 0).astype(np.float64)
+        N, L = train.size, levels.size
+        for t in range(Y.shape[1]):
+            y = Y[:, t]
+            if L >= 2 and N > L:
+                means = np.bincount(inverse, weights=y, minlength=L) / n_l
+                msw = float(np.sum((y - means[inverse]) ** 2) / (N - L))
+                msb = float(np.sum(n_l * (means - y.mean()) ** 2) / (L - 1))
+                n0 = (N - float(np.sum(n_l**2)) / N) / (L - 1)
+                tau2, s2 = max(0.0, (msb - msw) / n0), msw
+            else:
+                tau2 = s2 = float(np.var(y, ddof=1)) / 2.0
+            if tau2 <= 0:
+                continue
+            out[:, t] += tau2 / (1.0 + n * tau2 / s2) if s2 > 0 else np.where(n > 0, 0.0, tau2)
+    return out

@@ -286,6 +286,7 @@ class PoolReference:
         if encoder is not None:
             pool.encoder = encoder
             pool.column_scale = encoder.scale_or_none
+            pool.column_groups = encoder.groups_or_none
         return pool
 
     def rows(self, ids: Any) -> pd.DataFrame:

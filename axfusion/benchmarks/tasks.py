@@ -348,6 +348,13 @@ class PoolTask(Task):
         return scale if np.isfinite(scale).any() else None
 
     @property
+    def column_groups(self) -> np.ndarray | None:
+        r"""``p`` indices of the categorical column each feature encodes (``-1``: numeric;
+        :meth:`~axfusion.data.Dataset.column_groups`), or ``None`` when every column is numeric."""
+        groups = self.dataset.column_groups()
+        return groups if (groups >= 0).any() else None
+
+    @property
     def Y(self) -> np.ndarray:
         r"""``N x q`` raw targets."""
         return self.setup(0).Y

@@ -171,7 +171,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
             model = ReservoirModel(
                 torch.as_tensor(X_obs), torch.as_tensor(Y_obs), reservoir_settings(state, source),
                 clusterer=bootstrap_clusterer(state, member_scale(scale)), tuning_state=tuning,
-                n_jobs=s.loop.n_jobs, seed=seed, input_scale=scale,
+                n_jobs=s.loop.n_jobs, seed=seed, input_scale=scale, input_groups=source.column_groups,
             )
             capacity = stage0_capacity(model, state, remaining, seed)
             stage1_reservoir(model, capacity)

@@ -104,6 +104,12 @@ class CandidateSource(abc.ABC):
         column), or ``None``: every column standardised."""
         return None
 
+    @property
+    def column_groups(self) -> np.ndarray | None:
+        r"""``d`` indices of the categorical input each column encodes (``-1``: numeric), or
+        ``None``: unknown (each fixed-scale column counts as its own input)."""
+        return None
+
     @abc.abstractmethod
     def observation_keys(
         self, ids: Sequence[Any] | np.ndarray | None, X: pd.DataFrame | None
@@ -172,6 +178,10 @@ class PoolSource(CandidateSource):
     @property
     def column_scale(self) -> np.ndarray | None:
         return getattr(self.pool, "column_scale", None)
+
+    @property
+    def column_groups(self) -> np.ndarray | None:
+        return getattr(self.pool, "column_groups", None)
 
     def observation_keys(
         self, ids: Sequence[Any] | np.ndarray | None, X: pd.DataFrame | None
@@ -256,6 +266,8 @@ class PoolSource(CandidateSource):
         scale = self.column_scale
         if scale is not None:  # categorical columns: the fixed scales and the levels, for an identical resume
             out["column_scale"] = [None if not np.isfinite(v) else float(v) for v in scale]
+            if self.column_groups is not None:
+                out["column_groups"] = [int(g) for g in self.column_groups]
             encoder = getattr(self.pool, "encoder", None)
             if encoder is not None:
                 out["encoding"] = encoder.as_dict()
@@ -274,6 +286,8 @@ class PoolSource(CandidateSource):
             mine = self.column_scale
             if mine is None:  # a pool given as numbers: keep the campaign's categorical scales
                 self.pool.column_scale = stored
+                if saved.get("column_groups") is not None and self.column_groups is None:
+                    self.pool.column_groups = np.asarray(saved["column_groups"], dtype=np.int64)
             elif not np.allclose(mine, stored, equal_nan=True):
                 raise CampaignMismatchError(
                     f"{what} encoded its categorical columns differently (other levels or descriptors); "

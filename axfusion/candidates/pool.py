@@ -45,6 +45,9 @@ class CandidatePool:
         column_scale: ``(d,)`` fixed input scales the optimiser uses instead of a column's
             standard deviation where finite (categorical columns; see
             :mod:`axfusion.data.encoding`), or ``None``.
+        column_groups: ``(d,)`` for each column, the categorical input it encodes (its
+            one-hot indicators or descriptors share one index), ``-1`` for a numeric column;
+            or ``None`` when unknown (each fixed-scale column then counts as its own input).
         encoder: The :class:`~axfusion.data.encoding.FeatureEncoder` that built the
             features from a table with categorical columns (:meth:`from_table`), or ``None``.
 
@@ -73,6 +76,7 @@ class CandidatePool:
         self._evaluated = np.zeros(storage.n_rows, dtype=bool)
         self._pending = np.zeros(storage.n_rows, dtype=bool)
         self.column_scale: np.ndarray | None = None
+        self.column_groups: np.ndarray | None = None
         self.encoder: Any = None
 
     # ------------------------------------------------------------------ constructors
@@ -176,6 +180,7 @@ class CandidatePool:
             raise ValueError(f"The table has missing or infinite values in column(s) {cols[:5]}.")
         pool = cls(ArrayStorage(X, list(encoder.feature_names_out_)))
         pool.column_scale = encoder.scale_or_none
+        pool.column_groups = encoder.groups_or_none
         pool.encoder = encoder
         return pool
 

@@ -181,6 +181,11 @@ class Dataset:
         standard deviation) for a numeric column; see :mod:`axfusion.data.encoding`."""
         return self.encoder().column_scale_
 
+    def column_groups(self) -> np.ndarray:
+        r"""``(p,)`` for each column of :meth:`feature_matrix`, the index of the categorical
+        column it encodes (its one-hot indicators or descriptors), ``-1`` for a numeric one."""
+        return self.encoder().column_groups_
+
     def target_matrix(self, targets: Sequence[str] | str | None = None) -> np.ndarray:
         r"""The targets as a ``float64`` array of shape ``(n, q)``.
 

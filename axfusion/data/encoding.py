@@ -49,6 +49,7 @@ __all__ = [
     "ColumnEncoding",
     "FeatureEncoder",
     "ONE_HOT_SCALE",
+    "column_groups",
     "is_text_column",
     "one_hot",
     "read_descriptor_table",
@@ -154,6 +155,14 @@ def read_descriptor_table(
             f"{label[0].upper()}{label[1:]} has missing or infinite descriptors for level(s) {bad[:MAX_LISTED]}."
         )
     return pd.DataFrame(X, index=pd.Index(levels, name=column), columns=list(values.columns))
+
+
+def column_groups(scale: np.ndarray, widths: Sequence[int]) -> np.ndarray:
+    r"""``d`` integers: for each feature column, the index of the table column it encodes when
+    its scale is fixed (a one-hot indicator or descriptor of a categorical column), else
+    ``-1``; ``widths`` are the table columns' feature counts, in order."""
+    owner = np.repeat(np.arange(len(widths)), np.asarray(widths, dtype=np.int64))
+    return np.where(np.isfinite(np.asarray(scale, dtype=np.float64)), owner, -1).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -377,6 +386,7 @@ class FeatureEncoder:
         self.column_scale_ = (
             np.concatenate([e.scale for e in encodings]) if encodings else np.zeros(0)
         )
+        self.column_groups_ = column_groups(self.column_scale_, [len(e.output_names) for e in encodings])
 
     # ---------------------------------------------------------------- use
     def _check_fitted(self) -> None:
@@ -440,6 +450,12 @@ class FeatureEncoder:
         r"""One line per categorical (and, with ``numeric``, numeric) column."""
         self._check_fitted()
         return [e.describe() for e in self.columns_ if numeric or e.kind != "numeric"]
+
+    @property
+    def groups_or_none(self) -> np.ndarray | None:
+        r""":attr:`column_groups_`, or ``None`` when every column is numeric."""
+        self._check_fitted()
+        return self.column_groups_ if (self.column_groups_ >= 0).any() else None
 
     @property
     def scale_or_none(self) -> np.ndarray | None:

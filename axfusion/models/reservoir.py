@@ -229,6 +229,9 @@ class ReservoirModel(EnsembleModel):
             by it instead of its standard deviation on the training rows (one-hot
             indicators of a categorical column: ``sqrt(2)``, so two levels are one unit
             apart; :mod:`axfusion.data.encoding`); ``None``: every column standardised.
+        input_groups: ``d`` indices of the categorical input each column encodes (its
+            indicators or descriptors share one; ``-1``: numeric), kept for the acquisition's
+            level statistics (:mod:`axfusion.acquisition.levels`); ``None``: unknown.
         **options: Fields of :class:`~axfusion.settings.ReservoirSettings` that
             override ``settings`` (e.g. ``families=("ridge", "knn"), n_members=4``).
     """
@@ -250,6 +253,7 @@ class ReservoirModel(EnsembleModel):
         input_transform: InputTransform | None = None,
         outcome_transform: OutcomeTransform | None = None,
         input_scale: np.ndarray | None = None,
+        input_groups: np.ndarray | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
@@ -309,6 +313,9 @@ class ReservoirModel(EnsembleModel):
         self.input_scale = None if input_scale is None else np.asarray(input_scale, dtype=np.float64).reshape(-1)
         if self.input_scale is not None and self.input_scale.size != self._X.shape[1]:
             raise ValueError(f"input_scale has {self.input_scale.size} entries for {self._X.shape[1]} inputs.")
+        self.input_groups = None if input_groups is None else np.asarray(input_groups, dtype=np.int64).reshape(-1)
+        if self.input_groups is not None and self.input_groups.size != self._X.shape[1]:
+            raise ValueError(f"input_groups has {self.input_groups.size} entries for {self._X.shape[1]} inputs.")
         self._fitted: list[_FittedFamily] = []
         self.dropped_families: dict[str, str] = {}
         self.timings: dict[str, float] = {}

@@ -389,6 +389,7 @@ def load_pool(
     if encoder is not None and encoder.scale_or_none is not None:
         n_magpie = X.shape[1] - encoder.column_scale_.size
         pool.column_scale = np.concatenate([np.full(n_magpie, np.nan), encoder.column_scale_])
+        pool.column_groups = np.concatenate([np.full(n_magpie, -1), encoder.column_groups_])
         pool.encoder = encoder
     ids = frame[id_column] if id_column is not None else None
     out = _Pool(pool, table, names, raw, id_column, formula_column, ids, formulas, magpie, encoder)

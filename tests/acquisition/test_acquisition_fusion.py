@@ -412,16 +412,16 @@ def test_acquisition_measures_distance_in_the_members_space():
     np.testing.assert_allclose(acqf.data_distance(model.standardised_inputs(near)), 0.0, atol=1e-12)
 
 
-def test_level_spread_widens_the_std_by_the_share_of_the_level_prior_left():
+def test_level_spread_widens_the_std_by_the_level_effect_variance():
     vals = np.random.default_rng(0).normal(size=(2, 3, 4, 1))
-    level = np.array([1.0, 0.5, 0.25, 0.0])  # never measured, once, three times, ...
+    level = np.array([[1.0], [0.5], [0.25], [0.0]])  # k x m level-effect variances
     plain = _scorer()
     mu0, sig0 = plain.moments(vals, level=level)  # the option is off by default
     np.testing.assert_allclose(sig0, plain.moments(vals)[1])
     s = _scorer(config=FusionConfig(level_spread=2.0))
     mu, sig = s.moments(vals, level=level)
     np.testing.assert_allclose(mu, mu0)
-    np.testing.assert_allclose(sig[..., 0] ** 2, sig0[..., 0] ** 2 + 2.0 * level[None])
+    np.testing.assert_allclose(sig[..., 0] ** 2, sig0[..., 0] ** 2 + 2.0 * level[None, :, 0])
     from axfusion.settings import SettingsError
 
     with pytest.raises(SettingsError, match="level_spread"):
@@ -430,24 +430,37 @@ def test_level_spread_widens_the_std_by_the_share_of_the_level_prior_left():
 
 def test_level_spread_makes_a_never_measured_level_uncertain_to_the_fused_pick():
     from axfusion.acquisition import FusionAcquisition
+    from axfusion.acquisition.levels import level_effect_variance
     from axfusion.models import ReservoirModel
     from axfusion.settings import ReservoirSettings
 
     rng = np.random.default_rng(2)
-    level = rng.integers(0, 3, size=30)  # levels 0-2 measured, level 3 never
+    level = rng.integers(0, 3, size=30)  # input A: levels 0-2 measured, level 3 never; it matters
+    other = rng.integers(0, 2, size=30)  # input B: two levels, no effect
     x = rng.uniform(size=(30, 1))
-    X = np.column_stack([x, np.eye(4)[level]])
-    Y = np.sin(3 * x) + 0.5 * level[:, None] + 0.05 * rng.normal(size=(30, 1))
-    scale = np.array([np.nan, *[np.sqrt(2.0)] * 4])
+    X = np.column_stack([x, np.eye(4)[level], np.eye(2)[other]])
+    Y = np.sin(3 * x) + 1.5 * level[:, None] + 0.05 * rng.normal(size=(30, 1))
+    scale = np.array([np.nan, *[np.sqrt(2.0)] * 6])
+    groups = np.array([-1, 0, 0, 0, 0, 1, 1])
     model = ReservoirModel(
         torch.as_tensor(X), torch.as_tensor(Y), ReservoirSettings(families=("ridge", "knn"), n_members=3),
-        seed=0, input_scale=scale,
+        seed=0, input_scale=scale, input_groups=groups,
     ).fit()
-    cand = torch.as_tensor(np.column_stack([np.full(4, 0.5), np.eye(4)]))  # one per level
-    plain = FusionAcquisition(model).predict(cand)
-    wide = FusionAcquisition(model, config=FusionConfig(level_spread=1.0)).predict(cand)
+    cand = torch.as_tensor(np.column_stack([np.full(4, 0.5), np.eye(4), np.tile([1.0, 0.0], (4, 1))]))
+    plain_acqf = FusionAcquisition(model)
+    plain = plain_acqf.predict(cand)
+    acqf = FusionAcquisition(model, config=FusionConfig(level_spread=1.0))
+    wide = acqf.predict(cand)
     np.testing.assert_allclose(wide.mu, plain.mu)
     gain = wide.sigma**2 - plain.sigma**2  # up to the std floor (0.03^2) of a flat family
-    np.testing.assert_allclose(gain[:, 3], 1.0, atol=1e-3)  # the new level: the whole prior variance
-    counts = np.bincount(level, minlength=4)[:3]
-    np.testing.assert_allclose(gain[:, :3, 0], np.broadcast_to(1.0 / (1.0 + counts), (2, 3)), atol=1e-3)
+    assert [len(g) for g in acqf.level_groups()] == [4, 2]
+    Z, Z_train = model.standardised_inputs(cand), model.standardised_training_data()[0]
+    expected = level_effect_variance(Z_train, acqf.scorer.Y_std, Z, acqf.level_groups())
+    np.testing.assert_allclose(gain, np.broadcast_to(expected, gain.shape), atol=1e-3)
+    assert expected[3, 0] > 0.5 and np.all(expected[:3, 0] < 0.1 * expected[3, 0])  # the new level stands out
+    # without the model's groups every fixed-scale column counts as its own input
+    bare = ReservoirModel(
+        torch.as_tensor(X), torch.as_tensor(Y), ReservoirSettings(families=("ridge",), n_members=2),
+        seed=0, input_scale=scale,
+    )
+    assert [len(g) for g in FusionAcquisition(bare).level_groups()] == [1] * 6

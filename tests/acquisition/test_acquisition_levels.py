@@ -50,3 +50,31 @@ def test_unmeasured_levels_count_each_new_level_once_as_the_slots_would_try_them
     seen, new = desc[[0, 1]], desc[[2, 2, 0]]
     assert unmeasured_levels(level_counts(seen, new, [0, 1]), new, [0, 1], limit=10) == 1
     assert unmeasured_levels(np.zeros((3, 0)), cand[:3], [], limit=10) == 0
+
+
+def test_level_effect_variance_is_the_random_effects_posterior_variance_per_input():
+    from axfusion.acquisition.levels import level_effect_variance
+
+    # input A (column 0): three levels with effects; input B (column 1): two levels, no effect
+    a = np.repeat([0.0, 1.0, 2.0], 4)
+    b = np.tile([0.0, 1.0], 6)
+    noise = np.tile([-0.1, 0.1, 0.1, -0.1], 3)
+    y = np.array([0.0, 1.0, 3.0])[a.astype(int)] + noise
+    train = np.column_stack([a, b])
+    cand = np.array([[0.0, 0.0], [5.0, 0.0], [2.0, 1.0]])  # a measured level, a new one, another measured
+    var = level_effect_variance(train, y[:, None], cand, [np.array([0]), np.array([1])])
+    # ANOVA moments for A by hand: 3 levels x 4 replicates
+    means = np.array([0.0, 1.0, 3.0])
+    msw = float(np.sum(noise**2) / (12 - 3))
+    msb = float(4 * np.sum((means - y.mean()) ** 2) / 2)
+    tau2 = (msb - msw) / 4.0  # n_0 = (12 - 48 / 12) / 2 = 4
+    np.testing.assert_allclose(var[1, 0], tau2)  # never measured: the whole effect variance
+    np.testing.assert_allclose(var[[0, 2], 0], tau2 / (1 + 4 * tau2 / msw))  # measured 4 times
+    # B's measured levels do not differ (tau^2 = 0): it adds nothing
+    only_b = level_effect_variance(train, y[:, None], cand, [np.array([1])])
+    np.testing.assert_allclose(only_b, 0.0)
+    # one measured level: effects cannot be told from the noise, tau^2 = s^2 = Var(y) / 2
+    single = level_effect_variance(train[:4], y[:4, None], cand, [np.array([0])])
+    half = np.var(y[:4], ddof=1) / 2
+    np.testing.assert_allclose(single[:, 0], [half / 5, half, half])
+    assert level_effect_variance(train[:1], y[:1, None], cand, [np.array([0])]).tolist() == [[0.0]] * 3

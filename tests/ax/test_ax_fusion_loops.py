@@ -250,6 +250,7 @@ def test_pool_loop_on_a_table_with_text_columns(fast_options):
         assert pool.n_features == 4 + 3 + 1 and pool.encoder is not None
         np.testing.assert_allclose(pool.column_scale[:7], np.sqrt(2.0))
         assert np.isnan(pool.column_scale[7])
+        assert pool.column_groups.tolist() == [0] * 4 + [1] * 3 + [-1]
         client.configure_optimization(objective="yield_pct")  # "yield" is a Python keyword: Ax cannot parse it
         client.set_generation_strategy(
             fusion_generation_strategy(pool=ref, n_initial=8, seed=1, batch_size=4, **fast_options)

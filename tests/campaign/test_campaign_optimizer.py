@@ -99,6 +99,7 @@ def test_text_columns_are_categorical_features():
     assert pool.encoder.describe() == ["`solvent`: categorical, 3 levels"]
     assert pool.feature_names == ("temp", "solvent=ethanol", "solvent=toluene", "solvent=water")
     assert np.isnan(pool.column_scale[0]) and np.allclose(pool.column_scale[1:], np.sqrt(2.0))
+    assert pool.column_groups.tolist() == [-1, 1, 1, 1]
     opt.observe(ids=np.arange(20), Y=y[:20])
     s = opt.suggest(5)
     assert len(set(s.row_ids.tolist()) & set(range(20))) == 0
@@ -419,6 +420,8 @@ def test_categorical_encoding_is_stored_and_resumed(tmp_path):
     numbers = opt.source.pool.take(np.arange(50))
     again = FusionOptimizer.resume(path, numbers)
     assert np.allclose(again.source.column_scale, opt.source.column_scale, equal_nan=True)
+    assert saved["column_groups"] == [-1, 1, 1]
+    assert again.source.column_groups.tolist() == [-1, 1, 1]  # and which columns form one input
 # ------------------------------------------------------------------ bad input (issue 22)
 def test_two_optimisers_on_one_file_never_drop_each_others_batch(tmp_path):
     from axfusion.files import CampaignChangedError

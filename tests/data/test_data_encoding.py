@@ -27,6 +27,8 @@ def test_text_columns_detected_and_one_hot_levels_one_unit_apart():
     assert enc.feature_names_out_[1:4] == ["solvent=ethanol", "solvent=toluene", "solvent=water"]
     scale = enc.column_scale_
     assert np.isnan(scale[0]) and np.isnan(scale[-1]) and np.allclose(scale[1:7], ONE_HOT_SCALE)
+    assert enc.column_groups_.tolist() == [-1, 1, 1, 1, 2, 2, 2, -1]  # each input's indicators share one index
+    assert np.array_equal(enc.groups_or_none, enc.column_groups_)
     # two different levels of one column: distance 1 in the scaled space, whatever the level count
     block = X[:, 1:4] / scale[1:4]
     assert np.isclose(np.linalg.norm(block[0] - block[1]), 1.0)
@@ -66,6 +68,7 @@ def test_descriptor_tables(tmp_path):
     assert enc.describe()[0] == "`solvent`: categorical, 3 levels, 2 descriptors"
     X = enc.transform(_frame())
     assert X[0, 1:3].tolist() == [1.0, 100.0]  # row 0 is water
+    assert enc.column_groups_[1:3].tolist() == [1, 1]  # one input's descriptors share one index
     scale = enc.column_scale_[1:3]
     # sd over the levels times sqrt(2 p), p = 2 descriptors: two levels about one unit apart
     assert np.allclose(scale, [np.std([1.0, 0.65, 0.1]) * 2.0, np.std([100.0, 78.0, 111.0]) * 2.0])
@@ -86,4 +89,5 @@ def test_round_trip_and_dataset_layout():
     assert np.array_equal(ds.feature_matrix(), expected)
     assert ds.feature_names()[1:4] == ["solvent=ethanol", "solvent=toluene", "solvent=water"]
     assert np.allclose(ds.column_scale()[1:7], ONE_HOT_SCALE)
+    assert ds.column_groups().tolist() == [-1, 1, 1, 1, 2, 2, 2, -1]
     assert is_text_column(frame["solvent"]) and not is_text_column(frame["site"])

@@ -105,6 +105,8 @@ def test_text_column_is_categorical_and_comes_back_as_written(tmp_path, capsys):
     assert "`solvent`: categorical, 3 levels" in printed and "200 rows x 5 features" in printed
     table = pd.read_csv(out)
     assert table["solvent"].tolist() == pool["solvent"].iloc[table["row_id"]].tolist()
+    saved = json.loads((tmp_path / "next.campaign.json").read_text())["source"]
+    assert saved["column_groups"] == [-1, -1, 2, 2, 2]  # the solvent's indicators form one input
     # the next call continues the campaign with the same encoding
     assert _cli(_suggest_cmd(pool_path, measured_path, tmp_path / "next2.csv", "--campaign",
                              str(tmp_path / "next.campaign.json"), batch=5)) == 0

@@ -168,6 +168,7 @@ class Fusion(Method):
 
                 pool = CandidatePool.from_array(task.X)
                 pool.column_scale = task.column_scale  # categorical columns: levels one unit apart
+                pool.column_groups = task.column_groups
                 directions, names = list(task.directions or ["maximize"]), list(task.targets or ["y"])
                 if not self._start(pool, task, evaluator, directions, names):
                     self.optimizer.observe(ids=evaluator.rows, Y=evaluator.Y)
