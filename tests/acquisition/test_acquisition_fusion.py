@@ -415,8 +415,9 @@ def test_acquisition_measures_distance_in_the_members_space():
 def test_level_spread_widens_the_std_by_the_level_effect_variance():
     vals = np.random.default_rng(0).normal(size=(2, 3, 4, 1))
     level = np.array([[1.0], [0.5], [0.25], [0.0]])  # k x m level-effect variances
-    plain = _scorer()
-    mu0, sig0 = plain.moments(vals, level=level)  # the option is off by default
+    assert FusionConfig().level_spread == 1.0  # on by default
+    plain = _scorer(config=FusionConfig(level_spread=0.0))
+    mu0, sig0 = plain.moments(vals, level=level)  # 0: off
     np.testing.assert_allclose(sig0, plain.moments(vals)[1])
     s = _scorer(config=FusionConfig(level_spread=2.0))
     mu, sig = s.moments(vals, level=level)
@@ -447,8 +448,7 @@ def test_level_spread_makes_a_never_measured_level_uncertain_to_the_fused_pick()
         seed=0, input_scale=scale, input_groups=groups,
     ).fit()
     cand = torch.as_tensor(np.column_stack([np.full(4, 0.5), np.eye(4), np.tile([1.0, 0.0], (4, 1))]))
-    plain_acqf = FusionAcquisition(model)
-    plain = plain_acqf.predict(cand)
+    plain = FusionAcquisition(model, config=FusionConfig(level_spread=0.0)).predict(cand)
     acqf = FusionAcquisition(model, config=FusionConfig(level_spread=1.0))
     wide = acqf.predict(cand)
     np.testing.assert_allclose(wide.mu, plain.mu)

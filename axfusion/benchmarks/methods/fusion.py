@@ -239,6 +239,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "new_levels": ("default", {"stage3.batch.new_level_share": 0.5}),
     "level_cap": ("default", {"stage3.batch.level_cap": 0.3}),
     "level_spread": ("default", {"stage3.fusion.level_spread": 1.0}),
+    "no_level_spread": ("default", {"stage3.fusion.level_spread": 0.0}),
     "stall_explore": ("default", {"stage3.batch.stall_explore_share": 0.6}),
     "stall_coverage": ("default", {"stage3.batch.stall_coverage": True}),
     "no_stall_coverage": ("default", {"stage3.batch.stall_coverage": False}),
