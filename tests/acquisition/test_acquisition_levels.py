@@ -78,3 +78,13 @@ def test_level_effect_variance_is_the_random_effects_posterior_variance_per_inpu
     half = np.var(y[:4], ddof=1) / 2
     np.testing.assert_allclose(single[:, 0], [half / 5, half, half])
     assert level_effect_variance(train[:1], y[:1, None], cand, [np.array([0])]).tolist() == [[0.0]] * 3
+
+
+def test_level_effect_variance_is_fitted_per_target():
+    from axfusion.acquisition.levels import level_effect_variance
+
+    a = np.repeat([0.0, 1.0, 2.0], 4)[:, None]
+    noise = np.tile([-0.1, 0.1, 0.1, -0.1], 3)
+    Y = np.column_stack([a[:, 0] + noise, noise])  # target 0 depends on the level, target 1 does not
+    var = level_effect_variance(a, Y, np.array([[7.0]]), [np.array([0])])
+    assert var.shape == (1, 2) and var[0, 0] > 0.5 and var[0, 1] == 0.0
