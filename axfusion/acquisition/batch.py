@@ -116,7 +116,6 @@ __all__ = [
     "cluster_reweight",
     "grid_coverage",
     "histogram_kl",
-    "level_codes",
     "local_density_ratio",
     "pca_plane",
     "select_batch",
@@ -537,9 +536,9 @@ def select_batch(
             turn takes the eligible candidate of largest score (at most ``q - 1`` extra
             slots; none by default).
         levels: ``(k, J)`` integer codes of the candidates' categorical levels, ``-1``
-            where a value is not capped (:func:`level_codes`); with ``level_cap > 0`` no code
-            is shared by more than ``ceil(level_cap q)`` picks while another pick is
-            possible (:class:`LevelCap`). ``None``: no cap.
+            where a value is not capped (:func:`~axfusion.acquisition.levels.level_codes`);
+            with ``level_cap > 0`` no code is shared by more than ``ceil(level_cap q)``
+            picks while another pick is possible (:class:`LevelCap`). ``None``: no cap.
 
     Returns:
         The :class:`BatchDecision`.
@@ -715,7 +714,7 @@ class LevelCap:
 
     Args:
         codes: ``(k, J)`` integer level codes of the ``k`` candidates in ``J`` columns;
-            ``-1``: a value that is not capped (:func:`level_codes`).
+            ``-1``: a value that is not capped (:func:`~axfusion.acquisition.levels.level_codes`).
         limit: Picks allowed per code and column.
     """
 
@@ -737,20 +736,6 @@ class LevelCap:
         for j, counts in enumerate(self.counts):
             if self.codes[row, j] >= 0:
                 counts[self.codes[row, j]] += 1
-
-
-def level_codes(X: np.ndarray, columns: Sequence[int] | np.ndarray, max_share: float) -> np.ndarray:
-    r"""``(k, J)`` codes of the candidates' values in the ``J`` categorical ``columns`` of
-    ``X`` (``k x d``; one-hot indicators or descriptors), ``-1`` for a value held by
-    ``max_share`` of the candidates or more (a one-hot column's zeros; a level common enough
-    that a batch may hold it often)."""
-    cols = np.asarray(columns, dtype=np.int64).reshape(-1)
-    out = np.full((X.shape[0], cols.size), -1, dtype=np.int64)
-    for i, j in enumerate(cols):
-        values, inverse, counts = np.unique(np.round(X[:, j], 9), return_inverse=True, return_counts=True)
-        rare = counts < max_share * X.shape[0]
-        out[:, i] = np.where(rare[inverse], inverse, -1)
-    return out
 
 
 def _distance_to(features: np.ndarray, row: int) -> np.ndarray:

@@ -47,7 +47,13 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "count_chosen", "level_codes_of", "level_counts", "level_effect_variance", "level_reach", "unmeasured_levels",
+    "count_chosen",
+    "level_codes",
+    "level_codes_of",
+    "level_counts",
+    "level_effect_variance",
+    "level_reach",
+    "unmeasured_levels",
 ]
 
 #: Decimals values are rounded to before they are compared (member-space values of one
@@ -111,6 +117,20 @@ def unmeasured_levels(
     return n
 
 
+def level_codes(X: np.ndarray, columns: Sequence[int] | np.ndarray, max_share: float) -> np.ndarray:
+    r"""``(k, J)`` codes of the candidates' values in the ``J`` categorical ``columns`` of
+    ``X`` (``k x d``; one-hot indicators or descriptors), ``-1`` for a value held by
+    ``max_share`` of the candidates or more (a one-hot column's zeros; a level common enough
+    that a batch may hold it often)."""
+    cols = np.asarray(columns, dtype=np.int64).reshape(-1)
+    out = np.full((X.shape[0], cols.size), -1, dtype=np.int64)
+    for i, j in enumerate(cols):
+        values, inverse, counts = np.unique(np.round(X[:, j], DECIMALS), return_inverse=True, return_counts=True)
+        rare = counts < max_share * X.shape[0]
+        out[:, i] = np.where(rare[inverse], inverse, -1)
+    return out
+
+
 def level_codes_of(Z_train: np.ndarray, Z: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""``(n, k)`` integer level codes of the evaluated designs and the candidates in the
     ``columns`` of one categorical input (its one-hot indicators or descriptors): equal
@@ -147,16 +167,16 @@ def level_effect_variance(
         return out
     for cols in groups:
         train, cand = level_codes_of(Z_train, Z, np.asarray(cols, dtype=np.int64))
-        levels, inverse, n_l = np.unique(train, return_inverse=True, return_counts=True)
-        pos = np.clip(np.searchsorted(levels, cand), 0, levels.size - 1)
-        n = np.where(levels[pos] == cand, n_l[pos], 0).astype(np.float64)
-        N, L = train.size, levels.size
+        counts = np.bincount(train, minlength=int(max(train.max(), cand.max())) + 1)
+        n = counts[cand].astype(np.float64)  # 0 for a level no evaluated design has
+        n_l = counts[counts > 0]
+        N, L = train.size, n_l.size
         for t in range(Y.shape[1]):
             y = Y[:, t]
             if L >= 2 and N > L:
-                means = np.bincount(inverse, weights=y, minlength=L) / n_l
-                msw = float(np.sum((y - means[inverse]) ** 2) / (N - L))
-                msb = float(np.sum(n_l * (means - y.mean()) ** 2) / (L - 1))
+                means = np.bincount(train, weights=y, minlength=counts.size) / np.maximum(counts, 1)
+                msw = float(np.sum((y - means[train]) ** 2) / (N - L))
+                msb = float(np.sum(n_l * (means[counts > 0] - y.mean()) ** 2) / (L - 1))
                 n0 = (N - float(np.sum(n_l**2)) / N) / (L - 1)
                 tau2, s2 = max(0.0, (msb - msw) / n0), msw
             else:

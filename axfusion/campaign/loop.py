@@ -33,7 +33,7 @@ import torch
 
 from axfusion.acquisition import FusionAcquisition
 from axfusion.acquisition.acqf import FusionMoments
-from axfusion.acquisition.batch import BatchDecision, level_codes, select_batch
+from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.coverage import coverage_slots, lead_slots, surprise
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
 from axfusion.acquisition.greedy import qlognei_batch
@@ -45,7 +45,7 @@ from axfusion.acquisition.hedge import (
     slot_counts,
     trust_region_slots,
 )
-from axfusion.acquisition.levels import count_chosen, unmeasured_levels
+from axfusion.acquisition.levels import count_chosen, level_codes, unmeasured_levels
 from axfusion.campaign.records import iteration_record, suggestion_table
 from axfusion.campaign.sources import BoxSource, CandidateSet, CandidateSource
 from axfusion.campaign.state import CampaignState

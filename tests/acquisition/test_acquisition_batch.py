@@ -14,11 +14,11 @@ from axfusion.acquisition.batch import (
     cluster_reweight,
     grid_coverage,
     histogram_kl,
-    level_codes,
     local_density_ratio,
     pca_plane,
     select_batch,
 )
+from axfusion.acquisition.levels import level_codes
 
 
 def _min_dist(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
