@@ -139,22 +139,52 @@ def _match_positions(table: _Table, col: pd.Series, pool: _Pool, rows: np.ndarra
 
 
 def _check_positions_agree(table: _Table, rows: np.ndarray, positions: np.ndarray, pool: _Pool) -> None:
-    r"""A ``row_id`` must name the pool row whose features the measured row carries (where it carries any)."""
+    r"""A ``row_id`` must name the pool row whose features the measured row carries (where it carries any).
+
+    Numeric columns agree within :data:`MATCH_RTOL`; a categorical column (the pool's encoder)
+    agrees when its level encodes to the pool row's features, and an unknown level is the
+    encoder's error naming the closest levels."""
     cols = [c for c in pool.raw_features if c in table.frame.columns]
     if not cols or rows.size == 0:
         return
-    given = table.frame.iloc[rows][cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    where = [pool.feature_names.index(c) for c in cols]
+    frame = table.frame.iloc[rows]
+    encodings = {} if pool.encoder is None else {e.name: e for e in pool.encoder.columns_}
+    given_parts, where, owner = [], [], []
+    for c in cols:
+        enc = encodings.get(c)
+        if enc is None or enc.kind == "numeric":
+            part = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64).reshape(-1, 1)
+            names = [c]
+        else:
+            values = frame[c]
+            known = values.notna().to_numpy()
+            part = np.full((rows.size, len(enc.output_names)), np.nan)
+            if known.any():
+                try:
+                    part[known] = enc.encode(values[known], label=table.label)
+                except ValueError as error:  # DataValidationError: an unknown level, named with the closest
+                    raise SuggestInputError(str(error)) from error
+            names = enc.output_names
+        given_parts.append(part)
+        where.extend(pool.feature_names.index(n) for n in names)
+        owner.extend([c] * len(names))
+    given = np.hstack(given_parts)
     distinct, back = np.unique(positions, return_inverse=True)  # take() wants distinct ids
     expected = np.asarray(pool.pool.take(distinct), dtype=np.float64)[back][:, where]
     differ = ~np.isclose(given, expected, rtol=MATCH_RTOL, atol=0.0) & ~np.isnan(given)
     bad = np.flatnonzero(differ.any(axis=1))
     if bad.size:
         k = int(bad[0])
-        j = int(np.flatnonzero(differ[k])[0])
+        name = owner[int(np.flatnonzero(differ[k])[0])]
+        pos = int(positions[k])
+        if name in encodings and encodings[name].kind != "numeric":
+            shown, held = repr(str(frame[name].iloc[k])), repr(str(pool.table.frame[name].iloc[pos]))
+        else:
+            j = owner.index(name)
+            shown, held = _plain(given[k, j]), _plain(expected[k, j])
         raise SuggestInputError(
-            f"{_cap(table.label)} {table.row(int(rows[k]))} gives {ROW_ID_COLUMN} {int(positions[k])}, but its feature "
-            f"{cols[j]!r} is {_plain(given[k, j])} where pool row {int(positions[k])} has {_plain(expected[k, j])}"
+            f"{_cap(table.label)} {table.row(int(rows[k]))} gives {ROW_ID_COLUMN} {pos}, but its feature "
+            f"{name!r} is {shown} where pool row {pos} has {held}"
             f"{f' ({bad.size - 1} more rows disagree too)' if bad.size > 1 else ''}. Correct the {ROW_ID_COLUMN} "
             "(or empty it, to match the row by its features)."
         )

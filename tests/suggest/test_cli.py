@@ -112,6 +112,30 @@ def test_text_column_is_categorical_and_comes_back_as_written(tmp_path, capsys):
                              str(tmp_path / "next.campaign.json"), batch=5)) == 0
 
 
+def test_suggested_rows_appended_with_their_row_id_and_levels_continue_the_campaign(tmp_path, capsys):
+    # the lab loop: next.csv holds row_id and the categorical levels; the user adds the yield and appends it
+    pool_path, measured_path, pool, measured = _solvent_lab(tmp_path)
+    out = tmp_path / "next.csv"
+    assert _cli(_suggest_cmd(pool_path, measured_path, out, batch=3)) == 0
+    picked = pd.read_csv(out)[[ROW_ID_COLUMN, "solvent"]]
+    picked["Tc"] = [5.0, 6.0, 7.0]
+    lab = pd.concat([measured.assign(**{ROW_ID_COLUMN: np.arange(20)}), picked], ignore_index=True)
+    lab.to_csv(measured_path, index=False)
+    assert _cli(_suggest_cmd(pool_path, measured_path, tmp_path / "next2.csv", batch=3)) == 0
+    assert "23 rows, 23 new" in capsys.readouterr().out
+    wrong = lab.copy()
+    row = int(picked[ROW_ID_COLUMN].iloc[0])
+    wrong.loc[20, "solvent"] = next(lv for lv in ("water", "ethanol", "toluene") if lv != pool["solvent"].iloc[row])
+    wrong.to_csv(measured_path, index=False)
+    err = _error(capsys, _suggest_cmd(pool_path, measured_path, tmp_path / "n3.csv"))
+    assert f"gives row_id {row}, but its feature 'solvent' is {wrong.loc[20, 'solvent']!r}" in err
+    assert f"pool row {row} has {pool['solvent'].iloc[row]!r}" in err and err.count("\n") == 1
+    wrong.loc[20, "solvent"] = "Water"
+    wrong.to_csv(measured_path, index=False)
+    err = _error(capsys, _suggest_cmd(pool_path, measured_path, tmp_path / "n4.csv"))
+    assert "level 'Water'" in err and "closest: ['water']" in err
+
+
 def test_categorical_errors_are_one_line(tmp_path, capsys):
     pool_path, measured_path, pool, measured = _solvent_lab(tmp_path)
     bad = measured.copy()
