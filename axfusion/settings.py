@@ -343,6 +343,11 @@ class ReservoirSettings(_Node):
             family reports one (GPs, forests): samples are ``member + std z``. ``False``:
             the members' means only (BoTorch's ``EnsemblePosterior``). The fusion
             acquisition reads the members directly and does not depend on it.
+        calibrate_std: Widen each family's predictive std (what the fusion acquisition, its
+            Kalman weights and the exploration score read) by the factor that makes it cover
+            the family's own out-of-bag errors (:func:`axfusion.models.reservoir.oob_std_scale`;
+            never narrowed). Option, off: the bootstrap spread of trees and k-NN covers 32-75 %
+            of a pool's unmeasured rows in its 90 % intervals (docs/method.md).
     """
 
     _path = "stage1"
@@ -360,6 +365,7 @@ class ReservoirSettings(_Node):
     input_clip: float | None = 5.0
     winsorize: float | None = None
     member_noise: bool = True
+    calibrate_std: bool = False
 
     def _validate(self) -> None:
         self._check(self.n_members >= 2, "n_members", "at least 2 (the members' spread is the uncertainty)")

@@ -185,7 +185,8 @@ class FusionAcquisition(AcquisitionFunction):
         r"""The family moments the fusion scores are computed from, at ``k x d`` raw inputs
         (predict once, then :meth:`calibrate` and :meth:`score` from them). With
         ``config.level_spread`` the stds grow by the candidates' level-effect variance
-        (:meth:`level_variance`)."""
+        (:meth:`level_variance`); a model with ``std_scale`` (``M x m``,
+        ``stage1.calibrate_std``) widens each family's std by it."""
         X = X.reshape(-1, X.shape[-1])
         model = self.fusion_model
         vals, stds = model.member_predictions(X, return_std=True)
@@ -195,6 +196,9 @@ class FusionAcquisition(AcquisitionFunction):
         level = self.level_variance(Z) if self.scorer.config.level_spread > 0 else None
         members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
         mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance, level=level)
+        scale = getattr(model, "std_scale", None)
+        if scale is not None and np.shape(scale) == (sigma.shape[0], sigma.shape[2]):
+            sigma = sigma * np.asarray(scale, dtype=np.float64)[:, None, :]
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
 
     def exploration(

@@ -84,6 +84,7 @@ class _FittedFamily:
     member_scores: list[list[MemberScore]]  # [target][member]
     scores: list[FamilyScore]  # per target (set by _score_trends)
     oob_pred: np.ndarray  # B x n x m, NaN where in-bag
+    oob_var: np.ndarray  # B x n x m: the members' own predictive variances (0: none), NaN where in-bag
 
 
 def _default_clusterer(X: np.ndarray, seed: int) -> np.ndarray:
@@ -135,6 +136,7 @@ def _fit_family_task(
             estimators: list[list[Any]] = []
             all_scores: list[list[MemberScore]] = []
             oob_pred = np.full((B, n, m), np.nan)
+            oob_var = np.full((B, n, m), np.nan)
             for t in range(m):
                 plan = plans[t]
                 # a 31-bit seed per (campaign seed, family, target); members add b
@@ -170,6 +172,7 @@ def _fit_family_task(
                         if not np.all(np.isfinite(mu)):
                             raise FloatingPointError("non-finite out-of-bag predictions")
                         oob_pred[b, oob, t] = mu
+                        oob_var[b, oob, t] = 0.0 if sd is None else np.asarray(sd, dtype=np.float64) ** 2
                         scores.append(member_score(Ys[oob, t], mu, sd))
                 if not scores:
                     raise ValueError("no member had out-of-bag rows to be scored on")
@@ -178,7 +181,7 @@ def _fit_family_task(
     except Exception as err:  # reported by the caller as a dropped family
         return f"{type(err).__name__}: {err}", {}, time.perf_counter() - t0
     provisional = [family_score(ms) for ms in all_scores]
-    fitted = _FittedFamily(family, params_per_target, estimators, all_scores, provisional, oob_pred)
+    fitted = _FittedFamily(family, params_per_target, estimators, all_scores, provisional, oob_pred, oob_var)
     return fitted, records, time.perf_counter() - t0
 
 
@@ -188,6 +191,55 @@ def _zero_gradient_link(values: Tensor, X: Tensor) -> Tensor:
     if X.requires_grad:
         values = values + 0.0 * X.sum(dim=-1)[..., None, :, None]
     return values
+
+
+#: Median of a chi-square variable with one degree of freedom: ``median(z^2)`` of a
+#: standard normal ``z``.
+CHI2_1_MEDIAN = 0.454936423119572
+
+#: The largest factor :func:`oob_std_scale` widens a family's std by.
+MAX_STD_SCALE = 10.0
+
+
+def oob_std_scale(oob_pred: np.ndarray, oob_var: np.ndarray, Y: np.ndarray, *, floor: float) -> np.ndarray:
+    r"""How much a family's predictive std must widen to cover its own out-of-bag errors
+    (``stage1.calibrate_std``).
+
+    On each training row ``i`` left out by at least two members ``O_i``, the family's
+    out-of-bag prediction is their mean ``mu_i`` and its predictive variance ``v_i`` their
+    spread (``ddof = 1``) plus their mean own variance, at least ``floor^2`` -- the
+    family std of :meth:`ReservoirModel.family_moments` computed from the members that did
+    not see the row. ``z_i = (y_i - mu_i) / sqrt(v_i)`` is standard normal for a
+    calibrated family; the scale is ``sqrt(median(z^2) / 0.455)`` (a median, so that a few
+    outlying rows do not decide it), never below 1 (a family is widened, never narrowed:
+    the bootstrap spread of trees and k-NN is the part that does not grow away from the
+    data) and at most :data:`MAX_STD_SCALE`.
+
+    Args:
+        oob_pred: ``B x n x m`` out-of-bag predictions (standardised), NaN in-bag.
+        oob_var: ``B x n x m`` the members' own predictive variances there (0: none).
+        Y: ``n x m`` standardised targets.
+        floor: The smallest std (standardised units, ``stage1.std_floor``).
+
+    Returns:
+        ``m`` scales in ``[1, MAX_STD_SCALE]``; 1 for a target with fewer than three such rows.
+    """
+    oob = np.isfinite(oob_pred)
+    count = oob.sum(axis=0)  # n x m
+    pred = np.where(oob, oob_pred, 0.0)
+    safe = np.maximum(count, 1)
+    mean = pred.sum(axis=0) / safe
+    spread = (np.where(oob, oob_pred - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count - 1, 1)
+    own = np.where(oob, np.nan_to_num(oob_var), 0.0).sum(axis=0) / safe
+    out = np.ones(Y.shape[1])
+    for t in range(Y.shape[1]):
+        rows = count[:, t] >= 2
+        if rows.sum() < 3:
+            continue
+        var = np.maximum(spread[rows, t] + own[rows, t], floor**2)
+        z2 = (Y[rows, t] - mean[rows, t]) ** 2 / var
+        out[t] = float(np.clip(np.sqrt(np.median(z2) / CHI2_1_MEDIAN), 1.0, MAX_STD_SCALE))
+    return out
 
 
 class ReservoirModel(EnsembleModel):
@@ -317,6 +369,7 @@ class ReservoirModel(EnsembleModel):
         if self.input_groups is not None and self.input_groups.size != self._X.shape[1]:
             raise ValueError(f"input_groups has {self.input_groups.size} entries for {self._X.shape[1]} inputs.")
         self._fitted: list[_FittedFamily] = []
+        self.std_scale = np.ones((0, self._num_outputs))  # M x m, set by fit (stage1.calibrate_std)
         self.dropped_families: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self._set_standardisation()
@@ -389,6 +442,10 @@ class ReservoirModel(EnsembleModel):
         t2 = time.perf_counter()
         fitted, family_times = self._fit_families(Xs, Ys, plans)
         self._fitted = fitted
+        self.std_scale = (
+            np.stack([oob_std_scale(ff.oob_pred, ff.oob_var, Ys, floor=settings.std_floor) for ff in fitted])
+            if settings.calibrate_std else np.ones((len(fitted), self._num_outputs))
+        )
         t3 = time.perf_counter()
         self._score_trends(self._trend_points)
         self._set_weights()
@@ -662,7 +719,8 @@ class ReservoirModel(EnsembleModel):
         mean = vals.mean(axis=1)
         var = vals.var(axis=1, ddof=1) + (stds**2).mean(axis=1)
         floor = self.std_floor * self.train_targets_raw.std(dim=0).clamp_min(1e-12).numpy()
-        return FamilyMoments(names=self.family_names, mean=mean, std=np.maximum(np.sqrt(var), floor))
+        std = np.maximum(np.sqrt(var), floor) * self.std_scale[:, None, :]
+        return FamilyMoments(names=self.family_names, mean=mean, std=std)
 
     def forward(self, X: Tensor) -> Tensor:
         r"""Ensemble values at ``X``.

@@ -392,3 +392,52 @@ def test_input_scale_fixes_the_standardisation_of_chosen_columns():
                        / np.sqrt(2.0))
     with pytest.raises(ValueError, match="input_scale has 2 entries"):
         ReservoirModel(torch.as_tensor(X), torch.as_tensor(Y), input_scale=np.ones(2))
+
+
+def test_oob_std_scale_is_one_when_calibrated_and_widens_an_overconfident_family():
+    from axfusion.models.reservoir import MAX_STD_SCALE, oob_std_scale
+
+    rng = np.random.default_rng(0)
+    B, n = 8, 400
+    truth = rng.normal(size=(n, 1))
+    oob = rng.random((B, n, 1)) < 0.4
+    # members scatter around the truth with sd 1 and report nothing: their spread is their error
+    pred = truth[None] + rng.normal(size=(B, n, 1))
+    var = np.zeros((B, n, 1))
+    Y = truth
+    calibrated = oob_std_scale(np.where(oob, pred, np.nan), np.where(oob, var, np.nan), Y, floor=0.03)
+    assert calibrated.shape == (1,) and 1.0 <= calibrated[0] < 1.4
+    # the same spread, but every prediction off by a common error of sd 3: about 3 times too narrow
+    shifted = pred + 3.0 * rng.normal(size=(1, n, 1))
+    wide = oob_std_scale(np.where(oob, shifted, np.nan), np.where(oob, var, np.nan), Y, floor=0.03)
+    assert 2.3 < wide[0] < 4.0
+    # the members' own variance counts: reported sd 3 makes the shifted family calibrated again
+    own = oob_std_scale(np.where(oob, shifted, np.nan), np.where(oob, var + 9.0, np.nan), Y, floor=0.03)
+    assert own[0] < 1.4
+    # members that agree exactly are capped; too few rows left out twice: no scale
+    flat = np.where(oob, np.broadcast_to(truth[None] + 50.0, (B, n, 1)), np.nan)
+    assert oob_std_scale(flat, np.zeros((B, n, 1)), Y, floor=0.03)[0] == MAX_STD_SCALE
+    few = np.full((B, n, 1), np.nan)
+    few[:2, :2] = 0.0
+    assert oob_std_scale(few, np.zeros((B, n, 1)), Y, floor=0.03)[0] == 1.0
+
+
+def test_calibrate_std_widens_the_fusion_moments_by_the_scale():
+    from axfusion.acquisition import FusionAcquisition
+    from axfusion.acquisition.targets import Target
+    from axfusion.settings import ReservoirSettings
+
+    X, Y = toy_data(n=40)
+    plain = ReservoirModel(X, Y, ReservoirSettings(families=("ridge", "knn"), n_members=4), seed=0).fit()
+    wide = ReservoirSettings(families=("ridge", "knn"), n_members=4, calibrate_std=True)
+    cal = ReservoirModel(X, Y, wide, seed=0).fit()
+    assert np.all(plain.std_scale == 1.0) and plain.std_scale.shape == (2, 1)
+    assert np.all(cal.std_scale >= 1.0) and np.any(cal.std_scale > 1.0)
+    Xc = torch.rand(30, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    a = FusionAcquisition(plain, targets=[Target.maximize()]).predict(Xc)
+    b = FusionAcquisition(cal, targets=[Target.maximize()]).predict(Xc)
+    np.testing.assert_allclose(a.mu, b.mu)
+    np.testing.assert_allclose(b.sigma, a.sigma * cal.std_scale[:, None, :])
+    moments = cal.family_moments(Xc)
+    ratio = moments.std / plain.family_moments(Xc).std
+    np.testing.assert_allclose(ratio, np.broadcast_to(cal.std_scale[:, None, :], ratio.shape))
