@@ -202,8 +202,8 @@ MAX_STD_SCALE = 10.0
 
 
 def oob_std_scale(oob_pred: np.ndarray, oob_var: np.ndarray, Y: np.ndarray, *, floor: float) -> np.ndarray:
-    r"""How much a family's predictive std must widen to cover its own out-of-bag errors
-    (``stage1.calibrate_std``).
+    r"""By how much a family's predictive std must be multiplied to cover its own
+    out-of-bag errors (``stage1.calibrate_std``).
 
     On each training row ``i`` left out by at least two members ``O_i``, the family's
     out-of-bag prediction is their mean ``mu_i`` and its predictive variance ``v_i`` their
@@ -211,9 +211,9 @@ def oob_std_scale(oob_pred: np.ndarray, oob_var: np.ndarray, Y: np.ndarray, *, f
     family std of :meth:`ReservoirModel.family_moments` computed from the members that did
     not see the row. ``z_i = (y_i - mu_i) / sqrt(v_i)`` is standard normal for a
     calibrated family; the scale is ``sqrt(median(z^2) / 0.455)`` (a median, so that a few
-    outlying rows do not decide it), never below 1 (a family is widened, never narrowed:
-    the bootstrap spread of trees and k-NN is the part that does not grow away from the
-    data) and at most :data:`MAX_STD_SCALE`.
+    outlying rows do not decide it), between ``1 / MAX_STD_SCALE`` and
+    :data:`MAX_STD_SCALE`. :func:`std_scales` turns the families' factors into the scales
+    the reservoir applies.
 
     Args:
         oob_pred: ``B x n x m`` out-of-bag predictions (standardised), NaN in-bag.
@@ -222,7 +222,8 @@ def oob_std_scale(oob_pred: np.ndarray, oob_var: np.ndarray, Y: np.ndarray, *, f
         floor: The smallest std (standardised units, ``stage1.std_floor``).
 
     Returns:
-        ``m`` scales in ``[1, MAX_STD_SCALE]``; 1 for a target with fewer than three such rows.
+        ``m`` factors in ``[1 / MAX_STD_SCALE, MAX_STD_SCALE]``; 1 for a target with fewer
+        than three such rows.
     """
     oob = np.isfinite(oob_pred)
     count = oob.sum(axis=0)  # n x m
@@ -238,8 +239,27 @@ def oob_std_scale(oob_pred: np.ndarray, oob_var: np.ndarray, Y: np.ndarray, *, f
             continue
         var = np.maximum(spread[rows, t] + own[rows, t], floor**2)
         z2 = (Y[rows, t] - mean[rows, t]) ** 2 / var
-        out[t] = float(np.clip(np.sqrt(np.median(z2) / CHI2_1_MEDIAN), 1.0, MAX_STD_SCALE))
+        out[t] = float(np.clip(np.sqrt(np.median(z2) / CHI2_1_MEDIAN), 1.0 / MAX_STD_SCALE, MAX_STD_SCALE))
     return out
+
+
+def std_scales(factors: np.ndarray, mode: str) -> np.ndarray:
+    r"""The ``M x m`` std scales of the families from their :func:`oob_std_scale` factors.
+
+    ``"widen"``: ``max(1, factor)`` -- a family is widened, never narrowed (the bootstrap
+    spread of trees and k-NN is the part that does not grow away from the data).
+    ``"relative"``: ``factor`` divided by the families' geometric mean per target -- the
+    families' stds move against each other (what the Kalman weights compare) while their
+    common level, what the exploration terms read, stays. ``"off"``: ones.
+    """
+    factors = np.asarray(factors, dtype=np.float64)
+    if mode == "off" or factors.size == 0:
+        return np.ones_like(factors)
+    if mode == "widen":
+        return np.maximum(factors, 1.0)
+    if mode == "relative":
+        return factors / np.exp(np.log(factors).mean(axis=0, keepdims=True))
+    raise ValueError(f"std_scales: mode must be 'off', 'widen' or 'relative'; got {mode!r}.")
 
 
 class ReservoirModel(EnsembleModel):
@@ -443,8 +463,11 @@ class ReservoirModel(EnsembleModel):
         fitted, family_times = self._fit_families(Xs, Ys, plans)
         self._fitted = fitted
         self.std_scale = (
-            np.stack([oob_std_scale(ff.oob_pred, ff.oob_var, Ys, floor=settings.std_floor) for ff in fitted])
-            if settings.calibrate_std else np.ones((len(fitted), self._num_outputs))
+            std_scales(
+                np.stack([oob_std_scale(ff.oob_pred, ff.oob_var, Ys, floor=settings.std_floor) for ff in fitted]),
+                settings.calibrate_std,
+            )
+            if settings.calibrate_std != "off" else np.ones((len(fitted), self._num_outputs))
         )
         t3 = time.perf_counter()
         self._score_trends(self._trend_points)

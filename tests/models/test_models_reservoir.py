@@ -395,31 +395,37 @@ def test_input_scale_fixes_the_standardisation_of_chosen_columns():
 
 
 def test_oob_std_scale_is_one_when_calibrated_and_widens_an_overconfident_family():
-    from axfusion.models.reservoir import MAX_STD_SCALE, oob_std_scale
+    from axfusion.models.reservoir import MAX_STD_SCALE, oob_std_scale, std_scales
 
     rng = np.random.default_rng(0)
     B, n = 8, 400
     truth = rng.normal(size=(n, 1))
     oob = rng.random((B, n, 1)) < 0.4
-    # members scatter around the truth with sd 1 and report nothing: their spread is their error
-    pred = truth[None] + rng.normal(size=(B, n, 1))
-    var = np.zeros((B, n, 1))
+    jitter = 0.01 * rng.normal(size=(B, n, 1))
     Y = truth
-    calibrated = oob_std_scale(np.where(oob, pred, np.nan), np.where(oob, var, np.nan), Y, floor=0.03)
-    assert calibrated.shape == (1,) and 1.0 <= calibrated[0] < 1.4
-    # the same spread, but every prediction off by a common error of sd 3: about 3 times too narrow
-    shifted = pred + 3.0 * rng.normal(size=(1, n, 1))
-    wide = oob_std_scale(np.where(oob, shifted, np.nan), np.where(oob, var, np.nan), Y, floor=0.03)
-    assert 2.3 < wide[0] < 4.0
-    # the members' own variance counts: reported sd 3 makes the shifted family calibrated again
-    own = oob_std_scale(np.where(oob, shifted, np.nan), np.where(oob, var + 9.0, np.nan), Y, floor=0.03)
-    assert own[0] < 1.4
+
+    def factor(error_sd: float, own_var: float) -> float:
+        # every member is off by the same error (what the family cannot know), and says own_var
+        pred = truth[None] + error_sd * rng.normal(size=(1, n, 1)) + jitter
+        var = np.full((B, n, 1), own_var)
+        return float(oob_std_scale(np.where(oob, pred, np.nan), np.where(oob, var, np.nan), Y, floor=0.03)[0])
+
+    assert 0.8 < factor(1.0, 1.0) < 1.25  # calibrated
+    assert 2.4 < factor(3.0, 1.0) < 3.75  # three times too narrow
+    assert 0.25 < factor(1.0, 9.0) < 0.42  # three times too wide
     # members that agree exactly are capped; too few rows left out twice: no scale
     flat = np.where(oob, np.broadcast_to(truth[None] + 50.0, (B, n, 1)), np.nan)
     assert oob_std_scale(flat, np.zeros((B, n, 1)), Y, floor=0.03)[0] == MAX_STD_SCALE
     few = np.full((B, n, 1), np.nan)
     few[:2, :2] = 0.0
     assert oob_std_scale(few, np.zeros((B, n, 1)), Y, floor=0.03)[0] == 1.0
+    # the modes: widen never narrows; relative keeps the families' geometric mean at 1
+    factors = np.array([[0.5, 2.0], [2.0, 8.0]])
+    np.testing.assert_allclose(std_scales(factors, "widen"), [[1.0, 2.0], [2.0, 8.0]])
+    np.testing.assert_allclose(std_scales(factors, "relative"), [[0.5, 0.5], [2.0, 2.0]])
+    np.testing.assert_allclose(std_scales(factors, "off"), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="'widen' or 'relative'"):
+        std_scales(factors, "on")
 
 
 def test_calibrate_std_widens_the_fusion_moments_by_the_scale():
@@ -429,7 +435,7 @@ def test_calibrate_std_widens_the_fusion_moments_by_the_scale():
 
     X, Y = toy_data(n=40)
     plain = ReservoirModel(X, Y, ReservoirSettings(families=("ridge", "knn"), n_members=4), seed=0).fit()
-    wide = ReservoirSettings(families=("ridge", "knn"), n_members=4, calibrate_std=True)
+    wide = ReservoirSettings(families=("ridge", "knn"), n_members=4, calibrate_std="widen")
     cal = ReservoirModel(X, Y, wide, seed=0).fit()
     assert np.all(plain.std_scale == 1.0) and plain.std_scale.shape == (2, 1)
     assert np.all(cal.std_scale >= 1.0) and np.any(cal.std_scale > 1.0)

@@ -249,7 +249,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "no_explore": ("default", {"stage3.batch.explore_share": 0.0}),
     "no_family_slots": ("default", {"stage3.batch.family_share": 0.0}),
-    "calibrated_std": ("default", {"stage1.calibrate_std": True}),
+    "calibrated_std": ("default", {"stage1.calibrate_std": "widen"}),
+    "relative_std": ("default", {"stage1.calibrate_std": "relative"}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
