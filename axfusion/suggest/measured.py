@@ -149,7 +149,9 @@ def _check_positions_agree(table: _Table, rows: np.ndarray, positions: np.ndarra
         return
     frame = table.frame.iloc[rows]
     encodings = {} if pool.encoder is None else {e.name: e for e in pool.encoder.columns_}
-    given_parts, where, owner = [], [], []
+    given_parts: list[np.ndarray] = []
+    where: list[int] = []
+    owner: list[str] = []
     for c in cols:
         enc = encodings.get(c)
         if enc is None or enc.kind == "numeric":
