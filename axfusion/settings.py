@@ -348,10 +348,7 @@ class ReservoirSettings(_Node):
             the family's own out-of-bag errors (:func:`axfusion.models.reservoir.oob_std_scale`,
             :func:`~axfusion.models.reservoir.std_scales`): ``"widen"`` (never narrowed),
             ``"relative"`` (divided by the families' geometric mean: only the families'
-            stds against each other change), ``"stalled"`` (``"widen"`` in a batch that
-            follows ``stage3.batch.stall_batches`` measured batches without a better design,
-            else off: a stall is the evidence that the families are too sure) or ``"off"``
-            (default). The bootstrap spread of
+            stds against each other change) or ``"off"`` (default). The bootstrap spread of
             trees and k-NN covers 32-75 % of a pool's unmeasured rows in its 90 % intervals
             (docs/method.md).
     """
@@ -371,14 +368,11 @@ class ReservoirSettings(_Node):
     input_clip: float | None = 5.0
     winsorize: float | None = None
     member_noise: bool = True
-    calibrate_std: Literal["off", "widen", "relative", "stalled"] = "off"
+    calibrate_std: Literal["off", "widen", "relative"] = "off"
 
     def _validate(self) -> None:
         self._check(self.n_members >= 2, "n_members", "at least 2 (the members' spread is the uncertainty)")
-        self._check(
-            self.calibrate_std in ("off", "widen", "relative", "stalled"), "calibrate_std",
-            "'off', 'widen', 'relative' or 'stalled'",
-        )
+        self._check(self.calibrate_std in ("off", "widen", "relative"), "calibrate_std", "'off', 'widen' or 'relative'")
         self._check(self.families is None or len(self.families) > 0, "families", "a non-empty list or None")
         self._check(0 <= self.biased_fraction <= 1, "biased_fraction", "in [0, 1]")
         lo, hi = self.rho_range

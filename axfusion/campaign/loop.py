@@ -248,15 +248,10 @@ def reservoir_settings(state: CampaignState, source: CandidateSource) -> Reservo
     (differential evolution over the members) the default families plus the ARD GP
     (``DEFAULT_BOX_FAMILIES``) and the bootstrap bias always on; on a pool
     ``DEFAULT_FAMILIES`` and the bias off below ``10 d^2`` rows
-    (:meth:`~axfusion.settings.ReservoirSettings.bias_threshold`); ``calibrate_std =
-    "stalled"`` resolved to ``"widen"`` after ``stage3.batch.stall_batches`` batches without a
-    better design (:func:`stalled_batches`), else ``"off"``."""
+    (:meth:`~axfusion.settings.ReservoirSettings.bias_threshold`)."""
     stage1 = state.settings.stage1
     box = isinstance(source, BoxSource)
     stage1 = dataclasses.replace(stage1, bias_off_below_n_per_d2=stage1.bias_threshold(pool=not box))
-    if stage1.calibrate_std == "stalled":
-        stalled = stalled_batches(state) >= state.settings.stage3.batch.stall_batches
-        stage1 = dataclasses.replace(stage1, calibrate_std="widen" if stalled else "off")
     if stage1.families is None and box:
         return dataclasses.replace(stage1, families=DEFAULT_BOX_FAMILIES)
     return stage1

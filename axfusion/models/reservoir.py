@@ -259,11 +259,6 @@ def std_scales(factors: np.ndarray, mode: str) -> np.ndarray:
         return np.maximum(factors, 1.0)
     if mode == "relative":
         return factors / np.exp(np.log(factors).mean(axis=0, keepdims=True))
-    if mode == "stalled":
-        raise ValueError(
-            "calibrate_std='stalled' depends on the campaign's history: the campaign loop resolves it to "
-            "'widen' or 'off'; give a ReservoirModel one of those."
-        )
     raise ValueError(f"std_scales: mode must be 'off', 'widen' or 'relative'; got {mode!r}.")
 
 

@@ -955,22 +955,3 @@ def test_new_level_share_gives_one_exploration_slot_per_never_measured_level():
         opt.observe(ids=np.arange(0, 300, 15), Y=yy[np.arange(0, 300, 15)])
         plain.append(opt.suggest().row_ids.tolist())
     assert plain[0] == plain[1]
-
-
-def test_calibrate_std_stalled_widens_only_after_a_stall():
-    from axfusion.campaign.loop import reservoir_settings
-    from axfusion.models.reservoir import std_scales
-
-    X, y = _pool()
-    opt = FusionOptimizer(X, "maximize", options={**FAST, "stage1.calibrate_std": "stalled"}, seed=0)
-    init = np.arange(0, 200, 10)
-    opt.observe(ids=init, Y=y[init])
-    modes = []
-    for value in (y.min() - 1, y.min() - 1, y.max() + 1):
-        modes.append(reservoir_settings(opt.state, opt.source).calibrate_std)
-        s = opt.suggest()
-        opt.observe(ids=s.row_ids, Y=np.full(len(s.row_ids), value))
-    modes.append(reservoir_settings(opt.state, opt.source).calibrate_std)
-    assert modes == ["off", "off", "widen", "off"]  # two batches without a better design, then one better
-    with pytest.raises(ValueError, match="campaign loop resolves it"):
-        std_scales(np.ones((2, 1)), "stalled")

@@ -251,7 +251,6 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "no_family_slots": ("default", {"stage3.batch.family_share": 0.0}),
     "calibrated_std": ("default", {"stage1.calibrate_std": "widen"}),
     "relative_std": ("default", {"stage1.calibrate_std": "relative"}),
-    "stalled_std": ("default", {"stage1.calibrate_std": "stalled"}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
     "trust_region_gp_polish": (
         "default", {"stage3.batch.trust_region_model": "gp", "stage2.box.trust_region_polish": 3}
