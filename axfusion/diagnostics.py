@@ -70,6 +70,11 @@ class IterationRecord:
         novelty: Mean k-NN distance of the batch to the previous three batches.
         timings: Wall seconds per stage.
         dropped_families: Families that failed to fit this iteration.
+        batch_picks: Per pick of ``batch``, in order, what chose it: ``"utility"`` (the
+            fused utility, or the ablation's acquisition), a family's name (a family slot)
+            or the slot's kind (``"trust_region_gp"``, ``"exploration"``, ``"coverage"``,
+            ``"lead"``, ...; :func:`axfusion.campaign.records.suggestion_table`'s reasons);
+            empty in records written before it existed.
         trust_region: In a box with a trust region: its side ``length`` (share of each
             range), the trailing ``successes`` / ``failures`` and the ``restarts``.
     """
@@ -90,6 +95,7 @@ class IterationRecord:
     timings: dict[str, float]
     dropped_families: dict[str, str] = field(default_factory=dict)
     trust_region: dict[str, Any] = field(default_factory=dict)
+    batch_picks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))

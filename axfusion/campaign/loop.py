@@ -211,7 +211,7 @@ def propose(state: CampaignState, source: CandidateSource, q: int, previous: Fit
     history = [source.features(list(b)) for b in state.suggestions[-3:]]
     record = iteration_record(
         it, model, scores, decision, report, chosen, Z_cand, Z_obs, O_obs, timer.total(), cands,
-        history, geometry.transform, None if region is None else region.as_dict(),
+        history, geometry.transform, None if region is None else region.as_dict(), slot_families,
     )
     table = suggestion_table(model, cands, chosen, scores, labels, state.target_names, slot_families)
     generations = state.box_generations if state.box_generations is not None else cands.generations

@@ -138,13 +138,16 @@ def iteration_record(
     history: Sequence[np.ndarray],
     embed: Any,
     trust_region: dict[str, Any] | None = None,
+    slot_families: Sequence[str] = (),
 ) -> IterationRecord:
     r"""The iteration's diagnostics (docs/method.md, "Diagnostics").
 
     ``embed`` maps features to this iteration's batch geometry (the embedding of the
     candidates and evaluated designs that the batch was chosen in); the previous batches
     are embedded with it for the novelty, so every iteration measures novelty in its own,
-    consistent coordinates, and a resumed campaign measures it exactly as before.
+    consistent coordinates, and a resumed campaign measures it exactly as before. The last
+    ``len(slot_families)`` picks are slots (as in :func:`suggestion_table`), the others
+    ``"utility"`` picks (``IterationRecord.batch_picks``).
     """
     best_i = int(np.argmax(O_obs.mean(axis=1) if O_obs.shape[1] > 1 else O_obs[:, 0]))
     Zb = Z_cand[chosen]
@@ -183,4 +186,5 @@ def iteration_record(
         timings=timings,
         dropped_families=dict(model.dropped_families),
         trust_region=dict(trust_region or {}),
+        batch_picks=["utility"] * (len(chosen) - len(slot_families)) + [str(f) for f in slot_families],
     )

@@ -955,3 +955,27 @@ def test_new_level_share_gives_one_exploration_slot_per_never_measured_level():
         opt.observe(ids=np.arange(0, 300, 15), Y=yy[np.arange(0, 300, 15)])
         plain.append(opt.suggest().row_ids.tolist())
     assert plain[0] == plain[1]
+
+
+def test_the_record_names_what_chose_each_pick():
+    from axfusion.diagnostics import IterationRecord
+
+    X, y = _pool()
+    opt = FusionOptimizer(X, "maximize", options={**FAST, "batch_size": 10}, seed=0)
+    init = np.arange(0, 300, 15)
+    opt.observe(ids=init, Y=y[init])
+    s = opt.suggest()
+    picks = opt.records[-1].batch_picks
+    assert len(picks) == 10 and picks[:4] == ["utility"] * 4  # 3 family + 3 exploration slots of 10
+    families = set(FAST["families"])
+    for pick, reason in zip(picks, s.table["reason"]):
+        if pick == "utility":
+            assert reason.startswith("rank ")
+        elif pick in families:
+            assert reason.startswith("family slot") and pick in reason
+        else:
+            assert pick == "exploration" and reason.startswith("exploration slot")
+    assert sum(p in families for p in picks) == 3 and picks.count("exploration") == 3
+    old = opt.records[-1].as_dict()
+    del old["batch_picks"]  # a record written before the field existed
+    assert IterationRecord.from_dict(old).batch_picks == []
