@@ -196,8 +196,8 @@ class FusionAcquisition(AcquisitionFunction):
         level = self.level_variance(Z) if self.scorer.config.level_spread > 0 else None
         members = self.scorer.standardise(vals)  # oriented, standardised once: moments and slots
         mu, sigma = self.scorer.moments_of(members, stds if has_std else None, distance=distance, level=level)
-        scale = getattr(model, "std_scale", None)
-        if scale is not None and np.shape(scale) == (sigma.shape[0], sigma.shape[2]):
+        scale = getattr(model, "std_scale", None)  # M x m; models without it are not scaled
+        if scale is not None:
             sigma = sigma * np.asarray(scale, dtype=np.float64)[:, None, :]
         return FusionMoments(Z=Z, mu=mu, sigma=sigma, members=members)
 

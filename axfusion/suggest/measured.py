@@ -177,12 +177,11 @@ def _check_positions_agree(table: _Table, rows: np.ndarray, positions: np.ndarra
     bad = np.flatnonzero(differ.any(axis=1))
     if bad.size:
         k = int(bad[0])
-        name = owner[int(np.flatnonzero(differ[k])[0])]
-        pos = int(positions[k])
+        j = int(np.flatnonzero(differ[k])[0])
+        name, pos = owner[j], int(positions[k])
         if name in encodings and encodings[name].kind != "numeric":
             shown, held = repr(str(frame[name].iloc[k])), repr(str(pool.table.frame[name].iloc[pos]))
         else:
-            j = owner.index(name)
             shown, held = _plain(given[k, j]), _plain(expected[k, j])
         raise SuggestInputError(
             f"{_cap(table.label)} {table.row(int(rows[k]))} gives {ROW_ID_COLUMN} {pos}, but its feature "
