@@ -945,6 +945,15 @@ class BatchSettings(_Node):
             nothing moves, a batch of two is unchanged. Recomputed from the measurements, so
             a campaign resumes exactly. ``False`` (default): the fixed counts above
             (docs/method.md, "Slots re-split by where the batches improved").
+        box_slot_order: In a box, which slots a batch too small for every share gives up
+            (:func:`~axfusion.acquisition.hedge.split_slots`): ``"region_first"`` (default)
+            fills the trust-region slots first, then exploration, then the families (a batch
+            of 4: two trust-region picks, one exploration, one fused); ``"family_first"`` (the
+            order before, and on a closed pool) fills the family slots first, then exploration,
+            and gives the trust region what remains (a batch of 4: one of each). The two differ
+            only where ``floor`` and ``ceil`` of the shares overfill ``q - 1`` (with the default
+            shares, batches of 4 and 7). Hartmann-6 via Ax in batches of 4, seeds 0-9: -3.286
+            against -3.146 (7 better / 3 worse; GP-BO -3.267).
         pool_gp_share: On a closed pool, share of each batch given to the log expected
             improvement of an ARD Gaussian process fitted on every measured row
             (:func:`~axfusion.acquisition.exploration.gp_ei_slots`), counted as the
@@ -1013,6 +1022,7 @@ class BatchSettings(_Node):
     trust_region_share: float = 0.3
     trust_region_model: Literal["utility", "gp"] = "gp"
     trust_region_adaptive: bool = False
+    box_slot_order: Literal["region_first", "family_first"] = "region_first"
     pool_gp_share: float = 0.0
     stall_explore_share: float | None = None
     stall_batches: int = 2
@@ -1315,6 +1325,7 @@ LEGACY_VALUES: dict[str, Any] = {
     "stage2.pool.lead_neighbours": False,
     "stage1.member_noise": False,
     "stage3.fusion.level_spread": 0.0,
+    "stage3.batch.box_slot_order": "family_first",
 }
 
 

@@ -42,8 +42,7 @@ from axfusion.acquisition.hedge import (
     family_draws,
     fused_draw_moments,
     sequential_slots,
-    slot_counts,
-    trust_region_slots,
+    split_slots,
 )
 from axfusion.acquisition.levels import count_chosen, level_codes, unmeasured_levels
 from axfusion.campaign.records import iteration_record, suggestion_table
@@ -608,8 +607,8 @@ def batch_slots(
 ) -> tuple[int, int, int]:
     r"""``(n_region, n_family, n_explore)``: the trust-region slots (``box``) or the pool's GP
     slots (``stage3.batch.pool_gp_share``), the family and the exploration slots of a batch of
-    ``q`` (:func:`~axfusion.acquisition.hedge.slot_counts`,
-    :func:`~axfusion.acquisition.hedge.trust_region_slots`). In a box with
+    ``q`` (:func:`~axfusion.acquisition.hedge.split_slots`; in a box in the order
+    ``stage3.batch.box_slot_order``, on a pool the family slots first). In a box with
     ``stage3.batch.trust_region_adaptive``, ``local_share`` (the trust region's share of the
     recent improvement rates, :class:`~axfusion.candidates.trust_region.RegionCredit`)
     re-splits the same slots (:func:`~axfusion.acquisition.hedge.adaptive_region_slots`)."""
@@ -617,9 +616,10 @@ def batch_slots(
     explore_share = batch.explore_share
     if not box and batch.stall_explore_share is not None and stalled_batches(state) >= batch.stall_batches:
         explore_share = max(explore_share, batch.stall_explore_share)
-    n_family, n_explore = slot_counts(batch.family_share, explore_share, q)
-    share = batch.trust_region_share if box else batch.pool_gp_share
-    n_region = trust_region_slots(share, q, n_family + n_explore)
+    n_region, n_family, n_explore = split_slots(
+        batch.trust_region_share if box else batch.pool_gp_share, batch.family_share, explore_share, q,
+        region_first=box and batch.box_slot_order == "region_first",
+    )
     if box and batch.trust_region_adaptive and local_share is not None:
         return adaptive_region_slots(n_region, n_family, n_explore, local_share)
     return n_region, n_family, n_explore

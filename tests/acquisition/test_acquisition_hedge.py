@@ -7,7 +7,14 @@ import pytest
 
 from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import select_batch
-from axfusion.acquisition.hedge import adaptive_region_slots, family_draws, fused_draw_moments, slot_counts
+from axfusion.acquisition.hedge import (
+    adaptive_region_slots,
+    family_draws,
+    fused_draw_moments,
+    slot_counts,
+    split_slots,
+    trust_region_slots,
+)
 
 
 def _members(M: int = 3, B: int = 4, k: int = 50, m: int = 1, seed: int = 0) -> np.ndarray:
@@ -91,6 +98,26 @@ def test_slot_counts_floor_the_shares_and_keep_one_fused_pick():
     assert slot_counts(0.3, 0.3, 1) == (0, 0)  # a single pick is always the fused one
     with pytest.raises(ValueError, match="q >= 1"):
         slot_counts(0.3, 0.3, 0)
+
+
+def test_split_slots_fill_the_trust_region_then_exploration_then_the_families():
+    assert split_slots(0.3, 0.3, 0.3, 10) == (3, 3, 3)  # room for every slot: as on a pool
+    assert split_slots(0.3, 0.3, 0.3, 4) == (2, 0, 1)  # the family slot gives way first
+    assert split_slots(0.3, 0.3, 0.3, 7) == (3, 1, 2)
+    assert split_slots(0.3, 0.3, 0.3, 2) == (1, 0, 0)
+    assert split_slots(0.3, 0.3, 0.3, 1) == (0, 0, 0)  # a single pick is always the fused one
+    assert split_slots(1.0, 0.3, 0.3, 10) == (9, 0, 0)  # the whole batch from the region, one fused pick
+    assert split_slots(0.3, 0.3, 0.3, 4, region_first=False) == (1, 1, 1)  # the order before (and a pool's)
+    for q in range(1, 31):  # with no trust region the counts are the pool's, whatever the shares
+        for family, explore in ((0.3, 0.3), (0.5, 0.4), (0.0, 0.6), (0.7, 0.2)):
+            assert split_slots(0.0, family, explore, q) == (0, *slot_counts(family, explore, q))
+            old_order = split_slots(0.3, family, explore, q, region_first=False)
+            assert old_order == (trust_region_slots(0.3, q, sum(slot_counts(family, explore, q))),
+                                 *slot_counts(family, explore, q))
+            region, n_family, n_explore = split_slots(0.3, family, explore, q)
+            assert region == trust_region_slots(0.3, q, 0) and region + n_family + n_explore <= max(q - 1, 0)
+    with pytest.raises(ValueError, match="q >= 1"):
+        split_slots(0.3, 0.3, 0.3, 0)
 
 
 def test_adaptive_region_slots_keep_the_total_and_move_the_fixed_split_by_the_evidence():

@@ -237,11 +237,13 @@ def test_a_campaign_file_from_before_a_setting_existed_resumes_with_the_behaviou
     del d["settings"]["stage3"]["batch"]["trust_region_model"]  # written before the option existed
     del d["settings"]["stage2"]["pool"]["prefilter_members"]
     del d["settings"]["stage3"]["batch"]["explore_levels"]
+    del d["settings"]["stage3"]["batch"]["box_slot_order"]
     (tmp_path / "old.json").write_text(json.dumps(d))
     b = FusionOptimizer.resume(tmp_path / "old.json", X)
     assert b.settings.stage3.batch.trust_region_model == "utility"  # not the newer default "gp"
     assert b.settings.stage2.pool.prefilter_members is None
     assert b.settings.stage3.batch.explore_levels is False
+    assert b.settings.stage3.batch.box_slot_order == "family_first"
     assert b.settings.stage3.batch.family_share == a.settings.stage3.batch.family_share  # recorded: kept
     # a complete tree is read as written; every legacy key names a real setting
     assert saved_settings(Settings().as_dict()) == Settings()

@@ -249,6 +249,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "fused_draws": ("default", {"stage3.batch.fused_draws": True}),
     "no_explore": ("default", {"stage3.batch.explore_share": 0.0}),
     "no_family_slots": ("default", {"stage3.batch.family_share": 0.0}),
+    "family_first_slots": ("default", {"stage3.batch.box_slot_order": "family_first"}),
     "calibrated_std": ("default", {"stage1.calibrate_std": "widen"}),
     "relative_std": ("default", {"stage1.calibrate_std": "relative"}),
     "ahead_family_slots": ("default", {"stage3.batch.family_order": "ahead"}),
