@@ -952,8 +952,9 @@ class BatchSettings(_Node):
             order before, and on a closed pool) fills the family slots first, then exploration,
             and gives the trust region what remains (a batch of 4: one of each). The two differ
             only where ``floor`` and ``ceil`` of the shares overfill ``q - 1`` (with the default
-            shares, batches of 4 and 7). Hartmann-6 via Ax in batches of 4, seeds 0-9: -3.286
-            against -3.146 (7 better / 3 worse; GP-BO -3.267).
+            shares, batches of 4 and 7). Hartmann-6 via Ax in batches of 4, seeds 0-9: -3.291
+            against -3.146 (7 better / 3 worse; GP-BO -3.267;
+            ``benchmarks/results/ax_hartmann_q4_region_first.md``).
         pool_gp_share: On a closed pool, share of each batch given to the log expected
             improvement of an ARD Gaussian process fitted on every measured row
             (:func:`~axfusion.acquisition.exploration.gp_ei_slots`), counted as the

@@ -173,7 +173,8 @@ def split_slots(
     (``(3, 1, 2)`` against ``(2, 2, 2)``): a batch too small for every hedge gives up the family
     slot first. Measured on Hartmann-6 through Ax in batches of 4, seeds 0-9: without the family
     slot -3.286 against -3.146 with it (7 better / 3 worse), without the exploration slot
-    -3.176 (6 / 4; ``benchmarks/results/ax_hartmann_q4_slots.md``).
+    -3.176 (6 / 4; ``benchmarks/results/ax_hartmann_q4_slots.md``); this order, -3.291 (GP-BO
+    -3.267; ``benchmarks/results/ax_hartmann_q4_region_first.md``).
 
     Returns:
         ``(n_region, n_family, n_explore)``.
