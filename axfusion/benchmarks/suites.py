@@ -64,6 +64,13 @@ suite           tasks and budget
                 buchwald_b ... buchwald_e (Ahneman et al.'s other four aryl-halide
                 cases, 792 reactions each; not shipped: read from a local Olympus
                 copy, ``$AXFUSION_OLYMPUS_ROOT`` or ``../shared/data/olympus_datasets``).
+``pools_held_out``  the closed-pool protocol on four Olympus pools never used to
+                choose a default (a check on pools the defaults were not
+                developed on): hplc_peak_area (1386 runs, 6 settings),
+                photo_pce10_degradation (1040 four-component mixtures, minimise),
+                liquid_water_error (374 runs, minimise), dye_lasers_peak_score
+                (3458 molecules, 3 categorical fragments). Not shipped: read from
+                a local Olympus copy like buchwald_b ... buchwald_e.
 ``composition``  the metaheuristics paper's elemental-composition design
                 (``composition_design``, :mod:`axfusion.benchmarks.composition`):
                 maximise a gradient-boosted model's log10 bulk modulus over
@@ -595,6 +602,23 @@ def _register_builtins() -> None:
         register_task(TaskSpec(name, "pool", f"{GENERATED_SOURCE_PREFIX}{gen}", options={"n_rows": n_rows, "seed": 0},
                                targets=("y",), description=desc, **pool), overwrite=True)
 
+    # Held-out pools: Olympus datasets never used to choose a default, read from the local copy.
+    held_out = [
+        ("hplc_peak_area", "hplc", "peak_area", "maximize", "HPLC peak area (1386 runs, 6 continuous settings)"),
+        ("photo_pce10_degradation", "photo_pce10", "degradation", "minimize",
+         "PCE10 photodegradation (1040 four-component mixtures)"),
+        ("liquid_water_error", "liquid_water", "error", "minimize",
+         "liquid-handling error for water (374 runs, 6 settings)"),
+        ("dye_lasers_peak_score", "dye_lasers", "peak_score", "maximize",
+         "laser-dye peak score (3458 molecules, 3 categorical fragments)"),
+    ]
+    for name, ds, target, direction, desc in held_out:
+        register_task(TaskSpec(
+            name, "pool", f"{OLYMPUS_SOURCE_PREFIX}{ds}", options={"targets": [target], "average_duplicates": True},
+            targets=(target,), directions=(direction,),
+            description=f"{desc}; read from the Olympus copy ($AXFUSION_OLYMPUS_ROOT)", **pool,
+        ), overwrite=True)
+
     synth = Budget(n_initial=10, batch_size=10, n_iterations=100)
     register_task(TaskSpec("ackley20", "function", "ackley", options={"dim": 20, "shift": True, "seed": 0},
                            description="Ackley 20-D, shifted (fixed shift)", **synth), overwrite=True)
@@ -627,6 +651,11 @@ def _register_builtins() -> None:
                            n_iterations=3, description="CI: mixed Branin, tiny budget"), overwrite=True)
 
     register_suite(Suite("pools", tuple(p[0] for p in pools), description="closed pools, paper protocol"),
+                   overwrite=True)
+    register_suite(Suite("pools_held_out", tuple(h[0] for h in held_out),
+                         default_methods=("fusion", "gpbo", "rfbo", "random"),
+                         description="Olympus pools never used to choose a default (a held-out check), "
+                                     "paper protocol"),
                    overwrite=True)
     register_suite(Suite("large_pools", tuple(p[0] for p in large_pools),
                          default_methods=("fusion", "gpbo", "rfbo", "random"),

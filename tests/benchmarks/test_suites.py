@@ -182,3 +182,29 @@ def test_buchwald_b_to_e_load_like_the_shipped_buchwald_a():
         # the same additives, bases and ligands as case a; another aryl-halide family
         assert set(ds.X["base"]) == set(a.X["base"]) and set(ds.X["ligand"]) == set(a.X["ligand"])
         assert not set(ds.X["aryl_halide"]) & set(a.X["aryl_halide"])
+
+
+def test_held_out_suite_reads_one_target_of_each_olympus_pool_and_keeps_the_others_out_of_the_features(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from axfusion.data.external import OLYMPUS_ROOT_ENV_VAR
+
+    tasks = get_suite("pools_held_out").tasks
+    assert tasks == ("hplc_peak_area", "photo_pce10_degradation", "liquid_water_error", "dye_lasers_peak_score")
+    assert get_task("photo_pce10_degradation").directions == ("minimize",)
+    assert all(get_task(t).source.startswith("olympus:") for t in tasks)  # not shipped
+    folder = tmp_path / "dye_lasers"
+    folder.mkdir()
+    config = {
+        "parameters": [{"name": "frag_a", "type": "categorical"}, {"name": "frag_b", "type": "categorical"}],
+        "measurements": [{"name": "peak_score"}, {"name": "fluo_rate"}], "default_goal": "maximize",
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    rows = [f"A{i},B{j},{i + j},{10 * i}" for i in range(3) for j in range(2)]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv(OLYMPUS_ROOT_ENV_VAR, str(tmp_path))
+    ds = get_task("dye_lasers_peak_score").dataset()
+    assert list(ds.Y.columns) == ["peak_score"] and "fluo_rate" not in " ".join(map(str, ds.X.columns))
+    assert len(ds.X) == 6 and sorted(ds.categorical) == ["frag_a", "frag_b"]
