@@ -121,6 +121,11 @@ def fused_draw_moments(moments: FusionMoments, rng: np.random.Generator) -> Fusi
     return replace(moments, mu=moments.members[np.arange(M), picks])
 
 
+def _floor_slots(share: float, q: int) -> int:
+    r"""``floor(share q)``, robust to the rounding of ``share q`` (``0.3 x 10``)."""
+    return int(np.floor(share * q + 1e-9))
+
+
 def slot_counts(family_share: float, explore_share: float, q: int) -> tuple[int, int]:
     r"""How many family and exploration slots a batch of ``q`` holds.
 
@@ -136,8 +141,8 @@ def slot_counts(family_share: float, explore_share: float, q: int) -> tuple[int,
     """
     if q < 1:
         raise ValueError(f"slot_counts needs q >= 1; got q={q}.")
-    n_family = min(int(np.floor(family_share * q + 1e-9)), q - 1)
-    n_explore = min(int(np.floor(explore_share * q + 1e-9)), q - 1 - n_family)  # >= 0: n_family <= q - 1
+    n_family = min(_floor_slots(family_share, q), q - 1)
+    n_explore = min(_floor_slots(explore_share, q), q - 1 - n_family)  # >= 0: n_family <= q - 1
     return n_family, n_explore
 
 
@@ -185,8 +190,8 @@ def split_slots(
         n_family, n_explore = slot_counts(family_share, explore_share, q)
         return trust_region_slots(region_share, q, n_family + n_explore), n_family, n_explore
     n_region = trust_region_slots(region_share, q, 0)
-    n_explore = min(int(np.floor(explore_share * q + 1e-9)), q - 1 - n_region)
-    n_family = min(int(np.floor(family_share * q + 1e-9)), q - 1 - n_region - n_explore)
+    n_explore = min(_floor_slots(explore_share, q), q - 1 - n_region)
+    n_family = min(_floor_slots(family_share, q), q - 1 - n_region - n_explore)
     return n_region, n_family, n_explore
 
 

@@ -593,6 +593,11 @@ def test_failed_flags_pending_rows_and_iterations_are_not_coerced():
     assert opt.pending == [250, 251]
 
 
+def _slot_kinds(opt):
+    r"""What chose each pick of the next batch: a slot's kind, or ``"fused"``."""
+    return [r.split(" slot")[0] if " slot" in r else "fused" for r in opt.suggest().table["reason"]]
+
+
 def _box_with_history(share, **extra):
     space = SearchSpace([ContinuousParameter("x", 0.0, 1.0), ContinuousParameter("z", 0.0, 1.0),
                          CategoricalParameter("c", ["a", "b"])])
@@ -626,14 +631,11 @@ def test_a_box_batch_gives_one_pick_to_the_trust_region_and_records_its_length()
 
 
 def test_adaptive_trust_region_slots_follow_where_the_batches_improved():
-    def kinds(opt):
-        return [r.split(" slot")[0] if " slot" in r else "fused" for r in opt.suggest().table["reason"]]
-
     opts = {"batch_size": 5, "family_share": 0.3, "explore_share": 0.3}
     fixed, _ = _box_with_history(0.3, **opts)
-    assert kinds(fixed) == ["fused", "trust-region", "trust-region", "exploration", "family"]
+    assert _slot_kinds(fixed) == ["fused", "trust-region", "trust-region", "exploration", "family"]
     adaptive, f = _box_with_history(0.3, **opts, **{"stage3.batch.trust_region_adaptive": True})
-    assert kinds(adaptive) == ["fused", "trust-region", "trust-region", "exploration", "family"]  # no evidence
+    assert _slot_kinds(adaptive) == ["fused", "trust-region", "trust-region", "exploration", "family"]  # no evidence
     assert adaptive.records[-1].trust_region["local_share"] == 0.5
     best = adaptive.state.successful[int(np.argmax(adaptive.state.scalar()))].key
     near = pd.DataFrame([[best[0], best[1], best[2]]] * 4, columns=["x", "z", "c"])
@@ -641,20 +643,17 @@ def test_adaptive_trust_region_slots_follow_where_the_batches_improved():
     far = near.assign(x=(np.array([0.95, 0.9, 0.85, 0.8]) if best[0] < 0.5 else np.array([0.05, 0.1, 0.15, 0.2])))
     adaptive.observe(X=pd.concat([near, far]), Y=[-100.0, -101.0, -102.0, -103.0, 50.0, 60.0, 70.0, 80.0])
     # rates 5/6 and 1/6 on the fixed split's even odds (2 of 4): p = 5/6, three region slots, the family slot kept
-    assert kinds(adaptive) == ["fused", "trust-region", "trust-region", "trust-region", "family"]
+    assert _slot_kinds(adaptive) == ["fused", "trust-region", "trust-region", "trust-region", "family"]
     credit = adaptive.records[-1].trust_region
     assert (credit["hits_in"], credit["picks_in"], credit["hits_out"], credit["picks_out"]) == (4, 4, 0, 4)
 
 
 def test_a_box_batch_of_four_gives_up_its_family_slot_before_a_trust_region_slot():
-    def kinds(opt):
-        return [r.split(" slot")[0] if " slot" in r else "fused" for r in opt.suggest().table["reason"]]
-
     opts = {"batch_size": 4, "family_share": 0.3, "explore_share": 0.3}
     default, _ = _box_with_history(0.3, **opts)
-    assert kinds(default) == ["fused", "trust-region", "trust-region", "exploration"]
+    assert _slot_kinds(default) == ["fused", "trust-region", "trust-region", "exploration"]
     before, _ = _box_with_history(0.3, **opts, **{"stage3.batch.box_slot_order": "family_first"})
-    assert kinds(before) == ["fused", "trust-region", "exploration", "family"]
+    assert _slot_kinds(before) == ["fused", "trust-region", "exploration", "family"]
 
 
 def test_trust_region_share_one_takes_the_whole_batch_from_the_region():
