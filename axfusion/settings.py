@@ -991,7 +991,21 @@ class BatchSettings(_Node):
             ``"accuracy"`` (their out-of-bag accuracy) or ``"ahead"`` (the probability that
             each is the most accurate on the last measured batch, refitted without it:
             :func:`~axfusion.campaign.loop.stage1_ahead_weights`; out-of-bag accuracy until a
-            batch after the initial design is measured).
+            batch after the initial design is measured) or ``"rotate"`` (the accuracy order,
+            each batch starting where the last one's family slots stopped, so that every
+            family takes a slot within ``ceil(M / n_family)`` batches; the start is the
+            iteration's, so a campaign resumes exactly) or ``"probability"`` (each slot draws
+            its family at random with the probability that the family is the most accurate,
+            :func:`~axfusion.acquisition.fusion.probability_of_best` of the out-of-bag
+            accuracies and their spread over the members -- Thompson sampling of which
+            family is right, then of its member).
+        family_rule: How a family slot picks: ``"draw"`` (a bootstrap member of the slot's
+            family, :func:`~axfusion.acquisition.hedge.family_draws`) or ``"coverage"``
+            (every member nominates its ``q`` best candidates; each slot takes the candidate
+            nominated by the largest weight of members that no pick of the batch covers yet,
+            the fused picks counted as the ``U``'s best, the families weighted by their
+            probability of being the most accurate:
+            :func:`~axfusion.acquisition.hedge.hit_coverage_slots`).
         fused_draws: How the fused picks after the first are scored: ``False`` (the paper)
             all by ``U`` under the rules above; ``True``, each by the fused utility of its own
             posterior draw of the reservoir -- one bootstrap member drawn at random from every
@@ -1030,7 +1044,8 @@ class BatchSettings(_Node):
     stall_coverage: bool = True
     stall_leads: bool = True
     leads_anytime: bool = False
-    family_order: Literal["accuracy", "ahead"] = "accuracy"
+    family_order: Literal["accuracy", "ahead", "rotate", "probability"] = "accuracy"
+    family_rule: Literal["draw", "coverage"] = "draw"
     fused_draws: bool = False
 
     def _validate(self) -> None:

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from axfusion.acquisition.acqf import FusionMoments
 
 __all__ = [
-    "FamilyDraw", "adaptive_region_slots", "family_draws", "fused_draw_moments", "sequential_slots", "slot_counts",
-    "split_slots", "trust_region_slots",
+    "FamilyDraw", "adaptive_region_slots", "family_draws", "fused_draw_moments", "hit_coverage_slots",
+    "sequential_slots", "slot_counts", "split_slots", "trust_region_slots",
 ]
 
 
@@ -58,6 +58,8 @@ def family_draws(
     accuracy: np.ndarray,
     n_slots: int,
     rng: np.random.Generator,
+    start: int = 0,
+    probabilities: np.ndarray | None = None,
 ) -> list[FamilyDraw]:
     r"""The Thompson draws of ``n_slots`` family slots.
 
@@ -69,6 +71,11 @@ def family_draws(
         n_slots: Number of slots.
         rng: The iteration's generator (member draws; with several targets, the random
             weights that scalarise them).
+        start: Position in the accuracy order of the first slot's family (the order is
+            cycled: ``stage3.batch.family_order = "rotate"`` passes the slots taken by the
+            batches before).
+        probabilities: ``M`` probabilities (sum 1); when given, each slot's family is drawn
+            from them (with replacement) instead of taken in accuracy order.
 
     Returns:
         One :class:`FamilyDraw` per slot, in slot order. With several targets a member's
@@ -82,9 +89,14 @@ def family_draws(
     if acc.shape != (M,):
         raise ValueError(f"accuracy needs {M} values, one per family; got {acc.shape}.")
     order = np.argsort(-acc, kind="stable")
+    p = None
+    if probabilities is not None:
+        p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+        if p.shape != (M,) or (p < 0).any() or not np.isclose(p.sum(), 1.0):
+            raise ValueError(f"probabilities must be {M} non-negative values summing to 1; got {p}.")
     draws = []
     for j in range(int(n_slots)):
-        f = int(order[j % M])
+        f = int(order[(int(start) + j) % M]) if p is None else int(rng.choice(M, p=p))
         b = int(rng.integers(B))
         vals = members[f, b]
         if m == 1:
@@ -94,6 +106,71 @@ def family_draws(
             scalar = (w * vals).min(axis=1) + 0.05 * (w * vals).sum(axis=1)
         draws.append(FamilyDraw(family=f, member=b, values=np.asarray(scalar, dtype=np.float64)))
     return draws
+
+
+def hit_coverage_slots(
+    members: np.ndarray,
+    family_weights: np.ndarray,
+    n_slots: int,
+    top: int,
+    covered: np.ndarray,
+    support: np.ndarray,
+) -> list[np.ndarray]:
+    r"""Family slots that cover the members' hypotheses of where the best candidates are
+    (``stage3.batch.family_rule = "coverage"``).
+
+    Each bootstrap member ``(f, b)`` nominates its ``top`` best candidates on ``support``
+    (its hypothesis of the top set) and carries weight ``w_f / B``. A member is *covered*
+    once a candidate it nominates is in the batch: the ``covered`` rows (the fused picks)
+    to start with, then each slot's pick. Slot ``j`` scores every candidate by the weight of
+    the uncovered members nominating it -- the greedy step of maximising the posterior
+    probability, under the reservoir's bootstrap, that the batch holds a row of the true top
+    set -- with ties broken by the members' weighted mean. Where family draws
+    (:func:`family_draws`) may draw two members that nominate the same rows, each slot here
+    goes to the largest share of the hypotheses the batch misses so far.
+
+    Args:
+        members: ``M x B x k x m`` member predictions, oriented (larger is better) and
+            standardised; several targets are averaged.
+        family_weights: ``M`` non-negative weights of the families (sum 1).
+        n_slots: Number of slots.
+        top: How many candidates each member nominates.
+        covered: Indices of candidates already in the batch.
+        support: ``k`` flags of the candidates that may be picked.
+
+    Returns:
+        ``n_slots`` arrays of ``k`` scores, ``-inf`` off ``support``.
+    """
+    if members.ndim != 4:
+        raise ValueError(f"members must be M x B x k x m; got shape {members.shape}.")
+    M, B, k, _ = members.shape
+    w = np.asarray(family_weights, dtype=np.float64).reshape(-1)
+    if w.shape != (M,) or (w < 0).any():
+        raise ValueError(f"family_weights must be {M} non-negative values; got {w}.")
+    ok = np.asarray(support, dtype=bool)
+    values = np.where(ok, members.mean(axis=-1), -np.inf).reshape(M * B, k)
+    n_top = max(1, min(int(top), int(ok.sum())))
+    nominated = np.zeros((M * B, k), dtype=bool)
+    if n_top > 0 and ok.any():
+        idx = np.argpartition(-values, n_top - 1, axis=1)[:, :n_top]
+        np.put_along_axis(nominated, idx, True, axis=1)
+    nominated &= ok
+    weight = np.repeat(w / B, B)
+    uncovered = np.ones(M * B, dtype=bool)
+    for row in np.asarray(covered, dtype=int).reshape(-1):
+        uncovered &= ~nominated[:, row]
+    mean = weight @ np.where(np.isfinite(values), values, 0.0)
+    spread = float(np.ptp(mean[ok])) if ok.any() else 0.0
+    tie = 1e-6 * (mean - mean[ok].min()) / spread if spread > 0 else np.zeros(k)  # < one member's weight
+
+    def score() -> np.ndarray:
+        gain = (weight * uncovered) @ nominated
+        return np.where(ok, gain + tie, -np.inf)
+
+    def take(row: int) -> None:
+        uncovered[nominated[:, row]] = False
+
+    return sequential_slots(n_slots, score, take)
 
 
 def fused_draw_moments(moments: FusionMoments, rng: np.random.Generator) -> FusionMoments:

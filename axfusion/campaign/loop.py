@@ -36,11 +36,13 @@ from axfusion.acquisition.acqf import FusionMoments
 from axfusion.acquisition.batch import BatchDecision, select_batch
 from axfusion.acquisition.coverage import coverage_slots, lead_slots, surprise
 from axfusion.acquisition.exploration import gp_ei_slots, gp_ucb_slots
+from axfusion.acquisition.fusion import probability_of_best
 from axfusion.acquisition.greedy import qlognei_batch
 from axfusion.acquisition.hedge import (
     adaptive_region_slots,
     family_draws,
     fused_draw_moments,
+    hit_coverage_slots,
     sequential_slots,
     split_slots,
 )
@@ -518,7 +520,12 @@ def stage3_slots(
     else:
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
-    family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
+    if batch.family_rule == "coverage":
+        n_fused = max(q - n_region - n_family - n_explore, 1)
+        family, names = stage3_hit_coverage_slots(moments, scores, n_family, q, n_fused), ["hit_coverage"] * n_family
+    else:
+        start = (state.iteration * n_family) if batch.family_order == "rotate" else 0
+        family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order, start)
     leads: list[np.ndarray] = []
     is_stalled = not box and stalled_batches(state) >= batch.stall_batches
     if not box and not is_stalled:
@@ -776,22 +783,51 @@ def stage3_family_slots(
     n_slots: int,
     seed: int,
     order: np.ndarray | None = None,
+    start: int = 0,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b, the hedge: the scores of ``n_slots`` family slots: per slot, a bootstrap
     member drawn from the next family in order of accuracy
     (:func:`~axfusion.acquisition.hedge.family_draws`) -- the out-of-bag accuracy averaged over
-    the targets, or the ``M`` scores of ``order`` when given. Candidates outside ``U``'s
-    support (``-inf``) stay excluded.
+    the targets, or the ``M`` scores of ``order`` when given -- the first at position
+    ``start`` of that order (cycled). Candidates outside ``U``'s support (``-inf``) stay
+    excluded.
 
     Returns:
         ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
     """
     if n_slots <= 0:
         return [], []
-    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0) if order is None else order
-    draws = family_draws(moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]))
+    targets = scores["calibration"].targets
+    accuracy = np.mean([t.accuracy for t in targets], axis=0) if order is None else order
+    probabilities = None
+    if state.settings.stage3.batch.family_order == "probability":
+        spread = [np.zeros_like(t.accuracy) if t.accuracy_spread is None else t.accuracy_spread for t in targets]
+        probabilities = probability_of_best(accuracy, np.mean(spread, axis=0))
+    draws = family_draws(
+        moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]), start, probabilities
+    )
     names = model.family_names
     return [_on_support(scores, d.values) for d in draws], [names[d.family] for d in draws]
+
+
+def stage3_hit_coverage_slots(
+    moments: FusionMoments, scores: dict[str, Any], n_slots: int, q: int, n_fused: int
+) -> list[np.ndarray]:
+    r"""Stage 3b, the family slots with ``stage3.batch.family_rule = "coverage"``
+    (:func:`~axfusion.acquisition.hedge.hit_coverage_slots`): each member nominates its ``q``
+    best candidates on ``U``'s support, the families weighted by their probability of being
+    the most accurate; the ``n_fused`` best candidates by ``U`` count as covered."""
+    if n_slots <= 0:
+        return []
+    utility = np.asarray(scores["utility"])
+    support = np.isfinite(utility)
+    targets = scores["calibration"].targets
+    accuracy = np.mean([t.accuracy for t in targets], axis=0)
+    spread = np.mean(
+        [np.zeros_like(t.accuracy) if t.accuracy_spread is None else t.accuracy_spread for t in targets], axis=0
+    )
+    covered = np.argsort(-np.where(support, utility, -np.inf), kind="stable")[: min(n_fused, int(support.sum()))]
+    return hit_coverage_slots(moments.members, probability_of_best(accuracy, spread), n_slots, q, covered, support)
 
 
 def stage3_region_utility(state: CampaignState, cands: CandidateSet, scores: dict[str, Any]) -> np.ndarray:

@@ -37,6 +37,10 @@ _SLOT_REASONS = {
         "coverage slot: after batches without improvement, the candidate farthest from the measured designs "
         "and the earlier picks, weighted by the pool's density"
     ),
+    "hit_coverage": (
+        "family slot: the candidate that the most members not yet covered by the batch nominate among "
+        "their q best, the families weighted by their probability of being the most accurate"
+    ),
     "lead": (
         "lead slot: after batches without improvement, a nearest unmeasured neighbour of a measured design "
         "that beat its out-of-bag prediction by 3 robust standard deviations or more"

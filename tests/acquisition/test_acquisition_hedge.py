@@ -30,6 +30,14 @@ def test_slots_follow_accuracy_order_and_cycle():
         np.testing.assert_array_equal(d.values, members[d.family, d.member, :, 0])
 
 
+def test_a_start_rotates_the_accuracy_order():
+    members = _members()
+    draws = family_draws(members, np.array([0.2, 0.9, 0.5]), 3, np.random.default_rng(0), start=2)
+    assert [d.family for d in draws] == [0, 1, 2]
+    draws = family_draws(members, np.array([0.2, 0.9, 0.5]), 2, np.random.default_rng(0), start=4)
+    assert [d.family for d in draws] == [2, 0]
+
+
 def test_draws_are_seeded_and_vary_over_members():
     members = _members(B=16)
     a = family_draws(members, np.ones(3), 30, np.random.default_rng(7))
@@ -165,3 +173,38 @@ def test_sequential_slots_pass_each_slots_best_untaken_row_on_and_repeat_when_no
     assert calls == [0, 2, 1]  # each slot's best row not taken before; row 3 is never free
     assert len(slots) == 5 and np.array_equal(slots[3], slots[4])
     assert sequential_slots(0, score, calls.append) == []
+
+
+def test_hit_coverage_slots_go_to_the_hypotheses_the_batch_misses():
+    from axfusion.acquisition.hedge import hit_coverage_slots
+
+    k = 6
+    members = np.zeros((2, 2, k, 1))
+    members[0, :, 0, 0] = 5.0  # family 0: both members nominate row 0 first, then row 1
+    members[0, :, 1, 0] = 4.0
+    members[1, 0, 2, 0] = 5.0  # family 1: its members nominate rows 2 and 3
+    members[1, 1, 3, 0] = 5.0
+    support = np.ones(k, dtype=bool)
+    slots = hit_coverage_slots(members, np.array([0.5, 0.5]), 2, 1, np.array([0]), support)
+    assert len(slots) == 2
+    # row 0 covers family 0; the first slot takes one of family 1's rows, the second the other
+    first = int(np.argmax(slots[0]))
+    second = slots[1].copy()
+    second[first] = -np.inf
+    assert {first, int(np.argmax(second))} == {2, 3}
+    assert slots[1][first] < 1e-3  # once taken, its member is covered
+    # with top 2 every family-0 member also nominates row 1, but row 0 already covers them
+    slots = hit_coverage_slots(members, np.array([0.9, 0.1]), 1, 2, np.array([0]), support)
+    assert slots[0][1] < slots[0][2] + 1e-3 and slots[0][1] < 1e-3
+
+
+def test_hit_coverage_slots_keep_off_the_support_and_check_shapes():
+    from axfusion.acquisition.hedge import hit_coverage_slots
+
+    members = _members(M=2, B=3, k=20)
+    support = np.ones(20, dtype=bool)
+    support[:5] = False
+    slots = hit_coverage_slots(members, np.array([0.5, 0.5]), 3, 4, np.array([], dtype=int), support)
+    assert all(np.isneginf(s[:5]).all() and np.isfinite(s[5:]).all() for s in slots)
+    with pytest.raises(ValueError, match="family_weights"):
+        hit_coverage_slots(members, np.ones(3) / 3, 1, 4, np.array([], dtype=int), support)

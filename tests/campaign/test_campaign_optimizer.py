@@ -355,6 +355,31 @@ def test_fused_draws_score_the_fused_picks_after_the_first_by_posterior_draws_an
     assert again.suggest().row_ids.tolist() == s.row_ids.tolist()  # deterministic under the seed
 
 
+def test_family_slot_rules_and_orders_change_only_the_family_slots_and_say_so():
+    X, y = _pool()
+    init = np.arange(0, 200, 10)
+    opts = {**FAST, "family_share": 0.4, "explore_share": 0.0}
+    batches = {}
+    for name, extra in (
+        ("draw", {}),
+        ("coverage", {"stage3.batch.family_rule": "coverage"}),
+        ("probability", {"stage3.batch.family_order": "probability"}),
+        ("rotate", {"stage3.batch.family_order": "rotate"}),
+    ):
+        opt = FusionOptimizer(X, "maximize", options={**opts, **extra}, seed=3)
+        opt.observe(ids=init, Y=y[init])
+        batches[name] = opt.suggest()
+    fused = batches["draw"].row_ids[:3].tolist()
+    for s in batches.values():
+        assert s.row_ids[:3].tolist() == fused  # the fused picks are the same
+        assert [r.split(":")[0] for r in s.table["reason"]][3:] == ["family slot"] * 2
+    assert all("most members not yet covered" in r for r in batches["coverage"].table["reason"].iloc[3:])
+    assert batches["rotate"].row_ids.tolist() == batches["draw"].row_ids.tolist()  # iteration 0 starts the order
+    again = FusionOptimizer(X, "maximize", options={**opts, "stage3.batch.family_rule": "coverage"}, seed=3)
+    again.observe(ids=init, Y=y[init])
+    assert again.suggest().row_ids.tolist() == batches["coverage"].row_ids.tolist()  # deterministic
+
+
 def test_ahead_family_order_gives_the_family_slots_to_the_family_that_predicted_the_last_batch(monkeypatch):
     import axfusion.campaign.loop as loop
 
