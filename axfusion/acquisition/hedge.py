@@ -149,9 +149,9 @@ def hit_coverage_slots(
         raise ValueError(f"family_weights must be {M} non-negative values; got {w}.")
     ok = np.asarray(support, dtype=bool)
     values = np.where(ok, members.mean(axis=-1), -np.inf).reshape(M * B, k)
-    n_top = max(1, min(int(top), int(ok.sum())))
     nominated = np.zeros((M * B, k), dtype=bool)
-    if n_top > 0 and ok.any():
+    if ok.any():
+        n_top = max(1, min(int(top), int(ok.sum())))
         idx = np.argpartition(-values, n_top - 1, axis=1)[:, :n_top]
         np.put_along_axis(nominated, idx, True, axis=1)
     nominated &= ok

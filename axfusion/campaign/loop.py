@@ -797,12 +797,10 @@ def stage3_family_slots(
     """
     if n_slots <= 0:
         return [], []
-    targets = scores["calibration"].targets
-    accuracy = np.mean([t.accuracy for t in targets], axis=0) if order is None else order
+    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0) if order is None else order
     probabilities = None
     if state.settings.stage3.batch.family_order == "probability":
-        spread = [np.zeros_like(t.accuracy) if t.accuracy_spread is None else t.accuracy_spread for t in targets]
-        probabilities = probability_of_best(accuracy, np.mean(spread, axis=0))
+        probabilities = _family_probabilities(scores, accuracy)
     draws = family_draws(
         moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]), start, probabilities
     )
@@ -821,13 +819,19 @@ def stage3_hit_coverage_slots(
         return []
     utility = np.asarray(scores["utility"])
     support = np.isfinite(utility)
-    targets = scores["calibration"].targets
-    accuracy = np.mean([t.accuracy for t in targets], axis=0)
-    spread = np.mean(
-        [np.zeros_like(t.accuracy) if t.accuracy_spread is None else t.accuracy_spread for t in targets], axis=0
-    )
+    accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0)
     covered = np.argsort(-np.where(support, utility, -np.inf), kind="stable")[: min(n_fused, int(support.sum()))]
-    return hit_coverage_slots(moments.members, probability_of_best(accuracy, spread), n_slots, q, covered, support)
+    weights = _family_probabilities(scores, accuracy)
+    return hit_coverage_slots(moments.members, weights, n_slots, q, covered, support)
+
+
+def _family_probabilities(scores: dict[str, Any], accuracy: np.ndarray) -> np.ndarray:
+    r"""``M`` probabilities that each family is the most accurate
+    (:func:`~axfusion.acquisition.fusion.probability_of_best` of ``accuracy`` and the members'
+    out-of-bag spread, both averaged over the targets)."""
+    targets = scores["calibration"].targets
+    spread = [np.zeros_like(t.accuracy) if t.accuracy_spread is None else t.accuracy_spread for t in targets]
+    return probability_of_best(accuracy, np.mean(spread, axis=0))
 
 
 def stage3_region_utility(state: CampaignState, cands: CandidateSet, scores: dict[str, Any]) -> np.ndarray:
