@@ -520,16 +520,15 @@ def stage3_slots(
     else:
         region = stage3_gp_slots(acqf, moments, scores, n_region, np.isfinite(scores["utility"]), seed)
         region_label = "pool_gp"
-    if batch.family_rule == "coverage":
-        n_fused = max(q - n_region - n_family - n_explore, 1)
-        family, names = stage3_hit_coverage_slots(moments, scores, n_family, q, n_fused), ["hit_coverage"] * n_family
-    else:
-        start = (state.iteration * n_family) if batch.family_order == "rotate" else 0
-        family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order, start)
     leads: list[np.ndarray] = []
     is_stalled = not box and stalled_batches(state) >= batch.stall_batches
     if not box and not is_stalled:
         n_explore = new_level_slots(state, acqf, moments, scores, q, n_explore, q - n_region - n_family - 1)
+    if batch.family_rule == "coverage":
+        n_fused = max(q - n_region - n_family - n_explore, 1)
+        family, names = stage3_hit_coverage_slots(moments, scores, n_family, q, n_fused), ["hit_coverage"] * n_family
+    else:
+        family, names = stage3_family_slots(state, model, moments, scores, n_family, seed, family_order)
     embedded = None
     if coverage is not None and not box and (is_stalled or (batch.stall_leads and batch.leads_anytime)):
         report, geometry, X_cand, X_obs = coverage
@@ -783,14 +782,14 @@ def stage3_family_slots(
     n_slots: int,
     seed: int,
     order: np.ndarray | None = None,
-    start: int = 0,
 ) -> tuple[list[np.ndarray], list[str]]:
     r"""Stage 3b, the hedge: the scores of ``n_slots`` family slots: per slot, a bootstrap
     member drawn from the next family in order of accuracy
     (:func:`~axfusion.acquisition.hedge.family_draws`) -- the out-of-bag accuracy averaged over
-    the targets, or the ``M`` scores of ``order`` when given -- the first at position
-    ``start`` of that order (cycled). Candidates outside ``U``'s support (``-inf``) stay
-    excluded.
+    the targets, or the ``M`` scores of ``order`` when given; with ``stage3.batch.family_order =
+    "rotate"`` the iteration's first slot continues where the last batch's stopped, with
+    ``"probability"`` each slot's family is drawn by its probability of being the most
+    accurate. Candidates outside ``U``'s support (``-inf``) stay excluded.
 
     Returns:
         ``(slot_scores, families)``: per slot, ``k`` scores and the family's name.
@@ -798,9 +797,9 @@ def stage3_family_slots(
     if n_slots <= 0:
         return [], []
     accuracy = np.mean([t.accuracy for t in scores["calibration"].targets], axis=0) if order is None else order
-    probabilities = None
-    if state.settings.stage3.batch.family_order == "probability":
-        probabilities = _family_probabilities(scores, accuracy)
+    rule = state.settings.stage3.batch.family_order
+    start = state.iteration * n_slots if rule == "rotate" else 0
+    probabilities = _family_probabilities(scores, accuracy) if rule == "probability" else None
     draws = family_draws(
         moments.members, accuracy, n_slots, np.random.default_rng([seed, 0x5EED]), start, probabilities
     )
