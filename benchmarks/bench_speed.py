@@ -20,7 +20,9 @@ bench`` runs it, in a fresh Python process (one thread: ``OMP_NUM_THREADS=1`` an
 Methods: ``axfusion`` (the harness's ``fusion``: on pools the optimiser's own defaults; in a
 box the optimiser's own box recipe -- 8 members, 2,000 DE candidates, 20 s DE budget --
 given as options), ``axfusion_box`` (boxes only: the harness's cut-down
-:data:`~axfusion.benchmarks.methods.fusion.BOX_DEFAULTS`), ``gpbo`` and ``rfbo`` (pools:
+:data:`~axfusion.benchmarks.methods.fusion.BOX_DEFAULTS`), ``axfusion_paper`` (boxes only: the
+``paper`` preset at full strength -- 10 members per family, 10,000 candidates, DE to
+convergence -- the harness's ``fusion:paper``), ``gpbo`` and ``rfbo`` (pools:
 :mod:`~axfusion.benchmarks.methods.pool_bo`; boxes: Ax's ``Client``), ``baybe`` (BayBE's
 default campaign). The table gives each peer's time as a ratio to axfusion and axfusion's
 per-stage seconds from its diagnostics record (``timings``: model, candidates, structure,
@@ -70,14 +72,18 @@ BATCH = 10
 CHUNK = 65_536  # rows per generation chunk (axfusion.benchmarks.synthetic_pools.CHUNK)
 STAGES = ("model", "candidates", "structure", "acquisition", "batch")
 POOL_METHODS = ("axfusion", "gpbo", "rfbo", "baybe")
-BOX_METHODS = ("axfusion", "axfusion_box", "gpbo", "rfbo", "baybe")
+BOX_METHODS = ("axfusion", "axfusion_box", "axfusion_paper", "gpbo", "rfbo", "baybe")
 LABELS = {
     "axfusion": "axfusion",
     "axfusion_box": "axfusion cut-down (BOX_DEFAULTS)",
+    "axfusion_paper": "axfusion paper preset",
     "gpbo": "GP-BO",
     "rfbo": "RF-BO",
     "baybe": "BayBE",
 }
+#: Headers of the per-stage columns of the box table.
+STAGE_LABELS = {"axfusion": "axfusion stages (s)", "axfusion_box": "cut-down stages (s)",
+                "axfusion_paper": "paper preset stages (s)"}
 #: The optimiser's own box recipe, given to the harness's ``fusion`` (which otherwise uses BOX_DEFAULTS).
 OWN_BOX_KEYS = ("stage1.n_members", "stage2.box.n_candidates", "stage2.box.time_budget_s",
                 "stage2.box.maxiter", "stage2.box.popsize")
@@ -182,6 +188,8 @@ def make_method(name: str, box: bool) -> Any:
         return resolve_method_factory("fusion")(**(own_box_options() if box else {}))
     if name == "axfusion_box":
         return resolve_method_factory("fusion")()
+    if name == "axfusion_paper":
+        return resolve_method_factory("fusion:paper")()
     return resolve_method_factory(name)()
 
 
@@ -462,13 +470,14 @@ def render(records: list[dict[str, Any]], limit: float) -> str:
             out.append("")
         methods = [m for m in BOX_METHODS if any(m in groups[k] for k in boxes)]
         head = ["problem", "d", "n"] + [LABELS[m] for m in methods]
-        head += ["axfusion stages (s)", "cut-down stages (s)"]
+        staged = [m for m in ("axfusion", "axfusion_box", "axfusion_paper") if m == "axfusion" or m in methods]
+        head += [STAGE_LABELS[m] for m in staged]
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for k in sorted(boxes, key=lambda k: (k[3], k[4])):
             row = groups[k]
             base = row.get("axfusion")
             cells = [k[1], str(k[3]), str(k[4])] + [cell(row.get(m), base) for m in methods]
-            cells += [stages(base), stages(row.get("axfusion_box"))]
+            cells += [stages(row.get(m)) for m in staged]
             out.append("| " + " | ".join(cells) + " |")
     out.append("")
     out.append(

@@ -73,6 +73,25 @@ def test_table_has_limits_ratios_and_stages(bench):
     assert "**missed**" in bench.render_targets(list(tg.values()))
 
 
+def test_box_table_gains_the_paper_preset_and_its_stages(bench):
+    stages = {"model": 5.0, "candidates": 76.0, "structure": 19.0, "acquisition": 4.0, "batch": 1.0}
+    box = {"kind": "box", "problem": "ackley20", "N": None}
+    records = [{**_record("axfusion", "ok", 2.0, stages=stages), **box},
+               {**_record("axfusion_paper", "ok", 8.0, stages={**stages, "candidates": 300.0}), **box}]
+    lines = bench.render(records, 300.0).splitlines()
+    header = lines[0]
+    assert "axfusion paper preset" in header and "paper preset stages (s)" in header
+    assert "cut-down" not in header  # no column for a method the run did not measure
+    row = next(line for line in lines if line.startswith("| ackley20"))
+    assert row.count("|") == header.count("|") and "×4" in row
+    assert row.endswith("| 5.0 / 76.0 / 19.0 / 4.0 / 1.0 | 5.0 / 300 / 19.0 / 4.0 / 1.0 |")
+
+
+def test_paper_preset_method_is_the_harness_fusion_paper(bench):
+    assert bench.make_method("axfusion_paper", box=True).options["preset"] == "paper"
+    assert bench.make_method("axfusion_box", box=True).options["preset"] == "default"
+
+
 def test_quick_run_writes_json_and_table(bench, tmp_path, capsys):
     out = tmp_path / "speed.json"
     argv = ["--pools", "300:20:30", "--boxes", "none", "--methods", "axfusion", "rfbo", "--limit", "240",
