@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {}
     lines = [
-        "| task | N | success set | success | median [20-80 %] | top-5 | best row | random (exact E) | s / iteration (median, max) |",
+        "| task | N | success set | success | median [20-80 %] | top-5 | best row | random (exact E) "
+        "| s / iteration (median, max) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for task in args.tasks:
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         k = tr[0]["n_success_rows"]
         crit = success_set_size(N) if len(targets) == 1 else k
         rnd = random_search_expectation(N, k, 20, 10, args.iterations)
-        s = {key: _stats([r[key] for r in tr]) for key in ("iterations_to_success", "iterations_to_top5", "iterations_to_best")}
+        keys = ("iterations_to_success", "iterations_to_top5", "iterations_to_best")
+        s = {key: _stats([r[key] for r in tr]) for key in keys}
         wt = [r["wall_per_iteration_median"] for r in tr if r["wall_per_iteration_median"] is not None]
         wmax = [r["wall_per_iteration_max"] for r in tr if r["wall_per_iteration_max"] is not None]
         summary[task] = {"N": N, "success_set": k, "criterion_top": crit, "random_expectation": rnd, **s,

@@ -62,6 +62,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import math
@@ -270,10 +271,8 @@ def _kill_tree(pid: int) -> None:
     import signal
 
     for p in [*_children(pid), pid]:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def run_isolated(fn: Callable[[dict[str, Any]], Any], payload: dict[str, Any]) -> Any:
@@ -409,7 +408,9 @@ def work_reservoir(p: dict[str, Any]) -> list[dict[str, Any]]:
                 "weight": float(weights[i * B : (i + 1) * B].sum()),
                 **({"prediction": vals[i].mean(axis=0)} if p.get("return_predictions") else {}),
                 "scores": sc.as_dict(),
-                "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.family_params[name][0].items()},
+                "params": {
+                    k: (list(v) if isinstance(v, tuple) else v) for k, v in model.family_params[name][0].items()
+                },
             }
         )
     return rows
@@ -826,11 +827,12 @@ def render_markdown(result: dict[str, Any]) -> str:
     if result.get("speed"):
         sp = result["speed"]
         parts += [
-            f"## Speed target: 7 families × {sp.get('n_members', s['n_members'])} members, n = {sp['n']}, d = {sp['d']} "
-            f"(curie_temp), target ≤ {sp['target_s']:.0f} s",
+            f"## Speed target: 7 families × {sp.get('n_members', s['n_members'])} members, "
+            f"n = {sp['n']}, d = {sp['d']} (curie_temp), target ≤ {sp['target_s']:.0f} s",
             "",
             f"Measured {sp.get('measured_at', '')} at commit {str(sp.get('git_commit'))[:10]}. "
-            f"Median over {sp.get('repeats', '')} repeats of the wall time of `ReservoirModel(...)` in a warmed-up process "
+            f"Median over {sp.get('repeats', '')} repeats of the wall time of `ReservoirModel(...)` "
+            "in a warmed-up process "
             "(imports and loky workers started by a small warm-up fit). scoring s = total - capacity - "
             "bootstrap - families (structural-trend scoring and member weights). Per-family columns are "
             "`model.timings['family/<name>']` (each family's own wall time in the worker that "

@@ -34,7 +34,7 @@ def _run(args: list[str], tool: str, timeout: float) -> None:
 
 
 def test_ruff() -> None:
-    _run(["-m", "ruff", "check", "--output-format", "concise", "axfusion", "tests"], "ruff", timeout=300)
+    _run(["-m", "ruff", "check", "--output-format", "concise", "axfusion", "tests", "benchmarks"], "ruff", timeout=300)
 
 
 def test_mypy() -> None:
