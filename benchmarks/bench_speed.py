@@ -470,7 +470,7 @@ def render(records: list[dict[str, Any]], limit: float) -> str:
             out.append("")
         methods = [m for m in BOX_METHODS if any(m in groups[k] for k in boxes)]
         head = ["problem", "d", "n"] + [LABELS[m] for m in methods]
-        staged = [m for m in ("axfusion", "axfusion_box", "axfusion_paper") if m == "axfusion" or m in methods]
+        staged = [m for m in STAGE_LABELS if m == "axfusion" or m in methods]
         head += [STAGE_LABELS[m] for m in staged]
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for k in sorted(boxes, key=lambda k: (k[3], k[4])):
